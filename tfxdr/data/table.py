@@ -1,0 +1,139 @@
+"""Reading tables as text and converting columns with precise errors.
+
+Every reader loads columns as strings first and converts them here, so a bad
+value is reported with the file, column, line and value instead of being
+silently coerced to NaN.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from tfxdr.errors import DataError
+
+
+@dataclasses.dataclass
+class RawDataset:
+    """Interactions plus optional side tables, before domains are chosen.
+
+    ``interactions`` has string ``user_id`` and ``item_id`` columns and, when the
+    source has them, ``domain`` (str), ``timestamp`` (int64 seconds), ``rating``
+    (float64) and ``label`` (int8).  ``items`` may carry a ``genres`` column of
+    tuples, which is what MovieLens genre domains are built from.  Feature
+    columns of ``users`` and ``items`` are strings (categorical).
+    """
+
+    name: str
+    interactions: pd.DataFrame
+    users: pd.DataFrame | None
+    items: pd.DataFrame | None
+    source: dict
+
+
+def read_delimited(
+    path: Path,
+    sep: str,
+    names: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    quoted: bool = False,
+) -> pd.DataFrame:
+    """Reads a delimited file with every column as a string (no NA guessing).
+
+    MovieLens files are not quoted (titles contain quote characters), so
+    quoting is off unless ``quoted`` is set, as for user CSV files.
+    """
+    engine = "python" if len(sep) > 1 else "c"
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            header=None if names is not None else "infer",
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding=encoding,
+            engine=engine,
+            quoting=csv.QUOTE_NONE if quoted is False else csv.QUOTE_MINIMAL,
+        )
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        raise DataError(f"{path}: cannot be parsed as a {sep!r}-separated table: {error}") from None
+    if names is not None:
+        if frame.shape[1] != len(names):
+            raise DataError(
+                f"{path}: found {frame.shape[1]} fields per line, expected {len(names)} "
+                f"({', '.join(names)})"
+            )
+        frame.columns = list(names)
+    return frame
+
+
+def first_data_line(has_header: bool) -> int:
+    """Line number (1-based) of a table's first data row."""
+    return 2 if has_header else 1
+
+
+def require_nonempty(frame: pd.DataFrame, column: str, path: Path, line0: int) -> None:
+    values = frame[column].astype(str)
+    empty = np.flatnonzero((values.str.strip() == "").to_numpy())
+    if empty.size:
+        row = int(empty[0])
+        raise DataError(f"{path}: column {column!r} line {row + line0}: empty value, expected an id")
+
+
+def to_number(
+    frame: pd.DataFrame, column: str, path: Path, line0: int, integer: bool = False
+) -> np.ndarray:
+    """Converts a string column to float64 (or int64), naming the first bad value."""
+    raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        values = raw.to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+    else:
+        values = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").to_numpy(np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        row = int(bad[0])
+        raise DataError(
+            f"{path}: column {column!r} line {row + line0}: {raw.iloc[row]!r} is not a number"
+        )
+    if integer:
+        if np.any(values != np.floor(values)):
+            row = int(np.flatnonzero(values != np.floor(values))[0])
+            raise DataError(
+                f"{path}: column {column!r} line {row + line0}: {raw.iloc[row]!r} "
+                "is not a whole number"
+            )
+        return values.astype(np.int64)
+    return values
+
+
+def to_label(frame: pd.DataFrame, column: str, path: Path, line0: int) -> np.ndarray:
+    """Converts a 0/1 click label column, naming the first other value."""
+    values = to_number(frame, column, path, line0)
+    bad = np.flatnonzero((values != 0) & (values != 1))
+    if bad.size:
+        row = int(bad[0])
+        raise DataError(
+            f"{path}: column {column!r} line {row + line0}: {frame[column].iloc[row]!r} "
+            "is not a click label, expected 0 or 1"
+        )
+    return values.astype(np.int8)
+
+
+def require_unique(frame: pd.DataFrame, column: str, path: Path, line0: int) -> None:
+    duplicated = np.flatnonzero(frame[column].duplicated().to_numpy())
+    if duplicated.size:
+        row = int(duplicated[0])
+        raise DataError(
+            f"{path}: column {column!r} line {row + line0}: duplicate id {frame[column].iloc[row]!r}"
+        )

@@ -1,0 +1,160 @@
+"""Train / evaluate runs: data -> split -> model -> selection -> test, saved to a run dir.
+
+A run directory holds everything needed to reproduce or re-score it:
+``config.json`` (model, resolved config, seed, data source), ``split/``,
+``vocabularies.json``, ``history.csv``, ``checkpoints/`` and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Sequence
+
+import tfxdr
+from tfxdr import models as _models  # noqa: F401  (registers the models)
+from tfxdr.config import apply_overrides, from_dict, to_dict
+from tfxdr.data import (
+    SplitSpec,
+    Vocabularies,
+    load_dataset,
+    load_split,
+    make_split,
+    save_split,
+    select_domains,
+)
+from tfxdr.data.domains import Interactions, OverlapRule
+from tfxdr.models.registry import MODELS
+from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, read_json, staged_run_dir, write_json
+from tfxdr.tasks import TASKS
+from tfxdr.training import BEST_WEIGHTS, fit_with_selection, set_seed
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where the interactions come from and how domains are formed.
+
+    Args:
+        dataset: ``ml-1m``, ``ml-100k`` or a path (file or directory).
+        domains: domain names in order (A, B) or (source, target).
+        overlap: rule for items in several requested genres: drop, first, second.
+        min_rating: implicit feedback threshold (None: every rating is a click).
+        user_features / item_features: optional feature tables for a path dataset.
+        split_fractions: train/val/test fractions of user splits.
+    """
+
+    dataset: str
+    domains: tuple[str, ...]
+    overlap: OverlapRule = "drop"
+    min_rating: float | None = None
+    user_features: str | None = None
+    item_features: str | None = None
+    split_fractions: tuple[float, float, float] = (0.7, 0.05, 0.25)
+
+
+def load_interactions(data: DataConfig, quiet: bool = False) -> Interactions:
+    raw = load_dataset(data.dataset, data.user_features, data.item_features, quiet=quiet)
+    return select_domains(raw, data.domains, data.overlap, data.min_rating)
+
+
+def resolve_config(model: str, overrides: Sequence[str] = (), epochs: int | None = None):
+    """The model's config: paper defaults, then ``--set`` overrides, then ``--epochs``."""
+    spec = MODELS.get(model)
+    extra = list(overrides) + ([f"epochs={epochs}"] if epochs is not None else [])
+    return spec, apply_overrides(spec.config_cls(), extra)
+
+
+def train(
+    model: str,
+    data: DataConfig,
+    out: str | os.PathLike,
+    seed: int = 0,
+    overrides: Sequence[str] = (),
+    epochs: int | None = None,
+    overwrite: bool = False,
+    verbose: int | str = "auto",
+) -> dict:
+    """Trains ``model``, selects on validation, scores test once; returns metrics.json."""
+    spec, config = resolve_config(model, overrides, epochs)
+    task = TASKS[spec.task]()
+    interactions = task.restrict(load_interactions(data, quiet=verbose == 0))
+    split_spec = dataclasses.replace(task.default_split, seed=seed,
+                                     fractions=tuple(data.split_fractions))
+    with staged_run_dir(Path(out), overwrite=overwrite) as run_dir:
+        split_frame = make_split(interactions, split_spec)
+        save_split(run_dir, split_frame, split_spec)
+        vocabs = Vocabularies.build(split_frame, interactions.domains)
+        vocabs.save(run_dir)
+        write_json(run_dir / CONFIG_FILE, {
+            "model": model,
+            "task": spec.task,
+            "seed": seed,
+            "config": to_dict(config),
+            "data": to_dict(data),
+            "split": dataclasses.asdict(split_spec),
+            "tfxdr_version": tfxdr.__version__,
+        })
+        set_seed(seed)
+        prepared = task.prepare(split_frame, vocabs, interactions.domains)
+        keras_model = spec.build(config, prepared.sizes, seed)
+        keras_model(task.example_batch(prepared))
+        result = fit_with_selection(
+            keras_model,
+            task.train_dataset(prepared, config.batch_size, seed),
+            num_examples=task.num_train_examples(prepared),
+            epochs=config.epochs,
+            evaluate_val=lambda: task.evaluate(keras_model, prepared, "val"),
+            score=task.selection_score,
+            run_dir=run_dir,
+            eval_every=config.eval_every,
+            patience=config.patience,
+            verbose=verbose,
+        )
+        test_metrics = task.evaluate(keras_model, prepared, "test")
+        report = {
+            "model": model,
+            "dataset": data.dataset,
+            "domains": list(interactions.domains),
+            "seed": seed,
+            "split": "test",
+            "metrics": test_metrics,
+            "validation": {"split": "val", "best_epoch": result.best_epoch,
+                           "selection_score": result.best_score, "metrics": result.validation},
+            "epochs_run": result.epochs_run,
+            "train_seconds": round(result.train_seconds, 3),
+            "examples_per_second": round(result.examples_per_second, 1),
+        }
+        write_json(run_dir / METRICS_FILE, report)
+    return report
+
+
+def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
+    """Re-scores a finished run from its saved split, vocabularies and best weights."""
+    run_dir = Path(run_dir)
+    saved = read_json(run_dir / CONFIG_FILE)
+    read_json(run_dir / METRICS_FILE)  # a run without metrics.json did not finish
+    spec = MODELS.get(saved["model"])
+    config = from_dict(spec.config_cls, saved["config"])
+    task = TASKS[spec.task]()
+    split_frame, _ = load_split(run_dir)
+    vocabs = Vocabularies.load(run_dir)
+    domains = tuple(saved["data"]["domains"])
+    prepared = task.prepare(split_frame, vocabs, domains)
+    keras_model = spec.build(config, prepared.sizes, saved["seed"])
+    keras_model(task.example_batch(prepared))
+    keras_model.load_weights(run_dir / "checkpoints" / BEST_WEIGHTS)
+    return {"model": saved["model"], "dataset": saved["data"]["dataset"],
+            "domains": list(domains), "seed": saved["seed"], "split": part,
+            "metrics": task.evaluate(keras_model, prepared, part)}
+
+
+def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
+    """A table: one row per direction/domain, one column per metric."""
+    columns = list(dict.fromkeys(name for values in metrics.values() for name in values))
+    width = max([len(k) for k in metrics] + [8])
+    lines = [f"{'':<{width}} " + " ".join(f"{c:>12}" for c in columns)]
+    for key, values in metrics.items():
+        lines.append(f"{key:<{width}} " + " ".join(f"{values.get(c, float('nan')):>12.4f}"
+                                                  for c in columns))
+    return "\n".join(lines)

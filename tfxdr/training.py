@@ -1,0 +1,160 @@
+"""The fit loop every model shares: seeds, validation selection, checkpoints, history.
+
+Selection happens on the validation split only: after every ``eval_every``
+epochs a callback scores the validation users, keeps the best weights in
+``checkpoints/best.weights.h5`` and stops after ``patience`` evaluations
+without improvement.  The test split is never touched here.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+BEST_WEIGHTS = "best.weights.h5"
+LAST_WEIGHTS = "last.weights.h5"
+
+
+def set_seed(seed: int) -> None:
+    """Seeds Python, NumPy, TensorFlow and Keras, and asks TF for deterministic ops."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def flatten_metrics(metrics: dict[str, dict[str, float]], prefix: str) -> dict[str, float]:
+    """``{"A->B": {"recall@50": x}}`` -> ``{"val/A->B/recall@50": x}``."""
+    return {f"{prefix}/{key}/{name}": value
+            for key, values in metrics.items() for name, value in values.items()}
+
+
+class HistoryWriter(keras.callbacks.Callback):
+    """Writes every epoch's logs and validation metrics to a CSV.
+
+    The progress bar shows only the selection score; the CSV gets every
+    validation metric.  The file is rewritten each epoch so new columns fit.
+    """
+
+    def __init__(self, path: Path, selection: "ValidationSelection"):
+        super().__init__()
+        self.path = Path(path)
+        self.selection = selection
+        self.rows: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1}
+        row.update({k: float(v) for k, v in (logs or {}).items()})
+        row.update(self.selection.last_metrics)
+        self.selection.last_metrics = {}
+        self.rows.append(row)
+        columns = list(dict.fromkeys(k for r in self.rows for k in r))
+        with open(self.path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+
+class ValidationSelection(keras.callbacks.Callback):
+    """Scores the validation split, keeps the best weights, stops early.
+
+    Args:
+        evaluate: returns ``{key: {metric: value}}`` for the validation split.
+        score: reduces those metrics to one number, higher is better.
+        checkpoint_dir: where ``best.weights.h5`` goes.
+        eval_every: validate after every this many epochs (and the last one).
+        patience: validations without improvement before stopping; 0 = never.
+        total_epochs: to validate after the final epoch.
+    """
+
+    def __init__(self, evaluate: Callable[[], dict], score: Callable[[dict], float],
+                 checkpoint_dir: Path, eval_every: int, patience: int, total_epochs: int):
+        super().__init__()
+        self.evaluate = evaluate
+        self.score = score
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.eval_every = eval_every
+        self.patience = patience
+        self.total_epochs = total_epochs
+        self.best_score = -math.inf
+        self.best_epoch = 0
+        self.best_metrics: dict = {}
+        self.waited = 0
+        self.seconds = 0.0
+        self.last_metrics: dict[str, float] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        for name, value in logs.items():
+            if not np.isfinite(float(value)):
+                raise FloatingPointError(f"training diverged: {name}={float(value)} "
+                                         f"at epoch {epoch + 1}")
+        last = epoch + 1 == self.total_epochs
+        if (epoch + 1) % self.eval_every and not last:
+            return
+        started = time.perf_counter()
+        metrics = self.evaluate()
+        self.seconds += time.perf_counter() - started
+        score = self.score(metrics)
+        self.last_metrics = flatten_metrics(metrics, "val")
+        logs["val_selection"] = score
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self.best_metrics = score, epoch + 1, metrics
+            self.model.save_weights(self.checkpoint_dir / BEST_WEIGHTS)
+            self.waited = 0
+        else:
+            self.waited += 1
+            if self.patience and self.waited >= self.patience:
+                self.model.stop_training = True
+
+
+@dataclasses.dataclass
+class FitResult:
+    best_epoch: int
+    best_score: float
+    validation: dict
+    epochs_run: int
+    train_seconds: float
+    examples_per_second: float
+
+
+def fit_with_selection(
+    model: keras.Model,
+    dataset: tf.data.Dataset,
+    num_examples: int,
+    epochs: int,
+    evaluate_val: Callable[[], dict],
+    score: Callable[[dict], float],
+    run_dir: Path,
+    eval_every: int = 1,
+    patience: int = 0,
+    verbose: int | str = "auto",
+) -> FitResult:
+    """``model.fit`` with validation selection; restores the best weights at the end."""
+    checkpoint_dir = Path(run_dir) / "checkpoints"
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    selection = ValidationSelection(evaluate_val, score, checkpoint_dir, eval_every, patience,
+                                    epochs)
+    history = HistoryWriter(Path(run_dir) / "history.csv", selection)
+    start = time.perf_counter()
+    fitted = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False,
+                       callbacks=[selection, history])
+    # Training time excludes the validation passes, so examples/s measures training.
+    seconds = time.perf_counter() - start - selection.seconds
+    epochs_run = len(fitted.epoch)
+    model.save_weights(checkpoint_dir / LAST_WEIGHTS)
+    model.load_weights(checkpoint_dir / BEST_WEIGHTS)
+    return FitResult(
+        best_epoch=selection.best_epoch,
+        best_score=selection.best_score,
+        validation=selection.best_metrics,
+        epochs_run=epochs_run,
+        train_seconds=seconds,
+        examples_per_second=num_examples * epochs_run / seconds if seconds > 0 else 0.0,
+    )
