@@ -45,6 +45,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="replace an existing run directory once the new run succeeds")
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
+    bench = commands.add_parser(
+        "bench", help="several models and seeds on identical splits -> summary table")
+    bench.add_argument("--models", required=True, help="comma-separated model names")
+    _add_data_arguments(bench)
+    bench.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    bench.add_argument("--out", required=True, help="directory for the runs and summary.md")
+    bench.add_argument("--epochs", type=int, help="override every model's epochs")
+    bench.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="MODEL:KEY=VALUE", help="set a field of one model's config")
+    bench.add_argument("--metric", default="recall@50", help="metric of the paired comparison")
+
     evaluate = commands.add_parser("evaluate", help="re-score a finished run")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--split", default="test", choices=("val", "test"))
@@ -116,6 +127,8 @@ def _run(args) -> int:
         print(f"train {report['train_seconds']:.1f} s, "
               f"{report['examples_per_second']:.0f} examples/s; wrote {args.out}")
         return 0
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "evaluate":
         report = experiment.evaluate(args.run_dir, args.split)
         print(f"{report['model']} on {report['dataset']} {','.join(report['domains'])}, "
@@ -123,6 +136,48 @@ def _run(args) -> int:
         print(experiment.format_metrics(report["metrics"]))
         return 0
     raise AssertionError(args.command)
+
+
+def _bench(args) -> int:
+    from pathlib import Path
+
+    from tfxdr import experiment, report
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        raise TfxdrError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
+    overrides: dict[str, list[str]] = {}
+    for item in args.overrides:
+        model, sep, setting = item.partition(":")
+        if not sep or model not in models:
+            raise TfxdrError(f"--set {item!r}: expected MODEL:KEY=VALUE with MODEL one of "
+                             f"{', '.join(models)}")
+        overrides.setdefault(model, []).append(setting)
+    for model in models:  # fail fast on a bad name or field, before any training
+        experiment.resolve_config(model, overrides.get(model, ()), args.epochs)
+    data = _data_config(args)
+    reports = experiment.bench(models, data, seeds, args.out, overrides, args.epochs)
+    metrics = [f"{name}@{k}" for name in ("recall", "ndcg") for k in (10, 20, 50)]
+    lines = [f"# {', '.join(models)} on {data.dataset} {','.join(data.domains)}", "",
+             f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std over seeds.", "",
+             report.markdown_table(reports, metrics), "", report.timing_table(reports), ""]
+    table = report.collect(reports)
+    if len(models) > 1:
+        lines += [f"Paired differences in {args.metric} (same seed = same split):", ""]
+        first = models[0]
+        for other in models[1:]:
+            for key in table[first]:
+                diff = report.paired_differences(table[first][key][args.metric],
+                                                 table[other][key][args.metric])
+                lines.append(f"- {first} - {other}, {key}: {diff['mean_difference']:+.4f} "
+                             f"(paired t = {diff['t']:.2f}, {diff['seeds']} seeds)")
+        lines.append("")
+    summary = "\n".join(lines)
+    Path(args.out, "summary.md").write_text(summary)
+    print(summary)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

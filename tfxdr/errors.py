@@ -15,3 +15,7 @@ class ConfigError(TfxdrError):
 
 class RunDirError(TfxdrError):
     """A run directory is missing, incomplete or would be overwritten."""
+
+
+class TrainingError(TfxdrError):
+    """Training produced a non-finite loss or otherwise cannot continue."""

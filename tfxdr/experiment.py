@@ -28,7 +28,7 @@ from tfxdr.data.domains import Interactions, OverlapRule
 from tfxdr.models.registry import MODELS
 from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, read_json, staged_run_dir, write_json
 from tfxdr.tasks import TASKS
-from tfxdr.training import BEST_WEIGHTS, fit_with_selection, set_seed
+from tfxdr.training import BEST_WEIGHTS, fit_with_selection, restore_weights, set_seed
 
 
 @dataclasses.dataclass
@@ -143,7 +143,7 @@ def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
     prepared = task.prepare(split_frame, vocabs, domains)
     keras_model = spec.build(config, prepared.sizes, saved["seed"])
     keras_model(task.example_batch(prepared))
-    keras_model.load_weights(run_dir / "checkpoints" / BEST_WEIGHTS)
+    restore_weights(keras_model, run_dir / "checkpoints" / BEST_WEIGHTS)
     return {"model": saved["model"], "dataset": saved["data"]["dataset"],
             "domains": list(domains), "seed": saved["seed"], "split": part,
             "metrics": task.evaluate(keras_model, prepared, part)}
@@ -158,3 +158,31 @@ def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
         lines.append(f"{key:<{width}} " + " ".join(f"{values.get(c, float('nan')):>12.4f}"
                                                   for c in columns))
     return "\n".join(lines)
+
+
+def bench(
+    models: Sequence[str],
+    data: DataConfig,
+    seeds: Sequence[int],
+    out: str | os.PathLike,
+    overrides: dict[str, Sequence[str]] | None = None,
+    epochs: int | None = None,
+    verbose: int | str = 0,
+) -> list[dict]:
+    """Trains every model with every seed on identical splits; returns the reports.
+
+    Runs go to ``out/MODEL/seed-N``; a run that already finished is read back
+    instead of retrained, so an interrupted bench resumes where it stopped.
+    """
+    reports = []
+    for model in models:
+        for seed in seeds:
+            run_dir = Path(out) / model / f"seed-{seed}"
+            if (run_dir / METRICS_FILE).is_file():
+                reports.append(read_json(run_dir / METRICS_FILE))
+                continue
+            print(f"bench: {model} seed {seed} -> {run_dir}", flush=True)
+            reports.append(train(model, data, run_dir, seed=seed,
+                                 overrides=(overrides or {}).get(model, ()), epochs=epochs,
+                                 overwrite=True, verbose=verbose))
+    return reports

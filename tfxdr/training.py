@@ -19,6 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfxdr.errors import TrainingError
+
 BEST_WEIGHTS = "best.weights.h5"
 LAST_WEIGHTS = "last.weights.h5"
 
@@ -93,8 +95,8 @@ class ValidationSelection(keras.callbacks.Callback):
         logs = logs if logs is not None else {}
         for name, value in logs.items():
             if not np.isfinite(float(value)):
-                raise FloatingPointError(f"training diverged: {name}={float(value)} "
-                                         f"at epoch {epoch + 1}")
+                raise TrainingError(f"training diverged: {name}={float(value)} at epoch "
+                                    f"{epoch + 1}; try a smaller learning_rate")
         last = epoch + 1 == self.total_epochs
         if (epoch + 1) % self.eval_every and not last:
             return
@@ -112,6 +114,17 @@ class ValidationSelection(keras.callbacks.Callback):
             self.waited += 1
             if self.patience and self.waited >= self.patience:
                 self.model.stop_training = True
+
+
+def restore_weights(model: keras.Model, path: Path) -> None:
+    """Loads saved weights, building the optimizer first so its state loads too.
+
+    Without the build, Keras skips the saved optimizer variables with a warning.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built and model.trainable_variables:
+        optimizer.build(model.trainable_variables)
+    model.load_weights(path)
 
 
 @dataclasses.dataclass

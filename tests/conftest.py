@@ -1,0 +1,22 @@
+"""Shared fixtures: quiet TensorFlow, a synthetic two-domain dataset on disk."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+from tfxdr.data.synthetic import planted_domains  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def planted_frame():
+    return planted_domains(seed=0)
+
+
+@pytest.fixture()
+def planted_csv(tmp_path, planted_frame):
+    """The planted dataset as a user's own interactions CSV."""
+    path = tmp_path / "interactions.csv"
+    planted_frame.to_csv(path, index=False)
+    return path

@@ -1,0 +1,55 @@
+"""Run summaries: statistics by hand, and the bench command end to end."""
+
+import math
+
+import pytest
+
+from tfxdr.cli import main
+from tfxdr.report import markdown_table, mean_std, paired_differences
+
+
+def _report(model, seed, recall):
+    return {"model": model, "seed": seed, "metrics": {"A->B": {"recall@50": recall}},
+            "epochs_run": 3, "train_seconds": 1.0, "examples_per_second": 10.0}
+
+
+def test_mean_std_and_paired_t_by_hand():
+    assert mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert mean_std([5.0]) == (5.0, 0.0)
+    # differences 0.1, 0.2, 0.3: mean 0.2, std 0.1, t = 0.2 / (0.1 / sqrt 3) = 3.4641
+    diff = paired_differences({0: 0.5, 1: 0.6, 2: 0.7}, {0: 0.4, 1: 0.4, 2: 0.4, 9: 1.0})
+    assert diff["mean_difference"] == pytest.approx(0.2)
+    assert diff["t"] == pytest.approx(2 * math.sqrt(3))
+    assert diff["seeds"] == 3
+
+
+def test_markdown_table_cells():
+    table = markdown_table([_report("m", 0, 0.5), _report("m", 1, 0.7)], ["recall@50"])
+    assert "| m | A->B | 2 | 0.6000 ± 0.1414 |" in table.splitlines()
+
+
+def test_bench_runs_models_and_seeds_and_resumes(planted_csv, tmp_path, capsys):
+    out = tmp_path / "bench"
+    args = ["bench", "--models", "multivae,pop", "--dataset", str(planted_csv),
+            "--domains", "books,movies", "--seeds", "0,1", "--out", str(out), "--epochs", "3",
+            "--set", "multivae:hidden_dims=32", "--set", "multivae:latent_dim=8"]
+    assert main(args) == 0
+    summary = (out / "summary.md").read_text()
+    assert "| multivae | books->movies | 2 |" in summary
+    assert "| pop | movies->books | 2 |" in summary
+    assert "multivae - pop, books->movies:" in summary
+    finished = out / "pop" / "seed-1" / "metrics.json"
+    stamp = finished.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "bench: " not in capsys.readouterr().out  # nothing retrained
+    assert finished.stat().st_mtime_ns == stamp
+
+
+def test_bench_rejects_set_for_unlisted_model(planted_csv, tmp_path, capsys):
+    code = main(["bench", "--models", "pop", "--dataset", str(planted_csv), "--domains",
+                 "books,movies", "--out", str(tmp_path / "b"), "--set", "multivae:latent_dim=3"])
+    assert code == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tfxdr:")]
+    assert err == ["tfxdr: error: --set 'multivae:latent_dim=3': expected MODEL:KEY=VALUE "
+                   "with MODEL one of pop"]

@@ -1,0 +1,72 @@
+"""Summaries of several runs: mean +- std per model, key and metric, as Markdown.
+
+Runs of different models with the same seed share the same split (the split
+depends only on the data and the seed), so the per-seed differences between two
+models are paired; :func:`paired_differences` reports their mean and a paired
+t statistic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Iterable, Sequence
+
+import numpy as np
+
+
+def collect(reports: Iterable[dict]) -> dict[str, dict[str, dict[str, dict[int, float]]]]:
+    """``model -> key -> metric -> {seed: value}`` from metrics.json payloads."""
+    table: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
+    for report in reports:
+        for key, values in report["metrics"].items():
+            for metric, value in values.items():
+                table[report["model"]][key][metric][report["seed"]] = float(value)
+    return table
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    array = np.asarray(values, dtype=float)
+    std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return float(array.mean()), std
+
+
+def paired_differences(a: dict[int, float], b: dict[int, float]) -> dict[str, float]:
+    """Mean of ``a - b`` over shared seeds and the paired t statistic."""
+    seeds = sorted(set(a) & set(b))
+    diffs = np.array([a[s] - b[s] for s in seeds])
+    mean, std = mean_std(diffs)
+    t = mean / (std / math.sqrt(len(diffs))) if len(diffs) > 1 and std > 0 else float("nan")
+    return {"mean_difference": mean, "t": t, "seeds": len(seeds)}
+
+
+def markdown_table(reports: Sequence[dict], metrics: Sequence[str]) -> str:
+    """One row per model and key; cells ``mean +- std`` over seeds."""
+    table = collect(reports)
+    lines = ["| model | key | seeds | " + " | ".join(metrics) + " |",
+             "|---|---|---|" + "---|" * len(metrics)]
+    for model, keys in table.items():
+        for key, by_metric in keys.items():
+            cells = []
+            for metric in metrics:
+                mean, std = mean_std(list(by_metric[metric].values()))
+                cells.append(f"{mean:.4f} ± {std:.4f}")
+            seeds = len(next(iter(by_metric.values())))
+            lines.append(f"| {model} | {key} | {seeds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def timing_table(reports: Sequence[dict]) -> str:
+    """Training seconds and examples/s per model, mean +- std over seeds."""
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for report in reports:
+        by_model[report["model"]].append(report)
+    lines = ["| model | epochs run | train seconds | examples/s |", "|---|---|---|---|"]
+    for model, runs in by_model.items():
+        epochs = mean_std([r["epochs_run"] for r in runs])
+        seconds = mean_std([r["train_seconds"] for r in runs])
+        speed = mean_std([r["examples_per_second"] for r in runs])
+        lines.append(f"| {model} | {epochs[0]:.0f} | {seconds[0]:.1f} ± {seconds[1]:.1f} | "
+                     f"{speed[0]:.0f} ± {speed[1]:.0f} |")
+    return "\n".join(lines)
