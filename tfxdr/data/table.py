@@ -46,9 +46,11 @@ def read_delimited(
     """Reads a delimited file with every column as a string (no NA guessing).
 
     MovieLens files are not quoted (titles contain quote characters), so
-    quoting is off unless ``quoted`` is set, as for user CSV files.
+    quoting is off unless ``quoted`` is set, as for user CSV files.  Files
+    without a header (``names``) are read by the python engine, which leaves a
+    short line's missing fields NaN where the C engine would fill in "".
     """
-    engine = "python" if len(sep) > 1 else "c"
+    engine = "python" if len(sep) > 1 or names is not None else "c"
     try:
         frame = pd.read_csv(
             path,
@@ -73,8 +75,25 @@ def read_delimited(
                 f"{path}: found {frame.shape[1]} fields per line, expected {len(names)} "
                 f"({', '.join(names)})"
             )
+        short = np.flatnonzero(frame.isna().to_numpy().any(axis=1))
+        if short.size:
+            row = int(short[0])
+            raise DataError(
+                f"{path}: line {row + 1}: found {int(frame.iloc[row].notna().sum())} fields, "
+                f"expected {len(names)} ({', '.join(names)})"
+            )
         frame.columns = list(names)
     return frame
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """The column as strings; a missing value (a Parquet null) becomes "", not "None" or NaN."""
+    return values.astype(object).where(values.notna(), "").astype(str)
+
+
+def _shown(value: object) -> str:
+    """A value as messages quote it: ``2.5``, not numpy's ``np.float64(2.5)``."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def first_data_line(has_header: bool) -> int:
@@ -104,27 +123,40 @@ def to_number(
     if bad.size:
         row = int(bad[0])
         raise DataError(
-            f"{path}: column {column!r} line {row + line0}: {raw.iloc[row]!r} is not a number"
+            f"{path}: column {column!r} line {row + line0}: {_shown(raw.iloc[row])} "
+            "is not a number"
         )
     if integer:
         if np.any(values != np.floor(values)):
             row = int(np.flatnonzero(values != np.floor(values))[0])
             raise DataError(
-                f"{path}: column {column!r} line {row + line0}: {raw.iloc[row]!r} "
+                f"{path}: column {column!r} line {row + line0}: {_shown(raw.iloc[row])} "
                 "is not a whole number"
+            )
+        too_large = np.flatnonzero(np.abs(values) >= 2.0**63)
+        if too_large.size:  # casting would silently wrap to -2**63
+            row = int(too_large[0])
+            raise DataError(
+                f"{path}: column {column!r} line {row + line0}: {_shown(raw.iloc[row])} "
+                "is out of the 64-bit integer range"
             )
         return values.astype(np.int64)
     return values
 
 
 def to_label(frame: pd.DataFrame, column: str, path: Path, line0: int) -> np.ndarray:
-    """Converts a 0/1 click label column, naming the first other value."""
+    """Converts a 0/1 click label column, naming the first other value.
+
+    A boolean column (natural in Parquet) is read as True = 1, False = 0.
+    """
+    if pd.api.types.is_bool_dtype(frame[column].dtype):
+        return frame[column].to_numpy().astype(np.int8)
     values = to_number(frame, column, path, line0)
     bad = np.flatnonzero((values != 0) & (values != 1))
     if bad.size:
         row = int(bad[0])
         raise DataError(
-            f"{path}: column {column!r} line {row + line0}: {frame[column].iloc[row]!r} "
+            f"{path}: column {column!r} line {row + line0}: {_shown(frame[column].iloc[row])} "
             "is not a click label, expected 0 or 1"
         )
     return values.astype(np.int8)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from tfxdr.data.table import (
     RawDataset,
+    as_text,
     first_data_line,
     read_delimited,
     require_nonempty,
@@ -65,7 +66,7 @@ def read_interactions(
     line0 = first_data_line(True)
     frame = pd.DataFrame()
     for column in REQUIRED_COLUMNS:
-        frame[column] = raw[column].astype(str).str.strip()
+        frame[column] = as_text(raw[column]).str.strip()
         require_nonempty(frame, column, path, line0)
     if "timestamp" in raw.columns:
         frame["timestamp"] = to_number(raw, "timestamp", path, line0, integer=True)
@@ -98,7 +99,7 @@ def _read_features(path: Path, key: str) -> pd.DataFrame:
     if key not in frame.columns:
         raise DataError(f"{path}: missing column {key!r}; expected {key} plus feature columns")
     line0 = first_data_line(True)
-    frame = frame.astype(str)
+    frame = pd.DataFrame({column: as_text(frame[column]) for column in frame.columns})
     frame[key] = frame[key].str.strip()
     require_nonempty(frame, key, path, line0)
     require_unique(frame, key, path, line0)
