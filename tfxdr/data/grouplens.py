@@ -45,21 +45,23 @@ def _ratings(path: Path, sep: str) -> pd.DataFrame:
     })
 
 
+def _side_table(path: Path, sep: str, names: list[str]) -> pd.DataFrame | None:
+    """An optional user or item file, unique by its first column; None if absent."""
+    if not path.is_file():
+        return None
+    table = read_delimited(path, sep, names, encoding="latin-1")
+    require_unique(table, names[0], path, first_data_line(False))
+    return table
+
+
 def read_ml1m(directory: Path) -> RawDataset:
     """Reads GroupLens ML-1M (``ratings.dat``, ``users.dat``, ``movies.dat``)."""
     interactions = _ratings(directory / "ratings.dat", "::")
-    users = None
-    users_path = directory / "users.dat"
-    if users_path.is_file():
-        users = read_delimited(users_path, "::", ["user_id", "gender", "age", "occupation",
-                                                  "zip_code"], encoding="latin-1")
-        require_unique(users, "user_id", users_path, 1)
+    users = _side_table(directory / "users.dat", "::",
+                        ["user_id", "gender", "age", "occupation", "zip_code"])
+    movies = _side_table(directory / "movies.dat", "::", ["item_id", "title", "genres"])
     items = None
-    movies_path = directory / "movies.dat"
-    if movies_path.is_file():
-        movies = read_delimited(movies_path, "::", ["item_id", "title", "genres"],
-                                encoding="latin-1")
-        require_unique(movies, "item_id", movies_path, 1)
+    if movies is not None:
         items = pd.DataFrame({
             "item_id": movies["item_id"],
             "title": movies["title"],
@@ -73,19 +75,12 @@ def read_ml1m(directory: Path) -> RawDataset:
 def read_ml100k(directory: Path) -> RawDataset:
     """Reads GroupLens ML-100K (``u.data``, ``u.user``, ``u.item``)."""
     interactions = _ratings(directory / "u.data", "\t")
-    users = None
-    users_path = directory / "u.user"
-    if users_path.is_file():
-        users = read_delimited(users_path, "|", ["user_id", "age", "gender", "occupation",
-                                                 "zip_code"], encoding="latin-1")
-        require_unique(users, "user_id", users_path, 1)
+    users = _side_table(directory / "u.user", "|",
+                        ["user_id", "age", "gender", "occupation", "zip_code"])
+    raw = _side_table(directory / "u.item", "|", ["item_id", "title", "release_date",
+                                                  "video_release_date", "url", *ML100K_GENRES])
     items = None
-    items_path = directory / "u.item"
-    if items_path.is_file():
-        names = ["item_id", "title", "release_date", "video_release_date", "url",
-                 *ML100K_GENRES]
-        raw = read_delimited(items_path, "|", names, encoding="latin-1")
-        require_unique(raw, "item_id", items_path, 1)
+    if raw is not None:
         flags = raw[list(ML100K_GENRES)]
         items = pd.DataFrame({
             "item_id": raw["item_id"],
