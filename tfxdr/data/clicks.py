@@ -102,6 +102,7 @@ def click_pair_dataset(
 
     dataset = tf.data.Dataset.from_tensor_slices(np.asarray(user_indices, dtype=np.int64))
     if shuffle:
-        dataset = dataset.shuffle(len(user_indices), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(max(len(user_indices), 1), seed=seed,
+                                  reshuffle_each_iteration=True)
     return dataset.batch(batch_size).map(build, num_parallel_calls=tf.data.AUTOTUNE,
                                          deterministic=True).prefetch(tf.data.AUTOTUNE)

@@ -109,7 +109,7 @@ def item_fields(
     if table is not None:
         aligned = table.drop_duplicates("item_id").set_index("item_id").reindex(ids)
         for column in aligned.columns:
-            if column in ("genres", "title"):
+            if column in ("genres", "title", "movie_title"):
                 continue
             index, size = _categorical(aligned[column].fillna("").astype(str))
             values[f"i_{column}"] = np.concatenate([[0], index]).astype(np.int32)
@@ -156,7 +156,7 @@ class CtrInstances:
 
         dataset = tf.data.Dataset.from_tensor_slices(self.features)
         if shuffle:
-            dataset = dataset.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+            dataset = dataset.shuffle(max(len(self), 1), seed=seed, reshuffle_each_iteration=True)
         return (dataset.batch(batch_size)
                 .map(gather_histories, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .prefetch(tf.data.AUTOTUNE))

@@ -35,7 +35,7 @@ class SequenceExamples:
     def dataset(self, batch_size: int, shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:
         dataset = tf.data.Dataset.from_tensor_slices(self.features)
         if shuffle:
-            dataset = dataset.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+            dataset = dataset.shuffle(max(len(self), 1), seed=seed, reshuffle_each_iteration=True)
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

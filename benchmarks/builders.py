@@ -1,0 +1,143 @@
+"""Throughput of the tf.data example builders on a real dataset (ML-1M by default).
+
+For each builder this measures two things separately:
+
+- preparation: the one-off NumPy work that turns a split frame into the
+  arrays a pipeline slices (sparse click rows, sequence matrices, CTR
+  instance arrays with history offsets), in seconds;
+- pipeline: a full pass over the ``tf.data`` pipeline the library returns,
+  after one untimed warm-up pass (graph tracing, thread pools), reported as
+  examples/s and batches/s.  Every batch is pulled to the host, so the figure
+  is what a training loop reading the dataset could consume at most.
+
+The builders and their inputs follow the tasks that use them:
+
+- click pairs: dense click vectors of both domains for the train users of a
+  ``users`` split (70/5/25);
+- sequences: per-domain item sequences (``max_len`` 50, with [eos]) of every
+  user, histories from train, targets from test of a ``leave_one_out`` split;
+- CTR: one instance per train event of the ``users`` split, with both
+  domains' leak-free click histories (``history_len`` 50).
+
+Usage::
+
+    python benchmarks/builders.py [--dataset ml-1m] [--domains Drama,Comedy] [--batch-size 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from tfxdr.data import (  # noqa: E402
+    CtrSpec,
+    SplitSpec,
+    Vocabularies,
+    build_ctr_instances,
+    build_sequences,
+    click_pair_dataset,
+    make_split,
+    parse_domains,
+    sparse_rows,
+)
+from tfxdr.experiment import DataConfig, load_interactions  # noqa: E402
+
+
+def _timed(function):
+    start = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - start
+
+
+def _full_pass(dataset: tf.data.Dataset, example_key: str) -> tuple[int, int, float]:
+    """Examples, batches and seconds of one pass; every tensor is copied to the host."""
+    examples = batches = 0
+    start = time.perf_counter()
+    for batch in dataset:
+        for value in batch.values():
+            value.numpy()
+        examples += int(batch[example_key].shape[0])
+        batches += 1
+    return examples, batches, time.perf_counter() - start
+
+
+def _measure(name, prepare, make_dataset, example_key):
+    prepared, prepare_s = _timed(prepare)
+    dataset = make_dataset(prepared)
+    _full_pass(dataset, example_key)  # warm-up
+    examples, batches, seconds = _full_pass(dataset, example_key)
+    return {"builder": name, "examples": examples, "batches": batches,
+            "prepare_s": prepare_s, "pass_s": seconds,
+            "examples_per_s": examples / seconds, "batches_per_s": batches / seconds}
+
+
+def _print_table(rows: list[dict]) -> None:
+    header = (f"{'builder':<12} {'examples':>9} {'batches':>8} {'prepare s':>10} "
+              f"{'pass s':>8} {'examples/s':>12} {'batches/s':>10}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['builder']:<12} {r['examples']:>9d} {r['batches']:>8d} {r['prepare_s']:>10.2f} "
+              f"{r['pass_s']:>8.2f} {r['examples_per_s']:>12,.0f} {r['batches_per_s']:>10,.1f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="ml-1m")
+    parser.add_argument("--domains", default="Drama,Comedy")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    domains = parse_domains(args.domains)
+    interactions, load_s = _timed(lambda: load_interactions(
+        DataConfig(dataset=args.dataset, domains=domains), quiet=True))
+    frame = interactions.frame
+    print(f"{args.dataset} {'/'.join(domains)}: {len(frame):,} interactions, "
+          f"{frame['user_id'].nunique():,} users, loaded in {load_s:.1f} s")
+    users_split, users_split_s = _timed(
+        lambda: make_split(interactions, SplitSpec("users", seed=args.seed)))
+    loo_split, loo_split_s = _timed(
+        lambda: make_split(interactions, SplitSpec("leave_one_out", seed=args.seed)))
+    vocabs = Vocabularies.build(frame, domains)
+    print(f"splits: users {users_split_s:.2f} s, leave_one_out {loo_split_s:.2f} s; "
+          f"batch size {args.batch_size}; TensorFlow {tf.__version__}, "
+          f"{os.cpu_count()} CPU cores\n")
+    batch_size = args.batch_size
+    a, b = domains[0], domains[1]
+
+    def prepare_clicks():
+        rows = tuple(sparse_rows(users_split[users_split["domain"] == d], vocabs.users,
+                                 vocabs.items[d]) for d in (a, b))
+        train_ids = users_split.loc[users_split["split"] == "train", "user_id"].unique()
+        return rows, np.sort(vocabs.users.index(train_ids))
+
+    def clicks_dataset(prepared):
+        (rows_a, rows_b), train_users = prepared
+        return click_pair_dataset(rows_a, rows_b, train_users, batch_size, seed=args.seed)
+
+    def prepare_sequences():
+        return build_sequences(loo_split, domains, vocabs.users, vocabs.items, max_len=50,
+                               target_split="test", add_eos=True)
+
+    def prepare_ctr():
+        return build_ctr_instances(interactions, users_split, vocabs, "train",
+                                   CtrSpec(history_len=50))
+
+    rows = [
+        _measure("click pairs", prepare_clicks, clicks_dataset, "x_a"),
+        _measure("sequences", prepare_sequences,
+                 lambda s: s.dataset(batch_size, seed=args.seed), "user"),
+        _measure("ctr", prepare_ctr, lambda c: c.dataset(batch_size, seed=args.seed), "label"),
+    ]
+    _print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
