@@ -24,7 +24,7 @@ setup(
         "numpy>=1.26",
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        "test": ["pytest>=8", "matplotlib>=3.8"],
         "ann": ["faiss-cpu>=1.8"],
         "plots": ["matplotlib>=3.8"],
     },

@@ -44,3 +44,37 @@ def test_gaussian_sample_mean_at_inference_unit_noise_in_training():
     assert draws.std() == pytest.approx(1.0, abs=0.03)
     scaled = np.asarray(layer(mean, np.full_like(mean, math.log(4.0)), training=True))
     assert scaled.std() == pytest.approx(2.0, abs=0.05)
+
+
+def test_logistic_and_square_likelihoods_by_hand():
+    from tfxdr.losses import reconstruction_log_likelihood
+
+    clicks = np.array([[1.0, 0.0]], dtype=np.float32)
+    logits = np.array([[0.0, math.log(3.0)]], dtype=np.float32)
+    # sigmoid(0) = 1/2, sigmoid(ln 3) = 3/4: log(1/2) + log(1 - 3/4) = log(1/8)
+    logistic = np.asarray(reconstruction_log_likelihood("logistic", clicks, logits))[0]
+    assert logistic == pytest.approx(math.log(1 / 8), abs=1e-5)
+    # -( (1 - 0)^2 + (0 - ln 3)^2 )
+    square = np.asarray(reconstruction_log_likelihood("square", clicks, logits))[0]
+    assert square == pytest.approx(-(1 + math.log(3.0) ** 2), abs=1e-5)
+    with pytest.raises(ValueError, match="unknown reconstruction loss 'l1': expected one of "
+                                         "multinomial, logistic, square"):
+        reconstruction_log_likelihood("l1", clicks, logits)
+
+
+def test_gan_losses_by_hand():
+    from tfxdr.losses import gan_discriminator_loss, gan_generator_loss
+
+    real = np.array([[0.0]], dtype=np.float32)       # D(real) = 1/2
+    fake = np.array([[math.log(3.0)]], dtype=np.float32)  # D(fake) = 3/4
+    # -log(1/2) - log(1 - 3/4) = log 2 + log 4 = log 8
+    assert np.asarray(gan_discriminator_loss("log", real, fake))[0] == pytest.approx(
+        math.log(8.0), abs=1e-5)
+    # non-saturating generator: -log(3/4)
+    assert np.asarray(gan_generator_loss("log", fake))[0] == pytest.approx(
+        -math.log(0.75), abs=1e-5)
+    # least squares on raw outputs: (0 - 1)^2 + (ln 3)^2 and (ln 3 - 1)^2
+    assert np.asarray(gan_discriminator_loss("lsq", real, fake))[0] == pytest.approx(
+        1 + math.log(3.0) ** 2, abs=1e-5)
+    assert np.asarray(gan_generator_loss("lsq", fake))[0] == pytest.approx(
+        (math.log(3.0) - 1) ** 2, abs=1e-5)

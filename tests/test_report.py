@@ -1,5 +1,6 @@
 """Run summaries: statistics by hand, and the bench command end to end."""
 
+import json
 import math
 
 import pytest
@@ -30,14 +31,20 @@ def test_markdown_table_cells():
 
 def test_bench_runs_models_and_seeds_and_resumes(planted_csv, tmp_path, capsys):
     out = tmp_path / "bench"
-    args = ["bench", "--models", "multivae,pop", "--dataset", str(planted_csv),
+    args = ["bench", "--models", "multivae,small=multivae,pop", "--dataset", str(planted_csv),
             "--domains", "books,movies", "--seeds", "0,1", "--out", str(out), "--epochs", "3",
-            "--set", "multivae:hidden_dims=32", "--set", "multivae:latent_dim=8"]
+            "--set", "multivae:hidden_dims=32", "--set", "multivae:latent_dim=8",
+            "--set", "small:hidden_dims=8", "--set", "small:latent_dim=4", "--plot"]
     assert main(args) == 0
     summary = (out / "summary.md").read_text()
     assert "| multivae | books->movies | 2 |" in summary
+    assert "| small | books->movies | 2 |" in summary
     assert "| pop | movies->books | 2 |" in summary
     assert "multivae - pop, books->movies:" in summary
+    assert "multivae - small, movies->books:" in summary
+    config = json.loads((out / "small" / "seed-0" / "config.json").read_text())
+    assert config["model"] == "multivae" and config["config"]["latent_dim"] == 4
+    assert (out / "recall_at_k.png").stat().st_size > 10_000
     finished = out / "pop" / "seed-1" / "metrics.json"
     stamp = finished.stat().st_mtime_ns
     capsys.readouterr()
@@ -51,5 +58,5 @@ def test_bench_rejects_set_for_unlisted_model(planted_csv, tmp_path, capsys):
                  "books,movies", "--out", str(tmp_path / "b"), "--set", "multivae:latent_dim=3"])
     assert code == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tfxdr:")]
-    assert err == ["tfxdr: error: --set 'multivae:latent_dim=3': expected MODEL:KEY=VALUE "
-                   "with MODEL one of pop"]
+    assert err == ["tfxdr: error: --set 'multivae:latent_dim=3': expected LABEL:KEY=VALUE "
+                   "with LABEL one of pop"]

@@ -47,14 +47,22 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "bench", help="several models and seeds on identical splits -> summary table")
-    bench.add_argument("--models", required=True, help="comma-separated model names")
+    bench.add_argument("--models", required=True,
+                       help="comma-separated MODEL or LABEL=MODEL entries (LABEL=MODEL runs a "
+                            "model again under another name, e.g. vae=d2dtm)")
     _add_data_arguments(bench)
     bench.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     bench.add_argument("--out", required=True, help="directory for the runs and summary.md")
     bench.add_argument("--epochs", type=int, help="override every model's epochs")
     bench.add_argument("--set", dest="overrides", action="append", default=[],
-                       metavar="MODEL:KEY=VALUE", help="set a field of one model's config")
+                       metavar="LABEL:KEY=VALUE", help="set a config field of one entry")
     bench.add_argument("--metric", default="recall@50", help="metric of the paired comparison")
+    bench.add_argument("--plot", action="store_true",
+                       help="also write recall_at_k.png (needs the plots extra)")
+
+    export = commands.add_parser("export", help="write a SavedModel for TF Serving")
+    export.add_argument("run_dir")
+    export.add_argument("--version", type=int, help="export version (default: next integer)")
 
     evaluate = commands.add_parser("evaluate", help="re-score a finished run")
     evaluate.add_argument("run_dir")
@@ -129,6 +137,10 @@ def _run(args) -> int:
         return 0
     if args.command == "bench":
         return _bench(args)
+    if args.command == "export":
+        path = experiment.export(args.run_dir, args.version)
+        print(path)
+        return 0
     if args.command == "evaluate":
         report = experiment.evaluate(args.run_dir, args.split)
         print(f"{report['model']} on {report['dataset']} {','.join(report['domains'])}, "
@@ -143,31 +155,35 @@ def _bench(args) -> int:
 
     from tfxdr import experiment, report
 
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    entries = []
+    for item in (m.strip() for m in args.models.split(",") if m.strip()):
+        label, _, model = item.rpartition("=")
+        entries.append((label or model, model))
+    labels = [label for label, _ in entries]
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise TfxdrError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
     overrides: dict[str, list[str]] = {}
     for item in args.overrides:
-        model, sep, setting = item.partition(":")
-        if not sep or model not in models:
-            raise TfxdrError(f"--set {item!r}: expected MODEL:KEY=VALUE with MODEL one of "
-                             f"{', '.join(models)}")
-        overrides.setdefault(model, []).append(setting)
-    for model in models:  # fail fast on a bad name or field, before any training
-        experiment.resolve_config(model, overrides.get(model, ()), args.epochs)
+        label, sep, setting = item.partition(":")
+        if not sep or label not in labels:
+            raise TfxdrError(f"--set {item!r}: expected LABEL:KEY=VALUE with LABEL one of "
+                             f"{', '.join(labels)}")
+        overrides.setdefault(label, []).append(setting)
+    for label, model in entries:  # fail fast on a bad name or field, before any training
+        experiment.resolve_config(model, overrides.get(label, ()), args.epochs)
     data = _data_config(args)
-    reports = experiment.bench(models, data, seeds, args.out, overrides, args.epochs)
+    reports = experiment.bench(entries, data, seeds, args.out, overrides, args.epochs)
     metrics = [f"{name}@{k}" for name in ("recall", "ndcg") for k in (10, 20, 50)]
-    lines = [f"# {', '.join(models)} on {data.dataset} {','.join(data.domains)}", "",
+    lines = [f"# {', '.join(labels)} on {data.dataset} {','.join(data.domains)}", "",
              f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std over seeds.", "",
              report.markdown_table(reports, metrics), "", report.timing_table(reports), ""]
     table = report.collect(reports)
-    if len(models) > 1:
+    if len(labels) > 1:
         lines += [f"Paired differences in {args.metric} (same seed = same split):", ""]
-        first = models[0]
-        for other in models[1:]:
+        first = labels[0]
+        for other in labels[1:]:
             for key in table[first]:
                 diff = report.paired_differences(table[first][key][args.metric],
                                                  table[other][key][args.metric])
@@ -176,6 +192,8 @@ def _bench(args) -> int:
         lines.append("")
     summary = "\n".join(lines)
     Path(args.out, "summary.md").write_text(summary)
+    if args.plot:
+        report.recall_curve_plot(reports, Path(args.out, "recall_at_k.png"))
     print(summary)
     return 0
 

@@ -30,6 +30,7 @@ class TrainConfig:
         eval_every: run the validation ranking every this many epochs.
         patience: stop after this many validations without improvement
             (0 disables early stopping).
+        top_k: items the exported serving signatures return.
     """
 
     epochs: int = 100
@@ -37,6 +38,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     eval_every: int = 1
     patience: int = 20
+    top_k: int = 50
 
     def validate(self) -> None:
         """Raises ConfigError naming the first field whose value is out of range."""
@@ -45,6 +47,7 @@ class TrainConfig:
         _require(self, "learning_rate", self.learning_rate > 0, "a number > 0")
         _require(self, "eval_every", self.eval_every >= 1, "an integer >= 1")
         _require(self, "patience", self.patience >= 0, "an integer >= 0")
+        _require(self, "top_k", self.top_k >= 1, "an integer >= 1")
 
 
 def _require(config: Any, field: str, ok: bool, expected: str) -> None:

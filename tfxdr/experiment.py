@@ -25,6 +25,7 @@ from tfxdr.data import (
     select_domains,
 )
 from tfxdr.data.domains import Interactions, OverlapRule
+from tfxdr.export import save_module
 from tfxdr.models.registry import MODELS
 from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, read_json, staged_run_dir, write_json
 from tfxdr.tasks import TASKS
@@ -129,8 +130,21 @@ def train(
     return report
 
 
-def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
-    """Re-scores a finished run from its saved split, vocabularies and best weights."""
+@dataclasses.dataclass
+class LoadedRun:
+    """A finished run rebuilt from its directory, best weights restored."""
+
+    saved: dict
+    config: object
+    task: object
+    prepared: object
+    vocabs: Vocabularies
+    domains: tuple[str, ...]
+    model: object
+
+
+def load_run(run_dir: str | os.PathLike) -> LoadedRun:
+    """Rebuilds a finished run from its saved config, split, vocabularies and weights."""
     run_dir = Path(run_dir)
     saved = read_json(run_dir / CONFIG_FILE)
     read_json(run_dir / METRICS_FILE)  # a run without metrics.json did not finish
@@ -144,9 +158,23 @@ def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
     keras_model = spec.build(config, prepared.sizes, saved["seed"])
     keras_model(task.example_batch(prepared))
     restore_weights(keras_model, run_dir / "checkpoints" / BEST_WEIGHTS)
-    return {"model": saved["model"], "dataset": saved["data"]["dataset"],
-            "domains": list(domains), "seed": saved["seed"], "split": part,
-            "metrics": task.evaluate(keras_model, prepared, part)}
+    return LoadedRun(saved, config, task, prepared, vocabs, domains, keras_model)
+
+
+def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
+    """Re-scores a finished run from its saved split, vocabularies and best weights."""
+    run = load_run(run_dir)
+    return {"model": run.saved["model"], "dataset": run.saved["data"]["dataset"],
+            "domains": list(run.domains), "seed": run.saved["seed"], "split": part,
+            "metrics": run.task.evaluate(run.model, run.prepared, part)}
+
+
+def export(run_dir: str | os.PathLike, version: int | None = None) -> Path:
+    """Exports a finished run as a SavedModel under ``RUN_DIR/export/<version>``."""
+    run = load_run(run_dir)
+    module, signatures = run.task.serving_module(run.model, run.vocabs, run.domains,
+                                                 run.config.top_k)
+    return save_module(module, signatures, Path(run_dir), version)
 
 
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
@@ -161,7 +189,7 @@ def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
 
 
 def bench(
-    models: Sequence[str],
+    entries: Sequence[tuple[str, str]],
     data: DataConfig,
     seeds: Sequence[int],
     out: str | os.PathLike,
@@ -169,20 +197,23 @@ def bench(
     epochs: int | None = None,
     verbose: int | str = 0,
 ) -> list[dict]:
-    """Trains every model with every seed on identical splits; returns the reports.
+    """Trains every ``(label, model)`` entry with every seed on identical splits.
 
-    Runs go to ``out/MODEL/seed-N``; a run that already finished is read back
-    instead of retrained, so an interrupted bench resumes where it stopped.
+    A label lets one model appear twice with different settings (an ablation);
+    ``overrides`` are keyed by label.  Runs go to ``out/LABEL/seed-N``; a run
+    that already finished is read back instead of retrained, so an interrupted
+    bench resumes where it stopped.  Each report gets its ``label``.
     """
     reports = []
-    for model in models:
+    for label, model in entries:
         for seed in seeds:
-            run_dir = Path(out) / model / f"seed-{seed}"
+            run_dir = Path(out) / label / f"seed-{seed}"
             if (run_dir / METRICS_FILE).is_file():
-                reports.append(read_json(run_dir / METRICS_FILE))
-                continue
-            print(f"bench: {model} seed {seed} -> {run_dir}", flush=True)
-            reports.append(train(model, data, run_dir, seed=seed,
-                                 overrides=(overrides or {}).get(model, ()), epochs=epochs,
-                                 overwrite=True, verbose=verbose))
+                report = read_json(run_dir / METRICS_FILE)
+            else:
+                print(f"bench: {label} ({model}) seed {seed} -> {run_dir}", flush=True)
+                report = train(model, data, run_dir, seed=seed,
+                               overrides=(overrides or {}).get(label, ()), epochs=epochs,
+                               overwrite=True, verbose=verbose)
+            reports.append({**report, "label": label})
     return reports

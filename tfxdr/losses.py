@@ -27,3 +27,55 @@ def kl_standard_normal(mean, log_var=None):
     if log_var is None:
         return 0.5 * ops.sum(ops.square(mean), axis=-1)
     return 0.5 * ops.sum(ops.exp(log_var) + ops.square(mean) - 1.0 - log_var, axis=-1)
+
+
+def logistic_log_likelihood(clicks, logits):
+    """sum_i [x_i log s_i + (1 - x_i) log(1 - s_i)], s = sigmoid(logits), per example."""
+    return -ops.sum(ops.binary_crossentropy(clicks, logits, from_logits=True), axis=-1)
+
+
+def gaussian_log_likelihood(clicks, logits):
+    """-sum_i (x_i - logits_i)^2 per example: the square loss as a log-likelihood."""
+    return -ops.sum(ops.square(clicks - logits), axis=-1)
+
+
+RECONSTRUCTION_LIKELIHOODS = {
+    "multinomial": multinomial_log_likelihood,
+    "logistic": logistic_log_likelihood,
+    "square": gaussian_log_likelihood,
+}
+
+
+def reconstruction_log_likelihood(kind: str, clicks, logits):
+    """The log-likelihood named by ``kind`` (multinomial, logistic or square), per example."""
+    try:
+        return RECONSTRUCTION_LIKELIHOODS[kind](clicks, logits)
+    except KeyError:
+        raise ValueError(f"unknown reconstruction loss {kind!r}: expected one of "
+                         f"{', '.join(RECONSTRUCTION_LIKELIHOODS)}") from None
+
+
+def gan_discriminator_loss(kind: str, real_logits, fake_logits):
+    """Discriminator loss per example: log loss (real -> 1, fake -> 0) or least squares.
+
+    ``log``: -log D(real) - log(1 - D(fake)) with D = sigmoid(logits) (D2D-TM Eq. 4-5);
+    ``lsq``: (D(real) - 1)^2 + D(fake)^2 on the raw outputs (least-squares GAN).
+    """
+    real_logits, fake_logits = ops.squeeze(real_logits, -1), ops.squeeze(fake_logits, -1)
+    if kind == "log":
+        return (ops.binary_crossentropy(ops.ones_like(real_logits), real_logits, from_logits=True)
+                + ops.binary_crossentropy(ops.zeros_like(fake_logits), fake_logits,
+                                          from_logits=True))
+    if kind == "lsq":
+        return ops.square(real_logits - 1.0) + ops.square(fake_logits)
+    raise ValueError(f"unknown GAN loss {kind!r}: expected log or lsq")
+
+
+def gan_generator_loss(kind: str, fake_logits):
+    """Generator loss per example: -log D(fake) (non-saturating) or (D(fake) - 1)^2."""
+    fake_logits = ops.squeeze(fake_logits, -1)
+    if kind == "log":
+        return ops.binary_crossentropy(ops.ones_like(fake_logits), fake_logits, from_logits=True)
+    if kind == "lsq":
+        return ops.square(fake_logits - 1.0)
+    raise ValueError(f"unknown GAN loss {kind!r}: expected log or lsq")

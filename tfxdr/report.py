@@ -16,12 +16,13 @@ import numpy as np
 
 
 def collect(reports: Iterable[dict]) -> dict[str, dict[str, dict[str, dict[int, float]]]]:
-    """``model -> key -> metric -> {seed: value}`` from metrics.json payloads."""
+    """``label -> key -> metric -> {seed: value}``; the label defaults to the model name."""
     table: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
     for report in reports:
         for key, values in report["metrics"].items():
             for metric, value in values.items():
-                table[report["model"]][key][metric][report["seed"]] = float(value)
+                table[report.get("label", report["model"])][key][metric][report["seed"]] = \
+                    float(value)
     return table
 
 
@@ -61,7 +62,7 @@ def timing_table(reports: Sequence[dict]) -> str:
     """Training seconds and examples/s per model, mean +- std over seeds."""
     by_model: dict[str, list[dict]] = defaultdict(list)
     for report in reports:
-        by_model[report["model"]].append(report)
+        by_model[report.get("label", report["model"])].append(report)
     lines = ["| model | epochs run | train seconds | examples/s |", "|---|---|---|---|"]
     for model, runs in by_model.items():
         epochs = mean_std([r["epochs_run"] for r in runs])
@@ -70,3 +71,31 @@ def timing_table(reports: Sequence[dict]) -> str:
         lines.append(f"| {model} | {epochs[0]:.0f} | {seconds[0]:.1f} ± {seconds[1]:.1f} | "
                      f"{speed[0]:.0f} ± {speed[1]:.0f} |")
     return "\n".join(lines)
+
+
+def recall_curve_plot(reports: Sequence[dict], path, metric: str = "recall") -> None:
+    """Mean ``metric@K`` against K per model, one panel per direction (D2D-TM Figure 4)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("plots need matplotlib: pip install 'tfxdr[plots]'") from None
+    table = collect(reports)
+    keys = list(next(iter(table.values())))
+    figure, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 4), squeeze=False)
+    for axis, key in zip(axes[0], keys):
+        for label, by_key in table.items():
+            ks = sorted(int(m.split("@")[1]) for m in by_key[key] if m.startswith(f"{metric}@"))
+            means = [mean_std(list(by_key[key][f"{metric}@{k}"].values())) for k in ks]
+            axis.errorbar(ks, [m for m, _ in means], yerr=[s for _, s in means], marker="o",
+                          capsize=3, label=label)
+        axis.set_title(key)
+        axis.set_xlabel("K")
+        axis.set_ylabel(f"{metric}@K")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -117,13 +117,18 @@ class ValidationSelection(keras.callbacks.Callback):
 
 
 def restore_weights(model: keras.Model, path: Path) -> None:
-    """Loads saved weights, building the optimizer first so its state loads too.
+    """Loads saved weights, building the optimizers first so their state loads too.
 
-    Without the build, Keras skips the saved optimizer variables with a warning.
+    Without the build, Keras skips saved optimizer variables with only a
+    warning.  A model with extra optimizers (a GAN's discriminator optimizer)
+    builds them in its ``build_optimizers`` method.
     """
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and not optimizer.built and model.trainable_variables:
-        optimizer.build(model.trainable_variables)
+    if hasattr(model, "build_optimizers"):
+        model.build_optimizers()
+    else:
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and not optimizer.built and model.trainable_variables:
+            optimizer.build(model.trainable_variables)
     model.load_weights(path)
 
 

@@ -19,9 +19,12 @@ from tfxdr.data.clicks import SparseRows, click_pair_dataset, sparse_rows
 from tfxdr.data.domains import Interactions
 from tfxdr.data.splits import SplitSpec
 from tfxdr.data.vocab import Vocabularies
-from tfxdr.metrics import DEFAULT_KS, RankingAccumulator
+from tfxdr.export import ClickTranslationServing
+from tfxdr.metrics import RankingAccumulator
 
 DIRECTIONS = ("a_to_b", "b_to_a")
+# K = 10..50 in steps of 10: the Recall@K curve of D2D-TM's Figure 4.
+RECALL_CURVE_KS = (10, 20, 30, 40, 50)
 
 
 @dataclasses.dataclass
@@ -47,7 +50,7 @@ class ClickTranslationTask:
     name = "clicks"
     default_split = SplitSpec(kind="users", fractions=(0.7, 0.05, 0.25))
 
-    def __init__(self, ks: tuple[int, ...] = DEFAULT_KS, eval_batch_users: int = 1024):
+    def __init__(self, ks: tuple[int, ...] = RECALL_CURVE_KS, eval_batch_users: int = 1024):
         self.ks = ks
         self.eval_batch_users = eval_batch_users
 
@@ -101,6 +104,13 @@ class ClickTranslationTask:
                 accumulator.update(scores, target.rows(batch))
             results[data.direction_key(direction)] = accumulator.result()
         return results
+
+    def serving_module(self, model, vocabs: Vocabularies, domains: tuple[str, ...], top_k: int):
+        """The SavedModel module and its signatures (``serving_default`` is A -> B)."""
+        module = ClickTranslationServing(model, vocabs.items[domains[0]],
+                                         vocabs.items[domains[1]], top_k)
+        return module, {"a_to_b": module.a_to_b, "b_to_a": module.b_to_a,
+                        "serving_default": module.a_to_b}
 
     @staticmethod
     def selection_score(metrics: dict[str, dict[str, float]], metric: str = "recall@50") -> float:
