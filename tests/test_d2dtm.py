@@ -4,24 +4,12 @@ import numpy as np
 import pytest
 
 from tfxdr.config import apply_overrides
-from tfxdr.data import SplitSpec, Vocabularies, make_split, select_domains
-from tfxdr.data.table import RawDataset
 from tfxdr.errors import ConfigError
 from tfxdr.models import D2DTMConfig, MODELS
 from tfxdr.tasks import ClickTranslationTask
 from tfxdr.training import restore_weights, set_seed
 
 SMALL = ["private_dims=32", "shared_dims=16", "latent_dim=8", "batch_size=64"]
-
-
-@pytest.fixture(scope="module")
-def planted(planted_frame):
-    raw = RawDataset("planted", planted_frame, None, None, {"path": "planted"})
-    task = ClickTranslationTask()
-    interactions = task.restrict(select_domains(raw, ("books", "movies")))
-    split = make_split(interactions, SplitSpec(seed=0))
-    vocabs = Vocabularies.build(split, interactions.domains)
-    return task, task.prepare(split, vocabs, interactions.domains)
 
 
 def _model(data, overrides, seed=0):

@@ -4,21 +4,9 @@ import numpy as np
 import pytest
 
 from tfxdr.config import apply_overrides
-from tfxdr.data import SplitSpec, Vocabularies, make_split, select_domains
-from tfxdr.data.table import RawDataset
 from tfxdr.models import MODELS, MultiVAEConfig, PopConfig
 from tfxdr.tasks import ClickTranslationTask
 from tfxdr.training import set_seed
-
-
-@pytest.fixture(scope="module")
-def planted(planted_frame):
-    raw = RawDataset("planted", planted_frame, None, None, {"path": "planted"})
-    task = ClickTranslationTask()
-    interactions = task.restrict(select_domains(raw, ("books", "movies")))
-    split = make_split(interactions, SplitSpec(seed=0))
-    vocabs = Vocabularies.build(split, interactions.domains)
-    return task, task.prepare(split, vocabs, interactions.domains)
 
 
 def _train(name, overrides, task, data, seed=0):
