@@ -81,7 +81,7 @@ class D2DTMConfig(TrainConfig):
     the likelihood weights are 1 and the KL weights small (0.02; unit-variance
     KL is 0.5 ||mean||^2); GAN weight 0.1; batch 128.  With the paper's
     objective alone (``translation_weight=0``) the translation is unpaired and
-    ranked no better than popularity on validation (Recall@50 0.35 / 0.38):
+    ranked no better than popularity on validation (Recall@50 0.36 / 0.39):
     nothing ties a user's x_A to the same user's x_B.  ``translation_weight=3``
     was the best of {0, 1, 3} there, so it is the default.
     """
