@@ -1,5 +1,8 @@
 """Shared building blocks; they know no paper and no data loader."""
 
+from tfxdr.layers.attention_pooling import AttentionPooling
+from tfxdr.layers.bi_interaction import BiInteractionPooling
+from tfxdr.layers.gradient_reversal import GradientReversal
 from tfxdr.layers.sampling import GaussianSample
 
-__all__ = ["GaussianSample"]
+__all__ = ["AttentionPooling", "BiInteractionPooling", "GaussianSample", "GradientReversal"]

@@ -1,0 +1,101 @@
+"""Shared layers on their own: values by hand, the reversed gradient numerically."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfxdr.layers import AttentionPooling, BiInteractionPooling, GradientReversal
+
+
+def test_gradient_reversal_forward_identity_backward_reversed_numerically():
+    x = tf.constant([[0.3, -1.2, 2.0]], tf.float64)
+    w = tf.constant([[1.5, -0.5, 2.0]], tf.float64)
+    layer = GradientReversal(scale=0.7, dtype="float64")
+    np.testing.assert_array_equal(layer(x).numpy(), x.numpy())
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = tf.reduce_sum(w * tf.sin(layer(x)))
+    reversed_gradient = tape.gradient(value, x).numpy()
+    # Central differences of the same function without the layer.
+    step = 1e-6
+    numeric = np.zeros_like(x.numpy())
+    for i in range(x.shape[1]):
+        shift = np.zeros_like(x.numpy())
+        shift[0, i] = step
+        up = np.sum(w.numpy() * np.sin(x.numpy() + shift))
+        down = np.sum(w.numpy() * np.sin(x.numpy() - shift))
+        numeric[0, i] = (up - down) / (2 * step)
+    np.testing.assert_allclose(reversed_gradient, -0.7 * numeric, rtol=1e-6)
+
+
+def test_gradient_reversal_zero_scale_and_config():
+    x = tf.constant([1.0, 2.0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = tf.reduce_sum(GradientReversal(scale=0.0)(x) * 3.0)
+    np.testing.assert_array_equal(tape.gradient(value, x).numpy(), [0.0, 0.0])
+    assert GradientReversal.from_config(GradientReversal(scale=2.5).get_config()).scale == 2.5
+    with pytest.raises(ValueError, match="GradientReversal scale=-1 is invalid: "
+                                         "expected a number >= 0"):
+        GradientReversal(scale=-1)
+
+
+def _set_attention(layer, history, query, mask, context=None):
+    """Weights that make score_t = relu(r_t): W picks r_t, h = 1, no bias."""
+    layer(history, query, mask, context=context)
+    width = layer.projection.kernel.shape[0]
+    kernel = np.zeros((width, 1), np.float32)
+    kernel[0, 0] = 1.0
+    layer.projection.kernel.assign(kernel)
+    layer.projection.bias.assign(np.zeros(1, np.float32))
+    layer.score.kernel.assign(np.ones((1, 1), np.float32))
+
+
+def test_attention_pooling_by_hand_with_padding_and_empty_history():
+    history = tf.constant([[[1.0], [2.0], [7.0]], [[5.0], [6.0], [7.0]]])
+    query = tf.constant([[0.5], [0.5]])
+    mask = tf.constant([[True, True, False], [False, False, False]])
+    layer = AttentionPooling(hidden_units=1)
+    _set_attention(layer, history, query, mask)
+    pooled, weights = layer(history, query, mask, return_weights=True)
+    # Scores relu(1), relu(2) on the valid positions: softmax = [1, e] / (1 + e).
+    first = 1 / (1 + math.e)
+    np.testing.assert_allclose(weights.numpy()[0], [first, 1 - first, 0.0], atol=1e-6)
+    np.testing.assert_allclose(pooled.numpy()[0], [first * 1 + (1 - first) * 2], atol=1e-6)
+    # A row with no history pools to zeros, with zero weights.
+    np.testing.assert_array_equal(pooled.numpy()[1], [0.0])
+    np.testing.assert_array_equal(weights.numpy()[1], [0.0, 0.0, 0.0])
+
+
+def test_attention_pooling_uses_context_and_query():
+    rng = np.random.default_rng(0)
+    history = tf.constant(rng.normal(size=(2, 4, 3)), tf.float32)
+    query = tf.constant(rng.normal(size=(2, 3)), tf.float32)
+    context = tf.constant(rng.normal(size=(2, 3)), tf.float32)
+    mask = tf.ones((2, 4), tf.bool)
+    layer = AttentionPooling()
+    layer(history, query, mask, context=context)
+    assert layer.projection.kernel.shape == (12, 3)  # W in R^{d x 4d}, Eq. 3
+    _, base = layer(history, query, mask, context=context, return_weights=True)
+    _, other = layer(history, -query, mask, context=context, return_weights=True)
+    assert not np.allclose(base.numpy(), other.numpy())
+    np.testing.assert_allclose(base.numpy().sum(axis=1), [1.0, 1.0], atol=1e-6)
+
+
+def test_bi_interaction_pooling_by_hand():
+    fields = tf.constant([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]])
+    # Pairs: (1*3 + 1*5 + 3*5, 2*4 + 2*6 + 4*6) = (23, 44)
+    plain = BiInteractionPooling(field_weights=False)(fields)
+    np.testing.assert_allclose(plain.numpy(), [[23.0, 44.0]])
+    layer = BiInteractionPooling()
+    layer(fields)
+    layer.scales.assign([1.0, 2.0, 1.0])
+    # Scaled fields [1,2], [6,8], [5,6]: (6 + 5 + 30, 16 + 12 + 48) = (41, 76)
+    np.testing.assert_allclose(layer(fields).numpy(), [[41.0, 76.0]])
+    opposite = tf.constant([[[1.0], [-1.0]]])
+    np.testing.assert_allclose(BiInteractionPooling(field_weights=False)(opposite).numpy(),
+                               [[-1.0]])
+    np.testing.assert_allclose(
+        BiInteractionPooling(field_weights=False, absolute=True)(opposite).numpy(), [[1.0]])
