@@ -9,6 +9,8 @@ A split is the interactions frame plus a ``split`` column in
   test and the one before it validation (RecGURU).
 - ``chronological``: per user, the earliest fraction is train, then
   validation, then test (AFT).
+- ``cold_start``: DADIN's resampling (see :mod:`tfxdr.data.cold_start`): most
+  evaluated users were never seen in the target domain's training data.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from tfxdr.data.cold_start import cold_start_split
 from tfxdr.data.domains import Interactions
 from tfxdr.errors import DataError, RunDirError
 
 SPLIT_NAMES = ("train", "val", "test")
-SplitKind = Literal["users", "leave_one_out", "chronological"]
+SplitKind = Literal["users", "leave_one_out", "chronological", "cold_start"]
 SPLIT_DIR = "split"
 
 
@@ -36,12 +39,14 @@ class SplitSpec:
     kind: SplitKind = "users"
     seed: int = 0
     fractions: tuple[float, float, float] = (0.7, 0.05, 0.25)
+    a_train: float = 0.8
+    a_cross: float = 0.1
 
     def validate(self) -> None:
-        if self.kind not in ("users", "leave_one_out", "chronological"):
+        if self.kind not in ("users", "leave_one_out", "chronological", "cold_start"):
             raise DataError(
-                f"split kind {self.kind!r} is invalid: expected users, leave_one_out "
-                "or chronological"
+                f"split kind {self.kind!r} is invalid: expected users, leave_one_out, "
+                "chronological or cold_start"
             )
         fractions = np.asarray(self.fractions, dtype=float)
         if fractions.shape != (3,) or np.any(fractions < 0) or abs(fractions.sum() - 1) > 1e-6:
@@ -61,6 +66,9 @@ def make_split(interactions: Interactions, spec: SplitSpec) -> pd.DataFrame:
         raise DataError(f"split {spec.kind!r} needs a 'timestamp' column, which the data lacks")
     if spec.kind == "leave_one_out":
         return leave_one_out(frame)
+    if spec.kind == "cold_start":
+        source, target = interactions.domains[:2]
+        return cold_start_split(frame, source, target, spec.a_train, spec.a_cross, spec.seed)
     return chronological(frame, spec.fractions)
 
 
@@ -128,9 +136,7 @@ def save_split(run_dir: Path, frame: pd.DataFrame, spec: SplitSpec) -> None:
                if c in frame.columns]
     frame[columns].reset_index(drop=True).to_parquet(directory / "interactions.parquet")
     spec_payload = dataclasses.asdict(spec)
-    spec_payload["counts"] = {
-        name: int((frame["split"] == name).sum()) for name in SPLIT_NAMES
-    }
+    spec_payload["counts"] = {str(k): int(v) for k, v in frame["split"].value_counts().items()}
     (directory / "spec.json").write_text(json.dumps(spec_payload, indent=2) + "\n")
 
 
@@ -141,5 +147,7 @@ def load_split(run_dir: Path) -> tuple[pd.DataFrame, SplitSpec]:
     if not frame_path.is_file() or not spec_path.is_file():
         raise RunDirError(f"{directory}: missing split files; the run directory is incomplete")
     payload = json.loads(spec_path.read_text())
-    spec = SplitSpec(payload["kind"], payload["seed"], tuple(payload["fractions"]))
+    payload.pop("counts", None)
+    payload["fractions"] = tuple(payload["fractions"])
+    spec = SplitSpec(**payload)
     return pd.read_parquet(frame_path), spec

@@ -1,0 +1,109 @@
+"""DADIN's cold-start resampling (Algorithm 2)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tfxdr.data import SplitSpec, load_split, make_split, save_split
+from tfxdr.data.cold_start import DAY_SECONDS, cold_start_split
+from tfxdr.data.domains import Interactions
+from tfxdr.errors import DataError
+
+DAY = DAY_SECONDS
+
+
+def _frame(num_users=20):
+    """Each user: 2 source events (days 0, 1) and 3 target events (day 0, day 2, day 2.5)."""
+    rows = []
+    for u in range(num_users):
+        rows += [(f"u{u}", f"s{u}a", "news", 0), (f"u{u}", f"s{u}b", "news", DAY),
+                 (f"u{u}", f"t{u}a", "ads", 10), (f"u{u}", f"t{u}b", "ads", 2 * DAY),
+                 (f"u{u}", f"t{u}c", "ads", 2 * DAY + DAY // 2)]
+    # Exactly one day before u0's last target event: outside the (last - 1 day, last] window.
+    rows.append(("u0", "t0edge", "ads", DAY + DAY // 2))
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"])
+
+
+def _split(seed=0, **kwargs):
+    return cold_start_split(_frame(), "news", "ads", a_train=0.8, a_cross=0.25, seed=seed,
+                            **kwargs)
+
+
+def test_users_and_rows_follow_algorithm_2():
+    split = _split()
+    train_users = set(split.loc[split["split"] == "train", "user_id"])
+    evaluated = split[split["split"].isin(["val", "test"])]
+    assert len(train_users) == 16
+    per_user_part = evaluated.groupby("user_id")["split"].nunique()
+    assert (per_user_part == 1).all()  # a user is wholly validation or test
+    parts = evaluated.drop_duplicates("user_id")["split"].value_counts()
+    assert parts["val"] == 4 and parts["test"] == 4  # 4 overlapping + 4 cold users
+    overlap = set(evaluated["user_id"]) & train_users
+    cold = set(evaluated["user_id"]) - train_users
+    assert len(overlap) == 4 and len(cold) == 4
+    # Evaluation rows are the last target day only (t = 2 days and 2.5 days).
+    assert set(evaluated["domain"]) == {"ads"}
+    assert set(evaluated["timestamp"]) == {2 * DAY, 2 * DAY + DAY // 2}
+    for user in overlap:  # earlier rows of overlapping users stay in training
+        rows = split[split["user_id"] == user].set_index("item_id")["split"]
+        assert rows[f"s{user[1:]}a"] == "train" and rows[f"t{user[1:]}a"] == "train"
+    for user in cold:  # cold users: source as context, earlier target rows dropped
+        rows = split[split["user_id"] == user].set_index("item_id")["split"].to_dict()
+        n = user[1:]
+        assert rows[f"s{n}a"] == rows[f"s{n}b"] == "context"
+        assert f"t{n}a" not in rows
+    # No evaluation row is also a training row.
+    assert not split[split["split"] == "train"].index.intersection(evaluated.index).size
+
+
+def test_window_is_the_24_hours_ending_at_the_last_target_event():
+    frame = _frame()
+    split = cold_start_split(frame, "news", "ads", a_train=0.0, a_cross=0.0, seed=0)
+    u0 = split[split["user_id"] == "u0"].set_index("item_id")["split"]
+    assert "t0edge" not in u0.index  # exactly one day before the last event: outside
+    assert u0["t0c"] in ("val", "test") and u0["t0b"] == u0["t0c"]
+
+
+def test_cold_target_history_kept_as_context_when_asked():
+    dropped, kept = _split(), _split(keep_cold_target_history=True)
+    cold = set(kept.loc[kept["split"] == "context", "user_id"])
+    assert len(cold) == 4
+    for user in cold:
+        rows = kept[kept["user_id"] == user].set_index("item_id")["split"]
+        assert rows[f"t{user[1:]}a"] == "context"  # earlier target row: history only
+    assert len(kept) == len(dropped) + 4
+
+
+def test_seeded_and_validated():
+    pd.testing.assert_frame_equal(_split(seed=3), _split(seed=3))
+    assert not _split(seed=3)["split"].equals(_split(seed=4)["split"])
+    with pytest.raises(DataError, match=r"a_cross=1.5 is invalid: expected a fraction in \[0, 1\]"):
+        cold_start_split(_frame(), "news", "ads", a_train=0.8, a_cross=1.5, seed=0)
+
+
+def test_make_split_uses_source_target_order_and_round_trips(tmp_path):
+    interactions = Interactions(_frame(), ("news", "ads"), None, None, "x")
+    spec = SplitSpec(kind="cold_start", seed=1, a_train=0.5, a_cross=0.2)
+    split = make_split(interactions, spec)
+    assert set(split.loc[split["split"].isin(["val", "test"]), "domain"]) == {"ads"}
+    save_split(tmp_path, split, spec)
+    loaded, loaded_spec = load_split(tmp_path)
+    assert loaded_spec == spec
+    assert len(loaded) == len(split)
+
+
+@pytest.mark.integration
+def test_most_evaluated_ml1m_users_are_cold_in_the_target_domain():
+    from tfxdr.experiment import DataConfig, load_interactions
+
+    interactions = load_interactions(DataConfig(dataset="ml-1m", domains=("Drama", "Comedy")),
+                                     quiet=True)
+    split = make_split(interactions, SplitSpec(kind="cold_start", seed=0))
+    target_train_users = set(split.loc[(split["split"] == "train")
+                                       & (split["domain"] == "Comedy"), "user_id"])
+    test_users = set(split.loc[split["split"] == "test", "user_id"])
+    cold_share = np.mean([u not in target_train_users for u in test_users])
+    # a_train = 0.8, a_cross = 0.1: 20% cold and 8% overlapping users, so at least 71% of
+    # the evaluated users are cold; more, because many MovieLens users rate all their
+    # movies within one day, which leaves an overlapping user nothing to train on.
+    assert cold_share > 0.7
