@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
                        metavar="KEY=VALUE", help="set a model config field (repeatable)")
     train.add_argument("--split-fractions", default="0.7,0.05,0.25",
                        help="train,val,test fractions of a user split")
+    train.add_argument("--a-train", type=float, default=0.8,
+                       help="cold-start split: share of target users used for training")
+    train.add_argument("--a-cross", type=float, default=0.1,
+                       help="cold-start split: share of training users also evaluated")
     train.add_argument("--overwrite", action="store_true",
                        help="replace an existing run directory once the new run succeeds")
     train.add_argument("--quiet", action="store_true", help="no progress output")
@@ -98,6 +102,8 @@ def _data_config(args):
         user_features=args.user_features,
         item_features=args.item_features,
         split_fractions=split_fractions,
+        a_train=getattr(args, "a_train", 0.8),
+        a_cross=getattr(args, "a_cross", 0.1),
     )
 
 

@@ -43,6 +43,9 @@ class DataConfig:
         min_rating: implicit feedback threshold (None: every rating is a click).
         user_features / item_features: optional feature tables for a path dataset.
         split_fractions: train/val/test fractions of user splits.
+        a_train / a_cross: cold-start resampling (DADIN Algorithm 2): the share of
+            target-domain users used for training, and the share of those that
+            are also evaluated.
     """
 
     dataset: str
@@ -52,6 +55,8 @@ class DataConfig:
     user_features: str | None = None
     item_features: str | None = None
     split_fractions: tuple[float, float, float] = (0.7, 0.05, 0.25)
+    a_train: float = 0.8
+    a_cross: float = 0.1
 
 
 def load_interactions(data: DataConfig, quiet: bool = False) -> Interactions:
@@ -81,7 +86,8 @@ def train(
     task = TASKS[spec.task]()
     interactions = task.restrict(load_interactions(data, quiet=verbose == 0))
     split_spec = dataclasses.replace(task.default_split, seed=seed,
-                                     fractions=tuple(data.split_fractions))
+                                     fractions=tuple(data.split_fractions),
+                                     a_train=data.a_train, a_cross=data.a_cross)
     with staged_run_dir(Path(out), overwrite=overwrite) as run_dir:
         split_frame = make_split(interactions, split_spec)
         save_split(run_dir, split_frame, split_spec)
@@ -97,7 +103,7 @@ def train(
             "tfxdr_version": tfxdr.__version__,
         })
         set_seed(seed)
-        prepared = task.prepare(split_frame, vocabs, interactions.domains)
+        prepared = task.prepare(split_frame, vocabs, interactions.domains, interactions)
         keras_model = spec.build(config, prepared.sizes, seed)
         keras_model(task.example_batch(prepared))
         result = fit_with_selection(
@@ -154,7 +160,10 @@ def load_run(run_dir: str | os.PathLike) -> LoadedRun:
     split_frame, _ = load_split(run_dir)
     vocabs = Vocabularies.load(run_dir)
     domains = tuple(saved["data"]["domains"])
-    prepared = task.prepare(split_frame, vocabs, domains)
+    interactions = None
+    if task.needs_side_tables:  # user and item tables are not part of the saved split
+        interactions = load_interactions(from_dict(DataConfig, saved["data"]), quiet=True)
+    prepared = task.prepare(split_frame, vocabs, domains, interactions)
     keras_model = spec.build(config, prepared.sizes, saved["seed"])
     keras_model(task.example_batch(prepared))
     restore_weights(keras_model, run_dir / "checkpoints" / BEST_WEIGHTS)

@@ -49,6 +49,7 @@ class ClickTranslationTask:
 
     name = "clicks"
     default_split = SplitSpec(kind="users", fractions=(0.7, 0.05, 0.25))
+    needs_side_tables = False
 
     def __init__(self, ks: tuple[int, ...] = RECALL_CURVE_KS, eval_batch_users: int = 1024):
         self.ks = ks
@@ -65,7 +66,7 @@ class ClickTranslationTask:
                                    .reset_index(drop=True))
 
     def prepare(self, split_frame: pd.DataFrame, vocabs: Vocabularies,
-                domains: tuple[str, ...]) -> ClickData:
+                domains: tuple[str, ...], interactions: Interactions | None = None) -> ClickData:
         a, b = domains
         rows = (
             sparse_rows(split_frame[split_frame["domain"] == a], vocabs.users, vocabs.items[a]),

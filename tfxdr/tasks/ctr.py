@@ -1,0 +1,111 @@
+"""Cross-domain CTR prediction (DADIN's and DAAN's protocol).
+
+``--domains SOURCE,TARGET``: the first domain is the rich source, the second the
+sparse target.  Every rated event is an instance with a click label; the split
+is DADIN's cold-start resampling, so most evaluated users were never seen in the
+target domain's training data.  Models output a click probability; they are
+scored by AUC and logloss per domain, and the checkpoint is chosen on the
+target domain's validation AUC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tfxdr.data.ctr import CtrInstances, CtrSpec, build_ctr_instances
+from tfxdr.data.domains import Interactions
+from tfxdr.data.splits import SplitSpec
+from tfxdr.data.vocab import Vocabularies
+from tfxdr.errors import DataError
+from tfxdr.metrics import auc, logloss
+
+LABEL = "label"
+
+
+@dataclasses.dataclass
+class CtrData:
+    """Instances of each part, and the domain names in (source, target) order."""
+
+    domains: tuple[str, ...]
+    parts: dict[str, CtrInstances]
+
+    @property
+    def sizes(self) -> dict:
+        train = self.parts["train"]
+        return {"fields": dict(train.field_sizes), "history_len": train.history_len,
+                "num_domains": len(self.domains)}
+
+
+def _features_and_label(batch: dict) -> tuple[dict, tf.Tensor]:
+    features = dict(batch)
+    return features, features.pop(LABEL)
+
+
+class CtrTask:
+    """Prepares CTR instances and scores AUC / logloss per domain."""
+
+    name = "ctr"
+    default_split = SplitSpec(kind="cold_start")
+    needs_side_tables = True
+
+    def __init__(self, spec: CtrSpec = CtrSpec(), eval_batch_size: int = 4096):
+        self.spec = spec
+        self.eval_batch_size = eval_batch_size
+
+    def restrict(self, interactions: Interactions) -> Interactions:
+        if len(interactions.domains) != 2:
+            raise ValueError("cross-domain CTR needs exactly two domains: SOURCE,TARGET")
+        return interactions
+
+    def prepare(self, split_frame: pd.DataFrame, vocabs: Vocabularies,
+                domains: tuple[str, ...], interactions: Interactions | None = None) -> CtrData:
+        if interactions is None:
+            raise ValueError("CTR instances need the dataset's user and item tables")
+        parts = {part: build_ctr_instances(interactions, split_frame, vocabs, part, self.spec)
+                 for part in ("train", "val", "test")}
+        self.target = domains[-1]
+        return CtrData(tuple(domains), parts)
+
+    def train_dataset(self, data: CtrData, batch_size: int, seed: int) -> tf.data.Dataset:
+        return data.parts["train"].dataset(batch_size, shuffle=True, seed=seed).map(
+            _features_and_label)
+
+    def num_train_examples(self, data: CtrData) -> int:
+        return len(data.parts["train"])
+
+    def example_batch(self, data: CtrData) -> dict[str, tf.Tensor]:
+        batch = next(iter(data.parts["train"].dataset(2, shuffle=False)))
+        return _features_and_label(batch)[0]
+
+    def predict(self, model, instances: CtrInstances) -> np.ndarray:
+        """Click probabilities of every instance, in order."""
+        dataset = instances.dataset(self.eval_batch_size, shuffle=False).map(_features_and_label)
+        outputs = [np.asarray(model(features, training=False)).reshape(-1)
+                   for features, _ in dataset]
+        return np.concatenate(outputs) if outputs else np.empty(0)
+
+    def evaluate(self, model, data: CtrData, part: str) -> dict[str, dict[str, float]]:
+        """``{domain: {"auc", "logloss", "instances"}}`` for each domain of ``part``."""
+        instances = data.parts[part]
+        probabilities = self.predict(model, instances)
+        labels = instances.features[LABEL]
+        results = {}
+        for k, domain in enumerate(data.domains):
+            rows = instances.features["domain"] == k
+            if not rows.any() or len(np.unique(labels[rows])) < 2:
+                continue
+            results[domain] = {"auc": auc(labels[rows], probabilities[rows]),
+                               "logloss": logloss(labels[rows], probabilities[rows]),
+                               "instances": float(rows.sum())}
+        return results
+
+    def selection_score(self, metrics: dict[str, dict[str, float]]) -> float:
+        """The target domain's validation AUC."""
+        if self.target not in metrics:
+            raise DataError(f"the validation split has no {self.target!r} instances with both "
+                            "click labels; no checkpoint can be selected")
+        return float(metrics[self.target]["auc"])
