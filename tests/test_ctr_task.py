@@ -49,3 +49,65 @@ def test_lr_learns_planted_clicks_and_evaluate_reproduces(ctr_csv, tmp_path):
     rescored = evaluate(out)["metrics"]["books"]
     assert rescored["auc"] == pytest.approx(target["auc"], abs=1e-9)
     assert rescored["logloss"] == pytest.approx(target["logloss"], abs=1e-6)
+
+
+def _prepared(ctr_csv):
+    from tfxdr.data import SplitSpec, Vocabularies, load_dataset, make_split, select_domains
+    from tfxdr.tasks import CtrTask
+
+    interactions = select_domains(load_dataset(ctr_csv), ("movies", "books"))
+    split = make_split(interactions, SplitSpec(kind="cold_start", seed=0))
+    vocabs = Vocabularies.build(split, interactions.domains)
+    task = CtrTask()
+    return task, task.prepare(split, vocabs, interactions.domains, interactions)
+
+
+def _dadin(task, data, overrides):
+    from tfxdr.config import apply_overrides
+    from tfxdr.models import MODELS
+    from tfxdr.training import set_seed
+
+    set_seed(0)
+    spec = MODELS.get("dadin")
+    config = apply_overrides(spec.config_cls(), ["embedding_dim=8", "dnn_hidden=16",
+                                                 "predictor_units=16", "batch_size=256",
+                                                 *overrides])
+    model = spec.build(config, data.sizes, 0)
+    model(task.example_batch(data))
+    return model, config
+
+
+def test_dadin_learns_planted_clicks(ctr_csv):
+    task, data = _prepared(ctr_csv)
+    model, config = _dadin(task, data, [])
+    model.fit(task.train_dataset(data, config.batch_size, 0), epochs=12, verbose=0,
+              shuffle=False)
+    assert task.evaluate(model, data, "test")["books"]["auc"] > 0.75
+    weights = model.interest_weights(*[np.ones((2, 8), np.float32)] * 4)
+    assert all(0 < float(np.min(w)) and float(np.max(w)) <= np.exp(3.0) + 1e-4 for w in weights)
+
+
+@pytest.mark.parametrize("ablation, adversarial", [
+    ("dadin", True), ("dadin1", True), ("dadin3", True), ("dadin5", True), ("dadin6", True),
+    ("dadin9", False),
+])
+def test_dadin_ablations_train_and_switch_the_adversarial_branch(ctr_csv, ablation,
+                                                                 adversarial):
+    task, data = _prepared(ctr_csv)
+    model, config = _dadin(task, data, [f"ablation={ablation}"])
+    before = np.array(model.classifiers["global"].kernel)
+    history = model.fit(task.train_dataset(data, config.batch_size, 0), epochs=1, verbose=0,
+                        shuffle=False)
+    assert np.isfinite(history.history["loss"][0])
+    after = np.array(model.classifiers["global"].kernel)
+    assert (not np.array_equal(before, after)) == adversarial
+
+
+def test_dadin_config_errors():
+    from tfxdr.config import apply_overrides
+    from tfxdr.errors import ConfigError
+    from tfxdr.models import DADINConfig
+
+    with pytest.raises(ConfigError, match=r"DADINConfig.ablation='dadin10' is invalid: "
+                                          r"expected one of dadin, dadin1, "):
+        apply_overrides(DADINConfig(), ["ablation=dadin10"])

@@ -1,0 +1,267 @@
+"""DADIN: the domain-adversarial deep interest network for cross-domain CTR.
+
+Per instance: user profile p (field embeddings summed), candidate item q (item
+id, item fields and genres summed), and the target- and source-domain click
+histories pooled by item-level attention into a and b (Eq. 2-3).  Interest
+attention weights them, m = [q || v_u p || v_t a || v_s b] with
+v = exp(g^T ReLU(V [q || p || a || b]) + c) (Eq. 5-6); Bi-interaction pooling
+(Eq. 7-8) and two FC layers give h_spec; a domain-agnostic layer gives h_DA
+and h = h_DA + h_spec feeds the label predictor FC(100)-Dropout-FC(1) shared by
+both domains.  Through a gradient reversal layer h_DA feeds a global domain
+classifier and two intra-class classifiers on y_hat * h_DA and (1 - y_hat) * h_DA,
+whose losses count instances with y_hat >= T and y_hat < T respectively.
+
+Readings and choices (config fields where they change the model):
+
+- Eq. 5 prints ``v_s`` on both histories; the text names three weights v_u, v_t,
+  v_s, so a (target history) gets v_t and b (source history) gets v_s.
+- Eq. 9 has no activation between the predictor's two FC layers, which would
+  make them one linear map; ``predictor_activation`` defaults to ReLU.
+- ``loss_form="eq22"`` weights the intra-class losses alpha * L_d^0 +
+  (1 - alpha) * L_d^1 (Eq. 22-24, the gradient updates); ``"eq21"`` is Eq. 21 as
+  printed, alpha * (L_d^0 + (1 - alpha) * L_d^1).
+- The intra-class multipliers y_hat do not pass gradients to the label
+  predictor (stop-gradient): the classifiers condition on the prediction.
+- Histories are embedded by item id with the candidate's id table.
+
+Reference: Li et al. DADIN: Domain Adversarial Deep Interest Network for
+Cross Domain Recommender Systems (2023).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tfxdr.config import TrainConfig, require
+from tfxdr.layers import AttentionPooling, BiInteractionPooling, GradientReversal
+from tfxdr.models.registry import MODELS, ModelSpec
+
+ABLATIONS = ("dadin",) + tuple(f"dadin{i}" for i in range(1, 10))
+SOURCE_HISTORY, TARGET_HISTORY = "hist_0", "hist_1"
+
+
+@dataclasses.dataclass
+class DADINConfig(TrainConfig):
+    """Hyperparameters (the paper: embedding 64, Adam, lambda_1..3 = 1, alpha = 0.5).
+
+    Args:
+        ablation: ``dadin`` (full) or ``dadin1``..``dadin9`` (Sec. 4.4): 1 average
+            pooling of histories, 2 equal interest weights, 3 no Bi-interaction,
+            4 no DNN, 5 no feature crossing, 6 no domain-agnostic layer, 7 no global
+            domain loss, 8 no intra-class losses, 9 no adversarial losses.
+        threshold: T, the prediction above which an instance counts as positive
+            for the intra-class classifiers.
+        grl_scale: the reversed gradient's lambda.
+        interest_log_cap: the exponent of Eq. 6 is capped here; unbounded, exp()
+            overflows early in training and the losses become NaN.
+        agnostic_activation: f of h_DA = f(h_spec), which the paper leaves open.
+            tanh keeps h_DA bounded; with ReLU the reversed gradient drives the
+            features to grow without limit to saturate the domain classifiers.
+    """
+
+    embedding_dim: int = 64
+    dnn_hidden: int = 128
+    predictor_units: int = 100
+    predictor_dropout: float = 0.2
+    predictor_activation: Literal["relu", "linear"] = "relu"
+    lambda_1: float = 1.0
+    lambda_2: float = 1.0
+    lambda_3: float = 1.0
+    alpha: float = 0.5
+    threshold: float = 0.5
+    grl_scale: float = 1.0
+    loss_form: Literal["eq22", "eq21"] = "eq22"
+    interest_log_cap: float = 3.0
+    agnostic_activation: Literal["tanh", "relu"] = "tanh"
+    ablation: str = "dadin"
+    epochs: int = 10
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    patience: int = 2
+
+    def validate(self) -> None:
+        super().validate()
+        require(self, "ablation", self.ablation in ABLATIONS, "one of " + ", ".join(ABLATIONS))
+        require(self, "embedding_dim", self.embedding_dim >= 1, "an integer >= 1")
+        require(self, "alpha", 0.0 <= self.alpha <= 1.0, "a number in [0, 1]")
+        require(self, "threshold", 0.0 < self.threshold < 1.0, "a number in (0, 1)")
+        require(self, "predictor_dropout", 0.0 <= self.predictor_dropout < 1.0,
+                "a number in [0, 1)")
+
+    def has(self, part: str) -> bool:
+        """Whether the ablation keeps ``part`` (attention, interest, bi, dnn, da, global, intra)."""
+        removed = {
+            "dadin1": {"attention"}, "dadin2": {"interest"}, "dadin3": {"bi"},
+            "dadin4": {"dnn"}, "dadin5": {"bi", "dnn"}, "dadin6": {"da"},
+            "dadin7": {"global"}, "dadin8": {"intra"}, "dadin9": {"global", "intra"},
+        }.get(self.ablation, set())
+        return part not in removed
+
+
+class DADIN(keras.Model):
+    """See the module docstring.  ``call`` returns the click probability [B]."""
+
+    def __init__(self, field_sizes: dict[str, int], config: DADINConfig, seed: int = 0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        d = config.embedding_dim
+        self.user_fields = sorted(f for f in field_sizes if f == "user" or f.startswith("u_"))
+        self.item_fields = sorted(f for f in field_sizes if f == "item" or f.startswith("i_"))
+        self.embeddings = {name: keras.layers.Embedding(size, d, name=f"emb_{name}")
+                           for name, size in field_sizes.items()
+                           if name in self.user_fields + self.item_fields + ["genres"]}
+        self.target_pooling = AttentionPooling(name="target_history_attention")
+        self.source_pooling = AttentionPooling(name="source_history_attention")
+        self.interest = {w: [keras.layers.Dense(d, activation="relu", name=f"V_{w}"),
+                             keras.layers.Dense(1, name=f"g_{w}")] for w in ("u", "t", "s")}
+        self.bi_interaction = BiInteractionPooling(name="bi_interaction")
+        self.dnn = [keras.layers.Dense(config.dnn_hidden, activation="relu", name="dnn_0"),
+                    keras.layers.Dense(d, activation="relu", name="dnn_1")]
+        self.crossing_off = keras.layers.Dense(d, name="no_crossing_projection")
+        self.domain_agnostic = keras.layers.Dense(d, activation=config.agnostic_activation,
+                                                  name="domain_agnostic")
+        activation = None if config.predictor_activation == "linear" else "relu"
+        self.predictor = [keras.layers.Dense(config.predictor_units, activation=activation,
+                                             name="predictor_0"),
+                          keras.layers.Dropout(config.predictor_dropout, seed=seed),
+                          keras.layers.Dense(1, name="predictor_1")]
+        self.reversal = GradientReversal(config.grl_scale)
+        self.classifiers = {name: keras.layers.Dense(1, name=f"domain_{name}")
+                            for name in ("global", "positive", "negative")}
+        for classifier in self.classifiers.values():  # used only in train_step
+            classifier.build((None, d))
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("loss", "ctr_loss", "domain_loss", "intra_loss")}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def build(self, input_shape=None):
+        """Sub-layers build on first use; the ablation decides which are used."""
+        self.built = True
+
+    def _sum_fields(self, inputs, names):
+        return sum(self.embeddings[n](ops.cast(inputs[n], "int32")) for n in names)
+
+    def _history(self, inputs, key, pooling, query, profile):
+        ids = ops.cast(inputs[key], "int32")
+        mask = ids > 0
+        history = self.embeddings["item"](ids)
+        if self.config.has("attention"):
+            return pooling(history, query, mask, context=profile)
+        weights = ops.cast(mask, history.dtype)
+        total = ops.maximum(ops.sum(weights, axis=1, keepdims=True), 1.0)
+        return ops.sum(history * weights[..., None], axis=1) / total
+
+    def interest_weights(self, q, p, a, b):
+        """exp(g^T ReLU(V [q||p||a||b]) + c) for the profile, target and source (Eq. 6)."""
+        if not self.config.has("interest"):
+            one = ops.ones_like(q[:, :1])
+            return one, one, one
+        joint = ops.concatenate([q, p, a, b], axis=-1)
+        cap = self.config.interest_log_cap
+        return tuple(ops.exp(ops.minimum(self.interest[w][1](self.interest[w][0](joint)), cap))
+                     for w in ("u", "t", "s"))
+
+    def features(self, inputs, training=False):
+        """(h, h_DA, interest weights) of a batch."""
+        p = self._sum_fields(inputs, self.user_fields)
+        genres = ops.cast(inputs["genres"], "int32")
+        genre_embedding = ops.sum(self.embeddings["genres"](genres)
+                                  * ops.cast(genres > 0, "float32")[..., None], axis=1)
+        q = self._sum_fields(inputs, self.item_fields) + genre_embedding
+        a = self._history(inputs, TARGET_HISTORY, self.target_pooling, q, p)
+        b = self._history(inputs, SOURCE_HISTORY, self.source_pooling, q, p)
+        v_u, v_t, v_s = self.interest_weights(q, p, a, b)
+        fields = ops.stack([q, v_u * p, v_t * a, v_s * b], axis=1)
+        cfg = self.config
+        if cfg.has("bi") and cfg.has("dnn"):
+            h_spec = self._dnn(self.bi_interaction(fields))
+        elif cfg.has("bi"):
+            h_spec = self.bi_interaction(fields)
+        elif cfg.has("dnn"):
+            h_spec = self._dnn(ops.reshape(fields, (-1, 4 * cfg.embedding_dim)))
+        else:
+            h_spec = self.crossing_off(ops.reshape(fields, (-1, 4 * cfg.embedding_dim)))
+        if cfg.has("da"):
+            h_da = self.domain_agnostic(h_spec)
+            h = h_da + h_spec
+        else:
+            h_da = h = h_spec
+        return h, h_da, (v_u, v_t, v_s)
+
+    def _dnn(self, x):
+        for layer in self.dnn:
+            x = layer(x)
+        return x
+
+    def predict_logit(self, h, training=False):
+        x = h
+        for layer in self.predictor:
+            x = layer(x, training=training) if isinstance(layer, keras.layers.Dropout) else layer(x)
+        return ops.squeeze(x, -1)
+
+    def call(self, inputs, training=False):
+        h, _, _ = self.features(inputs, training=training)
+        return ops.sigmoid(self.predict_logit(h, training=training))
+
+    def domain_losses(self, h_da, y_hat, domain):
+        """Global, positive-class and negative-class domain losses (Eq. 16-18)."""
+        bce = lambda logits: ops.binary_crossentropy(  # noqa: E731
+            domain, ops.squeeze(logits, -1), from_logits=True)
+        global_loss = ops.mean(bce(self.classifiers["global"](self.reversal(h_da))))
+        y = ops.stop_gradient(y_hat)[:, None]
+        positive = ops.cast(y_hat >= self.config.threshold, "float32")
+        pos_loss = bce(self.classifiers["positive"](self.reversal(y * h_da)))
+        neg_loss = bce(self.classifiers["negative"](self.reversal((1.0 - y) * h_da)))
+        l1 = ops.sum(pos_loss * positive) / ops.maximum(ops.sum(positive), 1.0)
+        l0 = ops.sum(neg_loss * (1 - positive)) / ops.maximum(ops.sum(1 - positive), 1.0)
+        return global_loss, l0, l1
+
+    def train_step(self, data):
+        inputs, labels = data
+        cfg = self.config
+        labels = ops.cast(labels, "float32")
+        domain = ops.cast(inputs["domain"], "float32")
+        with tf.GradientTape() as tape:
+            h, h_da, _ = self.features(inputs, training=True)
+            logits = self.predict_logit(h, training=True)
+            ctr_loss = ops.mean(ops.binary_crossentropy(labels, logits, from_logits=True))
+            global_loss, l0, l1 = self.domain_losses(h_da, ops.sigmoid(logits), domain)
+            if cfg.loss_form == "eq22":
+                intra = cfg.alpha * l0 + (1 - cfg.alpha) * l1
+            else:
+                intra = cfg.alpha * (l0 + (1 - cfg.alpha) * l1)
+            loss = cfg.lambda_1 * ctr_loss
+            if cfg.has("global"):
+                loss = loss + cfg.lambda_2 * global_loss
+            if cfg.has("intra"):
+                loss = loss + cfg.lambda_3 * intra
+        variables = self.trainable_variables
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        for name, value in (("loss", loss), ("ctr_loss", ctr_loss),
+                            ("domain_loss", global_loss), ("intra_loss", intra)):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def build_dadin(config: DADINConfig, sizes: dict, seed: int) -> DADIN:
+    model = DADIN(sizes["fields"], config, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+    return model
+
+
+MODELS.register(ModelSpec(
+    name="dadin",
+    config_cls=DADINConfig,
+    task="ctr",
+    build=build_dadin,
+    summary="DADIN: domain-adversarial deep interest network for cross-domain CTR",
+))
