@@ -25,6 +25,7 @@ def _frame(num_users=20):
 
 
 def _split(seed=0, **kwargs):
+    kwargs.setdefault("evaluate_source", False)
     return cold_start_split(_frame(), "news", "ads", a_train=0.8, a_cross=0.25, seed=seed,
                             **kwargs)
 
@@ -56,9 +57,27 @@ def test_users_and_rows_follow_algorithm_2():
     assert not split[split["split"] == "train"].index.intersection(evaluated.index).size
 
 
+def test_source_domain_is_evaluated_on_the_same_users_last_source_day():
+    target_only, both = _split(), _split(evaluate_source=True)
+    evaluated = both[both["split"].isin(["val", "test"])]
+    source_rows = evaluated[evaluated["domain"] == "news"]
+    # Source events are at days 0 and 1: only day 1 is within a day of the last one.
+    assert set(source_rows["timestamp"]) == {DAY}
+    target_eval = target_only[target_only["split"].isin(["val", "test"])]
+    assert set(source_rows["user_id"]) == set(target_eval["user_id"])
+    part_of = target_eval.drop_duplicates("user_id").set_index("user_id")["split"]
+    assert (source_rows.set_index("user_id")["split"] == part_of.reindex(
+        source_rows["user_id"]).to_numpy()).all()
+    # Nothing else moves: target rows are assigned exactly as in Algorithm 2.
+    pd.testing.assert_frame_equal(both[both["domain"] == "ads"],
+                                  target_only[target_only["domain"] == "ads"])
+    assert len(both) == len(target_only)
+
+
 def test_window_is_the_24_hours_ending_at_the_last_target_event():
     frame = _frame()
-    split = cold_start_split(frame, "news", "ads", a_train=0.0, a_cross=0.0, seed=0)
+    split = cold_start_split(frame, "news", "ads", a_train=0.0, a_cross=0.0, seed=0,
+                             evaluate_source=False)
     u0 = split[split["user_id"] == "u0"].set_index("item_id")["split"]
     assert "t0edge" not in u0.index  # exactly one day before the last event: outside
     assert u0["t0c"] in ("val", "test") and u0["t0b"] == u0["t0c"]
@@ -85,7 +104,10 @@ def test_make_split_uses_source_target_order_and_round_trips(tmp_path):
     interactions = Interactions(_frame(), ("news", "ads"), None, None, "x")
     spec = SplitSpec(kind="cold_start", seed=1, a_train=0.5, a_cross=0.2)
     split = make_split(interactions, spec)
-    assert set(split.loc[split["split"].isin(["val", "test"]), "domain"]) == {"ads"}
+    assert set(split.loc[split["split"].isin(["val", "test"]), "domain"]) == {"ads", "news"}
+    target_only = make_split(interactions, SplitSpec(kind="cold_start", seed=1, a_train=0.5,
+                                                     a_cross=0.2, evaluate_source=False))
+    assert set(target_only.loc[target_only["split"].isin(["val", "test"]), "domain"]) == {"ads"}
     save_split(tmp_path, split, spec)
     loaded, loaded_spec = load_split(tmp_path)
     assert loaded_spec == spec

@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="cold-start split: share of target users used for training")
     train.add_argument("--a-cross", type=float, default=0.1,
                        help="cold-start split: share of training users also evaluated")
+    train.add_argument("--target-eval-only", action="store_true",
+                       help="cold-start split: hold out target rows only (Algorithm 2 as "
+                            "printed); by default the source domain is scored too")
     train.add_argument("--overwrite", action="store_true",
                        help="replace an existing run directory once the new run succeeds")
     train.add_argument("--quiet", action="store_true", help="no progress output")
@@ -60,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--epochs", type=int, help="override every model's epochs")
     bench.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="LABEL:KEY=VALUE", help="set a config field of one entry")
-    bench.add_argument("--metric", default="recall@50", help="metric of the paired comparison")
+    bench.add_argument("--metric", help="metric of the paired comparison (default: the "
+                                        "task's, recall@50 or auc)")
     bench.add_argument("--plot", action="store_true",
                        help="also write recall_at_k.png (needs the plots extra)")
 
@@ -104,6 +108,7 @@ def _data_config(args):
         split_fractions=split_fractions,
         a_train=getattr(args, "a_train", 0.8),
         a_cross=getattr(args, "a_cross", 0.1),
+        evaluate_source=not getattr(args, "target_eval_only", False),
     )
 
 
@@ -160,6 +165,8 @@ def _bench(args) -> int:
     from pathlib import Path
 
     from tfxdr import experiment, report
+    from tfxdr.models import MODELS
+    from tfxdr.tasks import TASKS
 
     entries = []
     for item in (m.strip() for m in args.models.split(",") if m.strip()):
@@ -179,20 +186,29 @@ def _bench(args) -> int:
         overrides.setdefault(label, []).append(setting)
     for label, model in entries:  # fail fast on a bad name or field, before any training
         experiment.resolve_config(model, overrides.get(label, ()), args.epochs)
+    tasks = {TASKS[MODELS.get(model).task] for _, model in entries}
+    if len(tasks) > 1:
+        raise TfxdrError("--models mixes tasks (" + ", ".join(sorted(t.name for t in tasks))
+                         + "); a bench compares models of one task")
+    task = tasks.pop()
+    metric = args.metric or task.paired_metric
+    if args.plot and task.name != "clicks":
+        raise TfxdrError("--plot draws Recall@K curves; it applies to click-translation "
+                         "models only")
     data = _data_config(args)
     reports = experiment.bench(entries, data, seeds, args.out, overrides, args.epochs)
-    metrics = [f"{name}@{k}" for name in ("recall", "ndcg") for k in (10, 20, 50)]
+    metrics = task.summary_metrics
     lines = [f"# {', '.join(labels)} on {data.dataset} {','.join(data.domains)}", "",
              f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std over seeds.", "",
              report.markdown_table(reports, metrics), "", report.timing_table(reports), ""]
     table = report.collect(reports)
     if len(labels) > 1:
-        lines += [f"Paired differences in {args.metric} (same seed = same split):", ""]
+        lines += [f"Paired differences in {metric} (same seed = same split):", ""]
         first = labels[0]
         for other in labels[1:]:
             for key in table[first]:
-                diff = report.paired_differences(table[first][key][args.metric],
-                                                 table[other][key][args.metric])
+                diff = report.paired_differences(table[first][key][metric],
+                                                 table[other][key][metric])
                 lines.append(f"- {first} - {other}, {key}: {diff['mean_difference']:+.4f} "
                              f"(paired t = {diff['t']:.2f}, {diff['seeds']} seeds)")
         lines.append("")

@@ -46,6 +46,8 @@ class DataConfig:
         a_train / a_cross: cold-start resampling (DADIN Algorithm 2): the share of
             target-domain users used for training, and the share of those that
             are also evaluated.
+        evaluate_source: cold-start splits also hold out the evaluated users'
+            last day in the source domain, so both domains are scored.
     """
 
     dataset: str
@@ -57,6 +59,7 @@ class DataConfig:
     split_fractions: tuple[float, float, float] = (0.7, 0.05, 0.25)
     a_train: float = 0.8
     a_cross: float = 0.1
+    evaluate_source: bool = True
 
 
 def load_interactions(data: DataConfig, quiet: bool = False) -> Interactions:
@@ -87,7 +90,8 @@ def train(
     interactions = task.restrict(load_interactions(data, quiet=verbose == 0))
     split_spec = dataclasses.replace(task.default_split, seed=seed,
                                      fractions=tuple(data.split_fractions),
-                                     a_train=data.a_train, a_cross=data.a_cross)
+                                     a_train=data.a_train, a_cross=data.a_cross,
+                                     evaluate_source=data.evaluate_source)
     with staged_run_dir(Path(out), overwrite=overwrite) as run_dir:
         split_frame = make_split(interactions, split_spec)
         save_split(run_dir, split_frame, split_spec)

@@ -17,7 +17,11 @@ Choices where the algorithm is silent (arguments):
   source domain "contains all the users of the target domain"; their earlier
   target-domain interactions are dropped (``keep_cold_target_history=False``),
   which makes them truly cold in the target domain;
-- users with no target-domain interaction are not sampled and are dropped.
+- users with no target-domain interaction are not sampled and are dropped;
+- the algorithm evaluates the target domain only; with ``evaluate_source`` (the
+  default) every evaluated user's last day of source-domain interactions goes to
+  the same part as their target rows, so the source domain is scored too, on the
+  same users.  ``evaluate_source=False`` is Algorithm 2 exactly.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def cold_start_split(
     seed: int,
     window_seconds: int = DAY_SECONDS,
     keep_cold_target_history: bool = False,
+    evaluate_source: bool = True,
 ) -> pd.DataFrame:
     """Returns ``frame`` (less dropped rows) with ``split`` in train/val/test/context."""
     if "timestamp" not in frame.columns:
@@ -62,11 +67,9 @@ def cold_start_split(
     part_of = pd.Series("test", index=evaluated, dtype=object)
     part_of.iloc[: len(evaluated) // 2] = "val"
 
-    last_time = frame.loc[is_target].groupby("user_id")["timestamp"].max()
-    user_last = last_time.reindex(frame["user_id"]).to_numpy()
-    in_last_window = is_target & (frame["timestamp"].to_numpy() > user_last - window_seconds)
-
     users = frame["user_id"]
+    in_last_window = _last_window(frame, is_target, window_seconds)
+
     split = np.full(len(frame), None, dtype=object)
     split[users.isin(train_users).to_numpy()] = "train"
     evaluated_rows = in_last_window & users.isin(evaluated).to_numpy()
@@ -75,5 +78,17 @@ def cold_start_split(
     split[cold & ~is_target] = CONTEXT
     if keep_cold_target_history:
         split[cold & is_target & ~in_last_window] = CONTEXT
+    if evaluate_source:
+        is_source = (frame["domain"] == source).to_numpy()
+        source_rows = (_last_window(frame, is_source, window_seconds)
+                       & users.isin(evaluated).to_numpy())
+        split[source_rows] = part_of.reindex(users[source_rows]).to_numpy()
     out = frame.assign(split=split)
     return out[out["split"].notna()].copy()
+
+
+def _last_window(frame: pd.DataFrame, rows: np.ndarray, window_seconds: int) -> np.ndarray:
+    """Among ``rows``: those within ``window_seconds`` of the user's last one."""
+    last_time = frame.loc[rows].groupby("user_id")["timestamp"].max()
+    user_last = last_time.reindex(frame["user_id"]).to_numpy()
+    return rows & (frame["timestamp"].to_numpy() > user_last - window_seconds)

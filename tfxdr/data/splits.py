@@ -41,6 +41,7 @@ class SplitSpec:
     fractions: tuple[float, float, float] = (0.7, 0.05, 0.25)
     a_train: float = 0.8
     a_cross: float = 0.1
+    evaluate_source: bool = True
 
     def validate(self) -> None:
         if self.kind not in ("users", "leave_one_out", "chronological", "cold_start"):
@@ -68,7 +69,8 @@ def make_split(interactions: Interactions, spec: SplitSpec) -> pd.DataFrame:
         return leave_one_out(frame)
     if spec.kind == "cold_start":
         source, target = interactions.domains[:2]
-        return cold_start_split(frame, source, target, spec.a_train, spec.a_cross, spec.seed)
+        return cold_start_split(frame, source, target, spec.a_train, spec.a_cross, spec.seed,
+                                evaluate_source=spec.evaluate_source)
     return chronological(frame, spec.fractions)
 
 

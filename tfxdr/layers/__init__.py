@@ -2,7 +2,8 @@
 
 from tfxdr.layers.attention_pooling import AttentionPooling
 from tfxdr.layers.bi_interaction import BiInteractionPooling
+from tfxdr.layers.field_embedding import FieldEmbedding
 from tfxdr.layers.gradient_reversal import GradientReversal
 from tfxdr.layers.sampling import GaussianSample
 
-__all__ = ["AttentionPooling", "BiInteractionPooling", "GaussianSample", "GradientReversal"]
+__all__ = ["AttentionPooling", "BiInteractionPooling", "FieldEmbedding", "GaussianSample", "GradientReversal"]

@@ -44,13 +44,17 @@ class AttentionPooling(keras.layers.Layer):
         self.score.build((None, None, self.hidden_units or dim))
 
     def call(self, history, query, mask, context=None, return_weights=False):
-        steps = ops.shape(history)[1]
-        tiled_query = ops.repeat(ops.expand_dims(query, 1), steps, axis=1)
-        parts = [history, tiled_query]
+        # W [r_t || q || p || r_t * q] splits into per-step and per-row blocks; the
+        # q and p blocks are computed once per row instead of once per step.
+        dim = int(history.shape[-1])
+        kernel = self.projection.kernel
+        per_row = ops.matmul(query, kernel[dim:2 * dim]) + self.projection.bias
         if context is not None:
-            parts.append(ops.repeat(ops.expand_dims(context, 1), steps, axis=1))
-        parts.append(history * tiled_query)
-        scores = ops.squeeze(self.score(self.projection(ops.concatenate(parts, axis=-1))), -1)
+            per_row = per_row + ops.matmul(context, kernel[2 * dim:3 * dim])
+        per_step = (ops.matmul(history, kernel[:dim])
+                    + ops.matmul(history * ops.expand_dims(query, 1), kernel[-dim:]))
+        hidden = ops.relu(per_step + ops.expand_dims(per_row, 1))
+        scores = ops.squeeze(self.score(hidden), -1)
         mask = ops.cast(mask, "bool")
         scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
         weights = ops.softmax(scores, axis=-1) * ops.cast(mask, scores.dtype)

@@ -1,10 +1,11 @@
 """Models: one module per paper or baseline, registered by name in :data:`MODELS`."""
 
 from tfxdr.models.d2dtm import D2DTM, D2DTMConfig
-from tfxdr.models.dadin import DADIN, DADINConfig
+from tfxdr.models.dadin import DADIN, DADINConfig, DANNConfig
+from tfxdr.models.din import DIN, DINConfig
 from tfxdr.models.lr import LogisticRegression, LRConfig
 from tfxdr.models.multivae import MultiVAE, MultiVAEConfig
 from tfxdr.models.pop import PopConfig, Popularity
 from tfxdr.models.registry import MODELS, ModelSpec
 
-__all__ = ["D2DTM", "D2DTMConfig", "DADIN", "DADINConfig", "LRConfig", "LogisticRegression", "MODELS", "ModelSpec", "MultiVAE", "MultiVAEConfig", "PopConfig", "Popularity"]
+__all__ = ["D2DTM", "D2DTMConfig", "DADIN", "DADINConfig", "DANNConfig", "DIN", "DINConfig", "LRConfig", "LogisticRegression", "MODELS", "ModelSpec", "MultiVAE", "MultiVAEConfig", "PopConfig", "Popularity"]

@@ -50,6 +50,8 @@ class CtrTask:
 
     name = "ctr"
     default_split = SplitSpec(kind="cold_start")
+    summary_metrics = ("auc", "logloss")
+    paired_metric = "auc"
     needs_side_tables = True
 
     def __init__(self, spec: CtrSpec = CtrSpec(), eval_batch_size: int = 4096):
