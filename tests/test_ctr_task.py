@@ -147,11 +147,11 @@ def test_dadin_ablations_train_and_switch_the_adversarial_branch(ctr_csv, ablati
                                                                  adversarial):
     task, data = _prepared(ctr_csv)
     model, config = _dadin(task, data, [f"ablation={ablation}"])
-    before = np.array(model.classifiers["global"].kernel)
+    before = np.array(model.domain_classifiers.classifiers["global"].kernel)
     history = model.fit(task.train_dataset(data, config.batch_size, 0), epochs=1, verbose=0,
                         shuffle=False)
     assert np.isfinite(history.history["loss"][0])
-    after = np.array(model.classifiers["global"].kernel)
+    after = np.array(model.domain_classifiers.classifiers["global"].kernel)
     assert (not np.array_equal(before, after)) == adversarial
 
 

@@ -99,3 +99,34 @@ def test_bi_interaction_pooling_by_hand():
                                [[-1.0]])
     np.testing.assert_allclose(
         BiInteractionPooling(field_weights=False, absolute=True)(opposite).numpy(), [[1.0]])
+
+
+def test_domain_classifiers_losses_by_hand_and_reversed_feature_gradient():
+    from tfxdr.layers import DomainClassifiers
+
+    layer = DomainClassifiers(dim=2, threshold=0.5, scale=0.5)
+    for classifier in layer.classifiers.values():
+        classifier.set_weights([np.array([[1.0], [-1.0]], np.float32), np.zeros(1, np.float32)])
+    h = tf.constant([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    y_hat = tf.constant([0.8, 0.2, 0.5])  # 0.5 >= T counts as positive
+    domain = tf.constant([1, 0, 0])
+
+    def bce(label, logit):
+        p = 1 / (1 + np.exp(-logit))
+        return -(label * np.log(p) + (1 - label) * np.log(1 - p))
+
+    with tf.GradientTape() as tape:
+        tape.watch(h)
+        losses = layer(h, y_hat, domain)
+    logits = np.array([1.0, -2.0, 0.0])  # h @ [1, -1]
+    assert float(losses["global"]) == pytest.approx(np.mean(bce(np.array([1, 0, 0]), logits)),
+                                                    rel=1e-5)
+    positive = bce(1, 0.8 * 1.0) / 2 + bce(0, 0.5 * 0.0) / 2  # rows 0 and 2
+    negative = bce(0, 0.8 * -2.0)  # row 1: (1 - 0.2) * logit
+    assert float(losses["positive"]) == pytest.approx(positive, rel=1e-5)
+    assert float(losses["negative"]) == pytest.approx(negative, rel=1e-5)
+    # Features receive -scale times the gradient that would lower the global loss.
+    gradient = tape.gradient(losses["global"], h).numpy()
+    p = 1 / (1 + np.exp(-logits))
+    expected = -0.5 * ((p - np.array([1, 0, 0])) / 3)[:, None] * np.array([[1.0, -1.0]])
+    np.testing.assert_allclose(gradient, expected, rtol=1e-5)

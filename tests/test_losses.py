@@ -78,3 +78,12 @@ def test_gan_losses_by_hand():
         1 + math.log(3.0) ** 2, abs=1e-5)
     assert np.asarray(gan_generator_loss("lsq", fake))[0] == pytest.approx(
         (math.log(3.0) - 1) ** 2, abs=1e-5)
+
+
+def test_intra_class_domain_loss_readings():
+    from tfxdr.losses import intra_class_domain_loss
+
+    assert intra_class_domain_loss(2.0, 4.0, alpha=0.25) == pytest.approx(0.25 * 2 + 0.75 * 4)
+    assert intra_class_domain_loss(2.0, 4.0, 0.25, "eq21") == pytest.approx(0.25 * (2 + 0.75 * 4))
+    with pytest.raises(ValueError, match="loss form 'eq20' is invalid: expected eq22 or eq21"):
+        intra_class_domain_loss(2.0, 4.0, 0.25, "eq20")

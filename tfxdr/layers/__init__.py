@@ -2,8 +2,9 @@
 
 from tfxdr.layers.attention_pooling import AttentionPooling
 from tfxdr.layers.bi_interaction import BiInteractionPooling
+from tfxdr.layers.domain_classifiers import DomainClassifiers
 from tfxdr.layers.field_embedding import FieldEmbedding
 from tfxdr.layers.gradient_reversal import GradientReversal
 from tfxdr.layers.sampling import GaussianSample
 
-__all__ = ["AttentionPooling", "BiInteractionPooling", "FieldEmbedding", "GaussianSample", "GradientReversal"]
+__all__ = ["AttentionPooling", "BiInteractionPooling", "DomainClassifiers", "FieldEmbedding", "GaussianSample", "GradientReversal"]

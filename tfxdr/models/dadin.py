@@ -34,12 +34,12 @@ import dataclasses
 from typing import ClassVar, Literal
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from tfxdr.config import TrainConfig, require
-from tfxdr.layers import (AttentionPooling, BiInteractionPooling, FieldEmbedding,
-                          GradientReversal)
+from tfxdr.layers import (AttentionPooling, BiInteractionPooling, DomainClassifiers,
+                          FieldEmbedding)
+from tfxdr.models.adversarial import DomainAdversarialModel
 from tfxdr.models.registry import MODELS, ModelSpec
 
 ABLATIONS = ("dadin",) + tuple(f"dadin{i}" for i in range(1, 10))
@@ -107,7 +107,7 @@ class DADINConfig(TrainConfig):
         return part not in removed
 
 
-class DADIN(keras.Model):
+class DADIN(DomainAdversarialModel):
     """See the module docstring.  ``call`` returns the click probability [B]."""
 
     def __init__(self, field_sizes: dict[str, int], config: DADINConfig, seed: int = 0,
@@ -131,17 +131,8 @@ class DADIN(keras.Model):
                                              name="predictor_0"),
                           keras.layers.Dropout(config.predictor_dropout, seed=seed),
                           keras.layers.Dense(1, name="predictor_1")]
-        self.reversal = GradientReversal(config.grl_scale)
-        self.classifiers = {name: keras.layers.Dense(1, name=f"domain_{name}")
-                            for name in ("global", "positive", "negative")}
-        for classifier in self.classifiers.values():  # used only in train_step
-            classifier.build((None, d))
-        self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("loss", "ctr_loss", "domain_loss", "intra_loss")}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+        self.domain_classifiers = DomainClassifiers(d, config.threshold, config.grl_scale,
+                                                    name="domain_classifiers")
 
     def build(self, input_shape=None):
         """Sub-layers build on first use; the ablation decides which are used."""
@@ -198,49 +189,6 @@ class DADIN(keras.Model):
         for layer in self.predictor:
             x = layer(x, training=training) if isinstance(layer, keras.layers.Dropout) else layer(x)
         return ops.squeeze(x, -1)
-
-    def call(self, inputs, training=False):
-        h, _, _ = self.features(inputs, training=training)
-        return ops.sigmoid(self.predict_logit(h, training=training))
-
-    def domain_losses(self, h_da, y_hat, domain):
-        """Global, positive-class and negative-class domain losses (Eq. 16-18)."""
-        bce = lambda logits: ops.binary_crossentropy(  # noqa: E731
-            domain, ops.squeeze(logits, -1), from_logits=True)
-        global_loss = ops.mean(bce(self.classifiers["global"](self.reversal(h_da))))
-        y = ops.stop_gradient(y_hat)[:, None]
-        positive = ops.cast(y_hat >= self.config.threshold, "float32")
-        pos_loss = bce(self.classifiers["positive"](self.reversal(y * h_da)))
-        neg_loss = bce(self.classifiers["negative"](self.reversal((1.0 - y) * h_da)))
-        l1 = ops.sum(pos_loss * positive) / ops.maximum(ops.sum(positive), 1.0)
-        l0 = ops.sum(neg_loss * (1 - positive)) / ops.maximum(ops.sum(1 - positive), 1.0)
-        return global_loss, l0, l1
-
-    def train_step(self, data):
-        inputs, labels = data
-        cfg = self.config
-        labels = ops.cast(labels, "float32")
-        domain = ops.cast(inputs["domain"], "float32")
-        with tf.GradientTape() as tape:
-            h, h_da, _ = self.features(inputs, training=True)
-            logits = self.predict_logit(h, training=True)
-            ctr_loss = ops.mean(ops.binary_crossentropy(labels, logits, from_logits=True))
-            global_loss, l0, l1 = self.domain_losses(h_da, ops.sigmoid(logits), domain)
-            if cfg.loss_form == "eq22":
-                intra = cfg.alpha * l0 + (1 - cfg.alpha) * l1
-            else:
-                intra = cfg.alpha * (l0 + (1 - cfg.alpha) * l1)
-            loss = cfg.lambda_1 * ctr_loss
-            if cfg.has("global"):
-                loss = loss + cfg.lambda_2 * global_loss
-            if cfg.has("intra"):
-                loss = loss + cfg.lambda_3 * intra
-        variables = self.trainable_variables
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
-        for name, value in (("loss", loss), ("ctr_loss", ctr_loss),
-                            ("domain_loss", global_loss), ("intra_loss", intra)):
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
 @dataclasses.dataclass
