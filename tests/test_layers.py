@@ -130,3 +130,30 @@ def test_domain_classifiers_losses_by_hand_and_reversed_feature_gradient():
     p = 1 / (1 + np.exp(-logits))
     expected = -0.5 * ((p - np.array([1, 0, 0])) / 3)[:, None] * np.array([[1.0, -1.0]])
     np.testing.assert_allclose(gradient, expected, rtol=1e-5)
+
+
+def test_reversal_warmup_schedules_the_reversed_gradient():
+    import keras
+
+    from tfxdr.training import ReversalWarmup
+
+    warmup = ReversalWarmup(total_steps=10, gamma=10.0)
+    assert warmup.weight(0) == 0.0
+    assert warmup.weight(5) == pytest.approx(2 / (1 + math.exp(-5)) - 1)
+    assert warmup.weight(20) == pytest.approx(2 / (1 + math.exp(-10)) - 1)
+
+    inputs = keras.Input((1,))
+    reversed_input = GradientReversal(scale=2.0)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(reversed_input))
+    warmup.set_model(model)
+    for _ in range(6):
+        warmup.on_train_batch_begin(0)
+    x = tf.constant([[1.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = model(x)
+    kernel = float(model.layers[-1].kernel[0, 0])
+    assert float(tape.gradient(y, x)[0, 0]) == pytest.approx(-2.0 * warmup.weight(5) * kernel,
+                                                             rel=1e-5)
+    with pytest.raises(ValueError, match="ReversalWarmup total_steps=0 is invalid"):
+        ReversalWarmup(total_steps=0)

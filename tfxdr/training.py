@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfxdr.errors import TrainingError
+from tfxdr.layers.gradient_reversal import WARMUP_VARIABLE
 
 BEST_WEIGHTS = "best.weights.h5"
 LAST_WEIGHTS = "last.weights.h5"
@@ -61,6 +62,35 @@ class HistoryWriter(keras.callbacks.Callback):
             writer = csv.DictWriter(handle, fieldnames=columns, restval="")
             writer.writeheader()
             writer.writerows(self.rows)
+
+
+class ReversalWarmup(keras.callbacks.Callback):
+    """Raises every gradient reversal's weight as 2 / (1 + exp(-gamma p)) - 1.
+
+    p goes from 0 to 1 over ``total_steps`` training steps, so the adversarial
+    gradient starts at 0, while the features are still noise, and reaches the
+    layer's full ``scale`` (Ganin et al. 2016, Sec. 5.2.2; gamma = 10 there).
+    """
+
+    def __init__(self, total_steps: int, gamma: float = 10.0):
+        super().__init__()
+        if total_steps < 1:
+            raise ValueError(f"ReversalWarmup total_steps={total_steps} is invalid: "
+                             "expected an integer >= 1")
+        self.total_steps = total_steps
+        self.gamma = gamma
+        self.step = 0
+
+    def weight(self, step: int) -> float:
+        progress = min(step / self.total_steps, 1.0)
+        return 2.0 / (1.0 + math.exp(-self.gamma * progress)) - 1.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        value = self.weight(self.step)
+        for variable in self.model.non_trainable_variables:
+            if variable.path.endswith(f"/{WARMUP_VARIABLE}"):
+                variable.assign(value)
+        self.step += 1
 
 
 class ValidationSelection(keras.callbacks.Callback):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
+from keras import ops
+
+WARMUP_VARIABLE = "reversal_warmup"
 
 
 class GradientReversal(keras.layers.Layer):
@@ -17,6 +20,10 @@ class GradientReversal(keras.layers.Layer):
     Args:
         scale: the lambda of the reversed gradient (>= 0).
 
+    The reversed gradient is ``-scale * warmup`` times the incoming one, where
+    ``warmup`` is a non-trainable variable (1 by default) that a schedule such
+    as :class:`tfxdr.training.ReversalWarmup` raises from 0 to 1 during training.
+
     Example:
         >>> domain_logits = classifier(GradientReversal(scale=1.0)(features))
 
@@ -29,9 +36,12 @@ class GradientReversal(keras.layers.Layer):
         if scale < 0:
             raise ValueError(f"GradientReversal scale={scale} is invalid: expected a number >= 0")
         self.scale = float(scale)
+        self.warmup = self.add_weight(shape=(), initializer="ones", trainable=False,
+                                      name=WARMUP_VARIABLE)
 
     def call(self, inputs):
-        scale = self.scale
+        # Read once, outside the custom gradient, so that it is a plain tensor there.
+        scale = self.scale * ops.cast(ops.convert_to_tensor(self.warmup), inputs.dtype)
 
         @tf.custom_gradient
         def reverse(x):

@@ -23,7 +23,9 @@ class DomainAdversarialModel(keras.Model):
     ``loss_form`` and ``has(part)`` for ``global`` / ``intra``) and
     ``self.domain_classifiers``, and implement ``features(inputs, training)``
     returning (h, h_DA, ...) and ``predict_logit(h, training)``.  Batches are
-    (features with a ``domain`` entry, click labels).
+    (features with a ``domain`` entry, click labels[, sample weights]); a zero
+    weight leaves an instance out of the click loss but not out of the domain
+    losses, which is how unlabeled target data takes part.
     """
 
     def __init__(self, **kwargs):
@@ -38,13 +40,18 @@ class DomainAdversarialModel(keras.Model):
         h = self.features(inputs, training=training)[0]
         return ops.sigmoid(self.predict_logit(h, training=training))
 
-    def adversarial_losses(self, inputs, labels, training=True) -> dict:
+    def adversarial_losses(self, inputs, labels, sample_weight=None, training=True) -> dict:
         """Every loss term of a batch, and their weighted ``loss``."""
         cfg = self.config
         h, h_da = self.features(inputs, training=training)[:2]
         logits = self.predict_logit(h, training=training)
-        ctr_loss = ops.mean(ops.binary_crossentropy(ops.cast(labels, "float32"), logits,
-                                                    from_logits=True))
+        per_instance = ops.binary_crossentropy(ops.cast(labels, "float32"), logits,
+                                               from_logits=True)
+        if sample_weight is None:
+            ctr_loss = ops.mean(per_instance)
+        else:
+            weight = ops.cast(sample_weight, per_instance.dtype)
+            ctr_loss = ops.sum(per_instance * weight) / ops.maximum(ops.sum(weight), 1e-8)
         domain = self.domain_classifiers(h_da, ops.sigmoid(logits), inputs["domain"])
         intra = intra_class_domain_loss(domain["negative"], domain["positive"], cfg.alpha,
                                         cfg.loss_form)
@@ -57,11 +64,14 @@ class DomainAdversarialModel(keras.Model):
                 "intra_loss": intra}
 
     def train_step(self, data):
-        inputs, labels = data
+        inputs, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
-            losses = self.adversarial_losses(inputs, labels, training=True)
+            losses = self.adversarial_losses(inputs, labels, sample_weight, training=True)
         variables = self.trainable_variables
-        self.optimizer.apply(tape.gradient(losses["loss"], variables), variables)
+        gradients = tape.gradient(losses["loss"], variables)
+        # Ablations without a domain loss leave the classifiers out of the gradient.
+        used = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+        self.optimizer.apply([g for g, _ in used], [v for _, v in used])
         for name, value in losses.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
