@@ -34,3 +34,17 @@ def planted(planted_frame):
     split = make_split(interactions, SplitSpec(seed=0))
     vocabs = Vocabularies.build(split, interactions.domains)
     return task, task.prepare(split, vocabs, interactions.domains)
+
+
+@pytest.fixture()
+def ctr_csv(tmp_path):
+    from ctr_data import write_item_effect_csv
+
+    return write_item_effect_csv(tmp_path / "clicks.csv")
+
+
+@pytest.fixture()
+def taste_csv(tmp_path):
+    from ctr_data import write_taste_csv
+
+    return write_taste_csv(tmp_path / "taste.csv")

@@ -10,51 +10,6 @@ from tfxdr.cli import main
 from tfxdr.experiment import evaluate
 
 
-@pytest.fixture()
-def ctr_csv(tmp_path):
-    """Two domains; a click is likely exactly on the 'good' half of each domain's items."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for user in range(300):
-        clock = 1_000_000 + user * 500_000
-        for domain, prefix in (("movies", "m"), ("books", "b")):
-            for _ in range(12):
-                item = int(rng.integers(0, 40))
-                good = item % 2 == 0
-                label = int(rng.random() < (0.85 if good else 0.15))
-                clock += int(rng.integers(600, 30_000))
-                rows.append((f"u{user}", f"{prefix}{item}", domain, clock, label))
-    path = tmp_path / "clicks.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp", "label"]).to_csv(
-        path, index=False)
-    return path
-
-
-@pytest.fixture()
-def taste_csv(tmp_path):
-    """Clicks depend on a hidden user taste: group g likes items whose number % 2 == g.
-
-    No field of a single instance carries the taste; only the user's clicks in
-    the other domain reveal it, so a model must read the histories to rank a
-    cold target-domain user's candidates.
-    """
-    rng = np.random.default_rng(1)
-    rows = []
-    for user in range(400):
-        taste = user % 2
-        clock = 1_000_000 + user * 900_000
-        for domain, prefix in (("movies", "m"), ("books", "b")):
-            for _ in range(15):
-                item = int(rng.integers(0, 40))
-                label = int(rng.random() < (0.9 if item % 2 == taste else 0.1))
-                clock += int(rng.integers(600, 20_000))
-                rows.append((f"u{user}", f"{prefix}{item}", domain, clock, label))
-    path = tmp_path / "taste.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp", "label"]).to_csv(
-        path, index=False)
-    return path
-
-
 def test_lr_learns_planted_clicks_and_evaluate_reproduces(ctr_csv, tmp_path):
     out = tmp_path / "run"
     code = main(["train", "lr", "--dataset", str(ctr_csv), "--domains", "movies,books",

@@ -185,8 +185,7 @@ def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
 def export(run_dir: str | os.PathLike, version: int | None = None) -> Path:
     """Exports a finished run as a SavedModel under ``RUN_DIR/export/<version>``."""
     run = load_run(run_dir)
-    module, signatures = run.task.serving_module(run.model, run.vocabs, run.domains,
-                                                 run.config.top_k)
+    module, signatures = run.task.serving_module(run)
     return save_module(module, signatures, Path(run_dir), version)
 
 

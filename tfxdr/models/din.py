@@ -62,6 +62,10 @@ class DIN(keras.Model):
                     for i, units in enumerate(config.hidden_units)]
         self.output_layer = keras.layers.Dense(1, name="logit")
 
+    def build(self, input_shape=None):
+        """Sub-layers build on their first call."""
+        self.built = True
+
     def pooled_history(self, inputs, query):
         parts = [self.embedding.history(inputs[name]) for name in self.history_fields]
         history = ops.concatenate([vectors for vectors, _ in parts], axis=1)

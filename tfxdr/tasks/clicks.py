@@ -108,10 +108,12 @@ class ClickTranslationTask:
             results[data.direction_key(direction)] = accumulator.result()
         return results
 
-    def serving_module(self, model, vocabs: Vocabularies, domains: tuple[str, ...], top_k: int):
-        """The SavedModel module and its signatures (``serving_default`` is A -> B)."""
-        module = ClickTranslationServing(model, vocabs.items[domains[0]],
-                                         vocabs.items[domains[1]], top_k)
+    def serving_module(self, run):
+        """The SavedModel module of a loaded run and its signatures (``serving_default``
+        is A -> B)."""
+        items = run.vocabs.items
+        module = ClickTranslationServing(run.model, items[run.domains[0]],
+                                         items[run.domains[1]], run.config.top_k)
         return module, {"a_to_b": module.a_to_b, "b_to_a": module.b_to_a,
                         "serving_default": module.a_to_b}
 

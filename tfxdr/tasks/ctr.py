@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfxdr.data.ctr import CtrInstances, CtrSpec, build_ctr_instances
+from tfxdr.data.ctr import (CtrInstances, CtrSpec, FieldTables, build_ctr_instances,
+                            item_fields, user_fields)
 from tfxdr.data.domains import Interactions
 from tfxdr.data.splits import SplitSpec
 from tfxdr.data.vocab import Vocabularies
 from tfxdr.errors import DataError
+from tfxdr.export.ctr import CtrServing
 from tfxdr.metrics import auc, logloss
 
 LABEL = "label"
@@ -28,10 +30,14 @@ LABEL = "label"
 
 @dataclasses.dataclass
 class CtrData:
-    """Instances of each part, and the domain names in (source, target) order."""
+    """Instances of each part, the domain names in (source, target) order, and the
+    per-user and per-item field tables (what a served model looks ids up in)."""
 
     domains: tuple[str, ...]
     parts: dict[str, CtrInstances]
+    users: FieldTables
+    items: FieldTables
+    genres: np.ndarray
 
     @property
     def sizes(self) -> dict:
@@ -70,7 +76,14 @@ class CtrTask:
         parts = {part: build_ctr_instances(interactions, split_frame, vocabs, part, self.spec)
                  for part in ("train", "val", "test")}
         self.target = domains[-1]
-        return CtrData(tuple(domains), parts)
+        items, genres = item_fields(interactions, vocabs, self.spec)
+        return CtrData(tuple(domains), parts, user_fields(interactions, vocabs, self.spec),
+                       items, genres)
+
+    def serving_module(self, run):
+        """The SavedModel module of a loaded run; ``serving_default`` scores candidates."""
+        module = CtrServing(run.model, run.vocabs, run.domains, run.prepared)
+        return module, {"serving_default": module.serve}
 
     def train_dataset(self, data: CtrData, batch_size: int, seed: int) -> tf.data.Dataset:
         return data.parts["train"].dataset(batch_size, shuffle=True, seed=seed).map(

@@ -1,0 +1,14 @@
+"""SavedModel export with explicit, named serving signatures, one module per task.
+
+``model.export`` on a subclassed model would derive its signature from the
+training inputs; here every signature is written out: raw ids in (the run's
+saved vocabularies map them to indices inside the graph), raw ids and scores
+out.
+"""
+
+from tfxdr.export.clicks import ClickTranslationServing
+from tfxdr.export.common import EXPORT_DIR, id_dtype, next_version, padding_value, save_module
+from tfxdr.export.ctr import CtrServing
+
+__all__ = ["EXPORT_DIR", "ClickTranslationServing", "CtrServing", "id_dtype", "next_version",
+           "padding_value", "save_module"]
