@@ -157,3 +157,18 @@ def test_reversal_warmup_schedules_the_reversed_gradient():
                                                              rel=1e-5)
     with pytest.raises(ValueError, match="ReversalWarmup total_steps=0 is invalid"):
         ReversalWarmup(total_steps=0)
+
+
+def test_domain_classifiers_tanh_input_bounds_what_the_classifier_sees():
+    from tfxdr.layers import DomainClassifiers
+
+    layer = DomainClassifiers(dim=1, input_activation="tanh")
+    for classifier in layer.classifiers.values():
+        classifier.set_weights([np.ones((1, 1), np.float32), np.zeros(1, np.float32)])
+    huge = layer(tf.constant([[1e6]]), tf.constant([0.9]), tf.constant([0]))["global"]
+    # tanh(1e6) = 1: the loss is that of logit 1, not of logit 1e6.
+    assert float(huge) == pytest.approx(np.log1p(np.e), rel=1e-5)
+    assert DomainClassifiers.from_config(layer.get_config()).input_activation == "tanh"
+    with pytest.raises(ValueError, match="input_activation='relu' is invalid: expected None "
+                                         "or 'tanh'"):
+        DomainClassifiers(dim=1, input_activation="relu")

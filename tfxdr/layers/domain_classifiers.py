@@ -31,6 +31,10 @@ class DomainClassifiers(keras.layers.Layer):
             restores them before their first use in a training step).
         threshold: T.
         scale: lambda of the gradient reversal.
+        input_activation: applied to h before the classifiers (``"tanh"`` or
+            None).  With unbounded features a linear classifier's loss has no
+            maximum, and the reversed gradient can grow them without limit; a
+            tanh makes that gradient vanish as they grow.
 
     Example:
         >>> losses = DomainClassifiers(64)(h_da, y_hat, domain)
@@ -39,8 +43,13 @@ class DomainClassifiers(keras.layers.Layer):
 
     NAMES = ("global", "positive", "negative")
 
-    def __init__(self, dim: int, threshold: float = 0.5, scale: float = 1.0, **kwargs):
+    def __init__(self, dim: int, threshold: float = 0.5, scale: float = 1.0,
+                 input_activation: str | None = None, **kwargs):
         super().__init__(**kwargs)
+        if input_activation not in (None, "tanh"):
+            raise ValueError(f"input_activation={input_activation!r} is invalid: expected "
+                             "None or 'tanh'")
+        self.input_activation = input_activation
         self.dim = dim
         self.threshold = threshold
         self.reversal = GradientReversal(scale)
@@ -53,7 +62,10 @@ class DomainClassifiers(keras.layers.Layer):
         domain = ops.cast(domain, "float32")
 
         def cross_entropy(name, x):
-            logits = ops.squeeze(self.classifiers[name](self.reversal(x)), -1)
+            x = self.reversal(x)
+            if self.input_activation == "tanh":
+                x = ops.tanh(x)
+            logits = ops.squeeze(self.classifiers[name](x), -1)
             return ops.binary_crossentropy(domain, logits, from_logits=True)
 
         y = ops.stop_gradient(ops.cast(y_hat, features.dtype))
@@ -67,4 +79,4 @@ class DomainClassifiers(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "threshold": self.threshold,
-                "scale": self.reversal.scale}
+                "scale": self.reversal.scale, "input_activation": self.input_activation}

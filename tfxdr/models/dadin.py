@@ -79,6 +79,7 @@ class DADINConfig(TrainConfig):
     loss_form: Literal["eq22", "eq21"] = "eq22"
     interest_log_cap: float = 3.0
     agnostic_activation: Literal["tanh", "relu"] = "tanh"
+    classifier_input_activation: Literal["none", "tanh"] = "none"
     ablations: ClassVar[tuple[str, ...]] = ABLATIONS
     ablation: str = "dadin"
     epochs: int = 10
@@ -131,8 +132,10 @@ class DADIN(DomainAdversarialModel):
                                              name="predictor_0"),
                           keras.layers.Dropout(config.predictor_dropout, seed=seed),
                           keras.layers.Dense(1, name="predictor_1")]
-        self.domain_classifiers = DomainClassifiers(d, config.threshold, config.grl_scale,
-                                                    name="domain_classifiers")
+        self.domain_classifiers = DomainClassifiers(
+            d, config.threshold, config.grl_scale,
+            input_activation=None if config.classifier_input_activation == "none" else "tanh",
+            name="domain_classifiers")
 
     def build(self, input_shape=None):
         """Sub-layers build on first use; the ablation decides which are used."""
@@ -199,15 +202,17 @@ class DANNConfig(DADINConfig):
     FC layers) and the label predictor are DADIN's; the domain classifier sees
     h_spec directly, with no domain-agnostic layer and no intra-class classifiers.
 
-    ``grl_scale`` defaults to 0.1, not DADIN's 1: h_spec is a ReLU output with no
-    bound, and at lambda = 1 the reversed gradient grows it until the domain
-    loss reaches ~1e4 and the click predictor collapses to chance (planted test
-    data: target AUC 0.50 at lambda = 1 or 0.3, 0.87 at 0.1, 0.80 at 0).
+    h_spec is a ReLU output with no bound: with a linear classifier on it, the
+    reversed gradient grows it until the domain loss reaches ~1e4 and the click
+    predictor collapses to chance (planted test data at lambda = 1; ML-1M even
+    at lambda = 0.1).  The classifier therefore reads tanh(h_spec)
+    (``classifier_input_activation``), which makes the reversed gradient vanish
+    as features grow.
 
     Reference: Ganin et al. Domain-Adversarial Training of Neural Networks. JMLR 2016.
     """
 
-    grl_scale: float = 0.1
+    classifier_input_activation: Literal["none", "tanh"] = "tanh"
     ablations: ClassVar[tuple[str, ...]] = ("dann",)
     ablation: str = "dann"
 
