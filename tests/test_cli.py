@@ -34,7 +34,7 @@ def test_train_writes_complete_run_and_evaluate_reproduces_it(planted_csv, tmp_p
     assert _train(planted_csv, out) == 0
     printed = capsys.readouterr().out
     assert "books->movies" in printed and "recall@50" in printed
-    for name in ("config.json", "metrics.json", "history.csv", "vocabularies.json",
+    for name in ("config.json", "metrics.json", "history.csv", "steps.csv", "vocabularies.json",
                  "split/interactions.parquet", "split/spec.json",
                  "checkpoints/best.weights.h5"):
         assert (out / name).is_file(), name

@@ -64,6 +64,48 @@ class HistoryWriter(keras.callbacks.Callback):
             writer.writerows(self.rows)
 
 
+class StepLossWriter(keras.callbacks.Callback):
+    """Writes every training step's loss terms to a CSV (``steps.csv``).
+
+    Keras reports running means over the epoch so far; the value of batch n is
+    recovered exactly as n * mean_n - (n - 1) * mean_(n-1), so the file holds
+    per-step values, from which loss curves over training are drawn.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
+        self.step = 0
+        self.previous: dict[str, float] = {}
+        self.pending: list[dict] = []
+        self.columns: list[str] | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+        self.previous = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        n = batch + 1
+        means = {k: float(v) for k, v in (logs or {}).items()}
+        values = {k: n * m - (n - 1) * self.previous.get(k, 0.0) for k, m in means.items()}
+        self.previous = means
+        self.step += 1
+        self.pending.append({"step": self.step, "epoch": self.epoch, **values})
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.pending:
+            return
+        new_file = self.columns is None
+        if new_file:
+            self.columns = list(self.pending[0])
+        with open(self.path, "w" if new_file else "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
+            if new_file:
+                writer.writeheader()
+            writer.writerows(self.pending)
+        self.pending = []
+
+
 class ReversalWarmup(keras.callbacks.Callback):
     """Raises every gradient reversal's weight as 2 / (1 + exp(-gamma p)) - 1.
 
@@ -190,9 +232,10 @@ def fit_with_selection(
     selection = ValidationSelection(evaluate_val, score, checkpoint_dir, eval_every, patience,
                                     epochs)
     history = HistoryWriter(Path(run_dir) / "history.csv", selection)
+    steps = StepLossWriter(Path(run_dir) / "steps.csv")
     start = time.perf_counter()
     fitted = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False,
-                       callbacks=[selection, history])
+                       callbacks=[selection, history, steps])
     # Training time excludes the validation passes, so examples/s measures training.
     seconds = time.perf_counter() - start - selection.seconds
     epochs_run = len(fitted.epoch)
