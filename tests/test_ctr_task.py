@@ -154,3 +154,16 @@ def test_bench_refuses_to_mix_tasks(ctr_csv, tmp_path, capsys):
     assert code == 2
     assert capsys.readouterr().err.strip() == (
         "tfxdr: error: --models mixes tasks (clicks, ctr); a bench compares models of one task")
+
+
+def test_dadin_reversal_warmup_follows_the_schedule_during_fit(ctr_csv):
+    task, data = _prepared(ctr_csv)
+    model, config = _build("dadin", task, data, ["grl_warmup_gamma=10"])
+    dataset = task.train_dataset(data, config.batch_size, 0)
+    steps = int(dataset.cardinality())
+    (warmup,) = model.training_callbacks(2 * steps)
+    model.fit(dataset, epochs=1, verbose=0, callbacks=[warmup])
+    # Half-way through training: lambda * (2 / (1 + exp(-10 * 0.5)) - 1) of the last step.
+    expected = 2 / (1 + np.exp(-10 * (steps - 1) / (2 * steps))) - 1
+    assert float(model.domain_classifiers.reversal.warmup) == pytest.approx(expected, rel=1e-6)
+    assert _build("dadin", task, data)[0].training_callbacks(10) == []

@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from tfxdr.cli import main
@@ -60,3 +61,10 @@ def test_bench_rejects_set_for_unlisted_model(planted_csv, tmp_path, capsys):
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tfxdr:")]
     assert err == ["tfxdr: error: --set 'multivae:latent_dim=3': expected LABEL:KEY=VALUE "
                    "with LABEL one of pop"]
+
+
+def test_moving_average_by_hand():
+    from tfxdr.report import moving_average
+
+    np.testing.assert_allclose(moving_average([1, 2, 3, 4, 5], 2), [1, 1.5, 2.5, 3.5, 4.5])
+    np.testing.assert_allclose(moving_average([4, 0, 2], 5), [4, 2, 2])

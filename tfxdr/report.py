@@ -73,8 +73,7 @@ def timing_table(reports: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-def recall_curve_plot(reports: Sequence[dict], path, metric: str = "recall") -> None:
-    """Mean ``metric@K`` against K per model, one panel per direction (D2D-TM Figure 4)."""
+def pyplot():
     try:
         import matplotlib
 
@@ -82,6 +81,41 @@ def recall_curve_plot(reports: Sequence[dict], path, metric: str = "recall") -> 
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError("plots need matplotlib: pip install 'tfxdr[plots]'") from None
+    return plt
+
+
+def moving_average(values: Sequence[float], window: int) -> np.ndarray:
+    """Mean of each value and the ``window - 1`` before it (fewer at the start)."""
+    array = np.asarray(values, dtype=float)
+    totals = np.cumsum(np.concatenate([[0.0], array]))
+    ends = np.arange(1, len(array) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (totals[ends] - totals[starts]) / (ends - starts)
+
+
+def loss_curve_plot(steps, columns: Sequence[str], path, window: int = 50) -> None:
+    """Loss terms of a run's ``steps.csv`` (a DataFrame) over training steps, smoothed."""
+    plt = pyplot()
+    figure, axes = plt.subplots(1, len(columns), figsize=(4 * len(columns), 3.4),
+                                squeeze=False)
+    for axis, column in zip(axes[0], columns):
+        axis.plot(steps["step"], steps[column], color="0.8", linewidth=0.6, label="per step")
+        axis.plot(steps["step"], moving_average(steps[column], window), color="tab:red",
+                  label=f"mean of {window} steps")
+        for boundary in steps.loc[steps["epoch"].diff() > 0, "step"]:
+            axis.axvline(boundary, color="0.6", linestyle=":", linewidth=0.8)
+        axis.set_title(column)
+        axis.set_xlabel("training step")
+        axis.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def recall_curve_plot(reports: Sequence[dict], path, metric: str = "recall") -> None:
+    """Mean ``metric@K`` against K per model, one panel per direction (D2D-TM Figure 4)."""
+    plt = pyplot()
     table = collect(reports)
     keys = list(next(iter(table.values())))
     figure, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 4), squeeze=False)

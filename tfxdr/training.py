@@ -225,17 +225,29 @@ def fit_with_selection(
     eval_every: int = 1,
     patience: int = 0,
     verbose: int | str = "auto",
+    callbacks: list | None = None,
 ) -> FitResult:
-    """``model.fit`` with validation selection; restores the best weights at the end."""
+    """``model.fit`` with validation selection; restores the best weights at the end.
+
+    A model may ask for its own callbacks (a schedule, say) by defining
+    ``training_callbacks(total_steps)`` (None when the dataset's length is
+    unknown); ``callbacks`` adds more.
+    """
     checkpoint_dir = Path(run_dir) / "checkpoints"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     selection = ValidationSelection(evaluate_val, score, checkpoint_dir, eval_every, patience,
                                     epochs)
     history = HistoryWriter(Path(run_dir) / "history.csv", selection)
     steps = StepLossWriter(Path(run_dir) / "steps.csv")
+    extra = list(callbacks or [])
+    if hasattr(model, "training_callbacks"):
+        steps_per_epoch = int(dataset.cardinality())  # < 0 when unknown
+        extra += model.training_callbacks(epochs * steps_per_epoch if steps_per_epoch >= 0
+                                          else None)
     start = time.perf_counter()
+    # The schedules come first: they set what the step about to run uses.
     fitted = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False,
-                       callbacks=[selection, history, steps])
+                       callbacks=[*extra, selection, history, steps])
     # Training time excludes the validation passes, so examples/s measures training.
     seconds = time.perf_counter() - start - selection.seconds
     epochs_run = len(fitted.epoch)

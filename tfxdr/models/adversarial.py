@@ -6,7 +6,9 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from tfxdr.errors import TrainingError
 from tfxdr.losses import intra_class_domain_loss
+from tfxdr.training import ReversalWarmup
 
 TRACKED = ("loss", "ctr_loss", "domain_loss", "intra_loss")
 
@@ -35,6 +37,15 @@ class DomainAdversarialModel(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    def training_callbacks(self, total_steps: int | None) -> list:
+        """The reversal warm-up when ``config.grl_warmup_gamma`` > 0 (else constant lambda)."""
+        gamma = getattr(self.config, "grl_warmup_gamma", 0.0)
+        if gamma <= 0:
+            return []
+        if total_steps is None:
+            raise TrainingError("grl_warmup_gamma > 0 needs a training dataset of known length")
+        return [ReversalWarmup(total_steps, gamma)]
 
     def call(self, inputs, training=False):
         h = self.features(inputs, training=training)[0]

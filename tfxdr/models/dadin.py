@@ -58,6 +58,9 @@ class DADINConfig(TrainConfig):
         threshold: T, the prediction above which an instance counts as positive
             for the intra-class classifiers.
         grl_scale: the reversed gradient's lambda.
+        grl_warmup_gamma: 0 keeps lambda constant (the paper); > 0 raises it from
+            0 to ``grl_scale`` as 2 / (1 + exp(-gamma p)) - 1 over training
+            progress p, DANN's schedule (gamma = 10 there).
         interest_log_cap: the exponent of Eq. 6 is capped here; unbounded, exp()
             overflows early in training and the losses become NaN.
         agnostic_activation: f of h_DA = f(h_spec), which the paper leaves open.
@@ -80,6 +83,7 @@ class DADINConfig(TrainConfig):
     interest_log_cap: float = 3.0
     agnostic_activation: Literal["tanh", "relu"] = "tanh"
     classifier_input_activation: Literal["none", "tanh"] = "none"
+    grl_warmup_gamma: float = 0.0
     ablations: ClassVar[tuple[str, ...]] = ABLATIONS
     ablation: str = "dadin"
     epochs: int = 10
