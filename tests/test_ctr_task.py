@@ -167,3 +167,11 @@ def test_dadin_reversal_warmup_follows_the_schedule_during_fit(ctr_csv):
     expected = 2 / (1 + np.exp(-10 * (steps - 1) / (2 * steps))) - 1
     assert float(model.domain_classifiers.reversal.warmup) == pytest.approx(expected, rel=1e-6)
     assert _build("dadin", task, data)[0].training_callbacks(10) == []
+
+
+def test_ctr_bench_defaults_to_five_seeds(ctr_csv, tmp_path):
+    out = tmp_path / "bench"
+    assert main(["bench", "--models", "lr", "--dataset", str(ctr_csv), "--domains",
+                 "movies,books", "--epochs", "1", "--out", str(out)]) == 0
+    assert sorted(p.name for p in (out / "lr").iterdir()) == [f"seed-{s}" for s in range(5)]
+    assert "| lr | books | 5 |" in (out / "summary.md").read_text()

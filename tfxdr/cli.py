@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated MODEL or LABEL=MODEL entries (LABEL=MODEL runs a "
                             "model again under another name, e.g. vae=d2dtm)")
     _add_data_arguments(bench)
-    bench.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    bench.add_argument("--seeds", help="comma-separated seeds (default: the task's, 0-2 for "
+                                       "click translation, 0-4 for CTR)")
     bench.add_argument("--out", required=True, help="directory for the runs and summary.md")
     bench.add_argument("--epochs", type=int, help="override every model's epochs")
     bench.add_argument("--set", dest="overrides", action="append", default=[],
@@ -173,10 +174,6 @@ def _bench(args) -> int:
         label, _, model = item.rpartition("=")
         entries.append((label or model, model))
     labels = [label for label, _ in entries]
-    try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    except ValueError:
-        raise TfxdrError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
     overrides: dict[str, list[str]] = {}
     for item in args.overrides:
         label, sep, setting = item.partition(":")
@@ -191,6 +188,11 @@ def _bench(args) -> int:
         raise TfxdrError("--models mixes tasks (" + ", ".join(sorted(t.name for t in tasks))
                          + "); a bench compares models of one task")
     task = tasks.pop()
+    try:
+        seeds = ([int(s) for s in args.seeds.split(",")] if args.seeds
+                 else list(range(task.default_seeds)))
+    except ValueError:
+        raise TfxdrError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
     metric = args.metric or task.paired_metric
     if args.plot and task.name != "clicks":
         raise TfxdrError("--plot draws Recall@K curves; it applies to click-translation "

@@ -50,6 +50,7 @@ class ClickTranslationTask:
     name = "clicks"
     default_split = SplitSpec(kind="users", fractions=(0.7, 0.05, 0.25))
     summary_metrics = tuple(f"{name}@{k}" for name in ("recall", "ndcg") for k in (10, 20, 50))
+    default_seeds = 3
     paired_metric = "recall@50"
     needs_side_tables = False
 

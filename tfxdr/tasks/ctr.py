@@ -57,6 +57,7 @@ class CtrTask:
     name = "ctr"
     default_split = SplitSpec(kind="cold_start")
     summary_metrics = ("auc", "logloss")
+    default_seeds = 5
     paired_metric = "auc"
     needs_side_tables = True
 
