@@ -66,6 +66,9 @@ class DADINConfig(TrainConfig):
         agnostic_activation: f of h_DA = f(h_spec), which the paper leaves open.
             tanh keeps h_DA bounded; with ReLU the reversed gradient drives the
             features to grow without limit to saturate the domain classifiers.
+        classifier_input_activation: ``tanh`` squashes the features the domain
+            classifiers read (``dann`` needs it, see :class:`DANNConfig`); DADIN's
+            h_DA is already bounded by ``agnostic_activation``.
     """
 
     embedding_dim: int = 64
@@ -98,6 +101,8 @@ class DADINConfig(TrainConfig):
         require(self, "embedding_dim", self.embedding_dim >= 1, "an integer >= 1")
         require(self, "alpha", 0.0 <= self.alpha <= 1.0, "a number in [0, 1]")
         require(self, "threshold", 0.0 < self.threshold < 1.0, "a number in (0, 1)")
+        require(self, "grl_scale", self.grl_scale >= 0.0, "a number >= 0")
+        require(self, "grl_warmup_gamma", self.grl_warmup_gamma >= 0.0, "a number >= 0")
         require(self, "predictor_dropout", 0.0 <= self.predictor_dropout < 1.0,
                 "a number in [0, 1)")
 
