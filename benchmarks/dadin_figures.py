@@ -63,7 +63,8 @@ def weights_plot(weights: pd.DataFrame, path: Path) -> None:
         axis.set_xticks(x, WEIGHTS)
         axis.set_title(f"{domain} test instances")
         axis.grid(alpha=0.3, axis="y")
-    axes[0][0].set_ylabel("mean interest weight (Eq. 6)")
+    axes[0][0].set_yscale("log")  # the weights can differ by orders of magnitude
+    axes[0][0].set_ylabel("mean interest weight (Eq. 6, log scale)")
     axes[0][0].legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
