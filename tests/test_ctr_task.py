@@ -88,6 +88,8 @@ def test_lr_cannot_read_the_taste(taste_csv):
 
 
 def test_dadin_learns_planted_clicks(ctr_csv):
+    # The planted ceiling is 0.85 and the test split holds ~60 users, hence the margin;
+    # the taste test above is the sharper check of learning.
     model, metrics = _fit_and_score("dadin", ctr_csv, epochs=12)
     assert metrics["books"]["auc"] > 0.7
     weights = model.interest_weights(*[np.ones((2, 8), np.float32)] * 4)

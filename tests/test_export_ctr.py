@@ -86,6 +86,27 @@ def test_unknown_ids_map_to_padding_and_histories_matter(exported):
     assert not np.allclose(served(**request)["ctr"].numpy(), served(**empty)["ctr"].numpy())
 
 
+def test_long_histories_keep_the_last_history_len_known_items(exported):
+    run_dir, path = exported
+    run = experiment.load_run(run_dir)
+    request, batch = _request(run, rows=3)
+    served = tf.saved_model.load(str(path)).signatures["serving_default"]
+    history_len = run.prepared.parts["train"].history_len
+    books = run.vocabs.items["books"].ids
+    clicks = [books[i % len(books)] for i in range(history_len + 7)]
+    noisy = clicks[:5] + ["", "no-such-item"] + clicks[5:]  # padding and unknowns anywhere
+    long = dict(request, target_history=tf.constant([noisy] * 3))
+    recent = dict(request, target_history=tf.constant([clicks[-history_len:]] * 3))
+    np.testing.assert_allclose(served(**long)["ctr"].numpy(), served(**recent)["ctr"].numpy(),
+                               atol=1e-6)
+    module, _ = run.task.serving_module(run)
+    kept = module.features(**long)["hist_1"].numpy()
+    assert kept.shape == (3, history_len)
+    expected = [run.vocabs.items["movies"].ids.__len__() + books.index(i) + 1
+                for i in clicks[-history_len:]]
+    np.testing.assert_array_equal(kept[0], expected)
+
+
 def test_bad_requests_name_the_input(exported):
     run_dir, path = exported
     run = experiment.load_run(run_dir)

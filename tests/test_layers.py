@@ -146,6 +146,7 @@ def test_reversal_warmup_schedules_the_reversed_gradient():
     reversed_input = GradientReversal(scale=2.0)(inputs)
     model = keras.Model(inputs, keras.layers.Dense(1)(reversed_input))
     warmup.set_model(model)
+    warmup.on_train_begin()
     for _ in range(6):
         warmup.on_train_batch_begin(0)
     x = tf.constant([[1.0]])
@@ -157,6 +158,12 @@ def test_reversal_warmup_schedules_the_reversed_gradient():
                                                              rel=1e-5)
     with pytest.raises(ValueError, match="ReversalWarmup total_steps=0 is invalid"):
         ReversalWarmup(total_steps=0)
+    from tfxdr.errors import TrainingError
+
+    plain = ReversalWarmup(total_steps=10)
+    plain.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    with pytest.raises(TrainingError, match="the model has no GradientReversal layer"):
+        plain.on_train_begin()
 
 
 def test_domain_classifiers_tanh_input_bounds_what_the_classifier_sees():
@@ -172,3 +179,22 @@ def test_domain_classifiers_tanh_input_bounds_what_the_classifier_sees():
     with pytest.raises(ValueError, match="input_activation='relu' is invalid: expected None "
                                          "or 'tanh'"):
         DomainClassifiers(dim=1, input_activation="relu")
+
+
+@pytest.mark.parametrize("with_context", [False, True])
+def test_attention_blocks_equal_the_projection_of_the_concatenation(with_context):
+    rng = np.random.default_rng(0)
+    history = tf.constant(rng.normal(size=(3, 5, 4)), tf.float32)
+    query = tf.constant(rng.normal(size=(3, 4)), tf.float32)
+    context = tf.constant(rng.normal(size=(3, 4)), tf.float32) if with_context else None
+    mask = tf.constant(rng.random((3, 5)) > 0.3)
+    layer = AttentionPooling(hidden_units=6)
+    pooled, weights = layer(history, query, mask, context=context, return_weights=True)
+    tiled = [tf.repeat(v[:, None], 5, axis=1) for v in (query, context) if v is not None]
+    joint = tf.concat([history, *tiled, history * tiled[0]], axis=-1)
+    scores = layer.score(tf.nn.relu(layer.projection(joint)))[..., 0]
+    scores = tf.where(mask, scores, -1e9)
+    expected = tf.nn.softmax(scores, axis=-1) * tf.cast(mask, tf.float32)
+    np.testing.assert_allclose(weights.numpy(), expected.numpy(), atol=1e-5)
+    np.testing.assert_allclose(pooled.numpy(),
+                               tf.reduce_sum(expected[..., None] * history, 1).numpy(), atol=1e-5)

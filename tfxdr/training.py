@@ -67,9 +67,13 @@ class HistoryWriter(keras.callbacks.Callback):
 class StepLossWriter(keras.callbacks.Callback):
     """Writes every training step's loss terms to a CSV (``steps.csv``).
 
-    Keras reports running means over the epoch so far; the value of batch n is
-    recovered exactly as n * mean_n - (n - 1) * mean_(n-1), so the file holds
-    per-step values, from which loss curves over training are drawn.
+    Keras reports running means over the epoch so far.  For the metrics a model
+    lists in ``per_batch_metrics`` (trackers updated once per batch, each batch
+    counting the same) the value of batch n is recovered exactly as
+    n * mean_n - (n - 1) * mean_(n-1), and written under its own name.  Other
+    metrics (a compiled loss weighs batches by their size, and the last batch
+    of an epoch is often smaller) are written as reported, as
+    ``NAME_running_mean``.
     """
 
     def __init__(self, path: Path):
@@ -87,7 +91,13 @@ class StepLossWriter(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         n = batch + 1
         means = {k: float(v) for k, v in (logs or {}).items()}
-        values = {k: n * m - (n - 1) * self.previous.get(k, 0.0) for k, m in means.items()}
+        per_batch = set(getattr(self.model, "per_batch_metrics", ()))
+        values = {}
+        for key, mean in means.items():
+            if key in per_batch:
+                values[key] = n * mean - (n - 1) * self.previous.get(key, 0.0)
+            else:
+                values[f"{key}_running_mean"] = mean
         self.previous = means
         self.step += 1
         self.pending.append({"step": self.step, "epoch": self.epoch, **values})
@@ -110,8 +120,9 @@ class ReversalWarmup(keras.callbacks.Callback):
     """Raises every gradient reversal's weight as 2 / (1 + exp(-gamma p)) - 1.
 
     p goes from 0 to 1 over ``total_steps`` training steps, so the adversarial
-    gradient starts at 0, while the features are still noise, and reaches the
-    layer's full ``scale`` (Ganin et al. 2016, Sec. 5.2.2; gamma = 10 there).
+    gradient starts at 0, while the features are still noise, and ends at
+    tanh(gamma / 2) of the layer's ``scale`` (0.9999 at gamma = 10, the value of
+    Ganin et al. 2016, Sec. 5.2.2).
     """
 
     def __init__(self, total_steps: int, gamma: float = 10.0):
@@ -127,11 +138,16 @@ class ReversalWarmup(keras.callbacks.Callback):
         progress = min(step / self.total_steps, 1.0)
         return 2.0 / (1.0 + math.exp(-self.gamma * progress)) - 1.0
 
+    def on_train_begin(self, logs=None):
+        self.variables = [v for v in self.model.non_trainable_variables
+                          if v.path.endswith(f"/{WARMUP_VARIABLE}")]
+        if not self.variables:
+            raise TrainingError("ReversalWarmup: the model has no GradientReversal layer")
+
     def on_train_batch_begin(self, batch, logs=None):
         value = self.weight(self.step)
-        for variable in self.model.non_trainable_variables:
-            if variable.path.endswith(f"/{WARMUP_VARIABLE}"):
-                variable.assign(value)
+        for variable in self.variables:
+            variable.assign(value)
         self.step += 1
 
 

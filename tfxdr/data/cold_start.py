@@ -1,19 +1,20 @@
 """Cold-start resampling for cross-domain CTR (DADIN's Algorithm 2).
 
 Of the users active in the target domain, ``a_train`` become training users:
-all their interactions, in both domains, are training data.  ``a_cross`` of the
+their interactions, in both domains, are training data.  ``a_cross`` of the
 training users also appear in evaluation: their last day of target-domain
 interactions moves out of training into validation or test.  The remaining
 users are cold: only their last day of target-domain interactions is used, for
 validation or test (half of the users each), so the model has never seen them
-in the target domain.
+in the target domain.  With ``evaluate_source`` (below) every evaluated user's
+last source day is held out too.
 
 Choices where the algorithm is silent (arguments):
 
 - "last day" is the 24 hours ending at the user's last target interaction
   (``window_seconds``), not a calendar day, so it is independent of time zones;
-- a cold user's source-domain interactions stay available as history features
-  (split ``context``: never a training or evaluation instance), since the
+- a cold user's other source-domain interactions stay available as history
+  features (split ``context``: never a training or evaluation instance), since the
   source domain "contains all the users of the target domain"; their earlier
   target-domain interactions are dropped (``keep_cold_target_history=False``),
   which makes them truly cold in the target domain;
@@ -21,7 +22,10 @@ Choices where the algorithm is silent (arguments):
 - the algorithm evaluates the target domain only; with ``evaluate_source`` (the
   default) every evaluated user's last day of source-domain interactions goes to
   the same part as their target rows, so the source domain is scored too, on the
-  same users.  ``evaluate_source=False`` is Algorithm 2 exactly.
+  same users.  ``evaluate_source=False`` is Algorithm 2 exactly.  Each window
+  is measured from the user's last event in its own domain, so an overlapping
+  user's training rows after a held-out window can carry its clicks in their
+  history features (Algorithm 2 has the same property for the target window).
 """
 
 from __future__ import annotations

@@ -151,5 +151,6 @@ def load_split(run_dir: Path) -> tuple[pd.DataFrame, SplitSpec]:
     payload = json.loads(spec_path.read_text())
     payload.pop("counts", None)
     payload["fractions"] = tuple(payload["fractions"])
+    payload.setdefault("evaluate_source", False)  # splits saved before it existed
     spec = SplitSpec(**payload)
     return pd.read_parquet(frame_path), spec

@@ -7,8 +7,8 @@ out.
 """
 
 from tfxdr.export.clicks import ClickTranslationServing
-from tfxdr.export.common import EXPORT_DIR, id_dtype, next_version, padding_value, save_module
+from tfxdr.export.common import EXPORT_DIR, id_dtype, next_version, save_module
 from tfxdr.export.ctr import CtrServing
 
 __all__ = ["EXPORT_DIR", "ClickTranslationServing", "CtrServing", "id_dtype", "next_version",
-           "padding_value", "save_module"]
+           "save_module"]

@@ -36,11 +36,6 @@ def id_dtype(*vocabularies: Vocabulary) -> tf.DType:
     return tf.int64
 
 
-def padding_value(dtype: tf.DType):
-    """The value that pads a request's id list: -1 for int64 ids, "" for strings."""
-    return -1 if dtype == tf.int64 else ""
-
-
 def raw_ids(vocabulary: Vocabulary, dtype: tf.DType) -> tf.Tensor:
     """The vocabulary's raw ids as a constant of the serving dtype."""
     if dtype == tf.int64:

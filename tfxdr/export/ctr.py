@@ -27,11 +27,13 @@ class CtrServing(ServingModule):
     - ``item_id`` [B]: the candidate, int64 or string likewise (all items of both domains);
     - ``domain`` [B] string: the candidate's domain name;
     - ``source_history``, ``target_history`` [B, T]: the user's clicked items in
-      each domain before the request, most recent last, padded with -1 or "".
+      each domain before the request, most recent last, padded with -1 or ""
+      anywhere.  Unknown and padding ids are dropped, then the last
+      ``history_len`` ids are kept, as in training.
 
-    Output ``ctr`` [B] float32 in [0, 1].  Unknown users, items and history
-    items map to the padding index, as unseen values do in training; an unknown
-    domain name fails.
+    Output ``ctr`` [B] float32 in [0, 1].  An unknown user or candidate maps to
+    index 0, whose embedding row training never updates; an unknown domain name
+    fails.
     """
 
     def __init__(self, model, vocabs: Vocabularies, domains: tuple[str, ...], data):
@@ -55,6 +57,7 @@ class CtrServing(ServingModule):
         self.item_values = {name: tf.constant(values.astype(np.int32))
                             for name, values in data.items.values.items()}
         self.genres = tf.constant(data.genres.astype(np.int32))
+        self.history_len = data.parts["train"].history_len
         self.domain_index = lookup_table(tf.constant(self.domains), tf.range(len(domains)),
                                          default=-1)
         self.serve = tf.function(self._serve, input_signature=[
@@ -93,8 +96,16 @@ class CtrServing(ServingModule):
         features["genres"] = tf.gather(self.genres, item_row)
         features["domain"] = tf.cast(domain_index, tf.int32)
         for k, (name, table) in enumerate(zip(HISTORY_INPUTS, self.item_rows)):
-            features[f"hist_{k}"] = tf.cast(table.lookup(checked[name]), tf.int32)
+            features[f"hist_{k}"] = self._recent(table.lookup(checked[name]))
         return features
+
+    def _recent(self, rows):
+        """The last ``history_len`` known items of each row, most recent last and
+        0-padded in front: the layout of the training histories."""
+        newest_first = tf.reverse(rows, axis=[1])
+        known = tf.ragged.boolean_mask(newest_first, newest_first > 0)
+        kept = known[:, :self.history_len].to_tensor(0, shape=[None, self.history_len])
+        return tf.cast(tf.reverse(kept, axis=[1]), tf.int32)
 
     def _serve(self, user_id, item_id, domain, source_history, target_history):
         features = self.features(user_id, item_id, domain, source_history, target_history)

@@ -36,8 +36,8 @@ class AttentionPooling(keras.layers.Layer):
 
     def build(self, history_shape, query_shape=None, mask_shape=None, context_shape=None):
         dim = int(history_shape[-1])
-        self.projection = keras.layers.Dense(self.hidden_units or dim, activation="relu",
-                                             name="W")
+        # Holds W and its bias; call() applies them block-wise, then the ReLU.
+        self.projection = keras.layers.Dense(self.hidden_units or dim, name="W")
         width = 4 * dim if context_shape is not None else 3 * dim
         self.projection.build((None, None, width))
         self.score = keras.layers.Dense(1, use_bias=False, name="h")

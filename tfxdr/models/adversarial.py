@@ -30,6 +30,8 @@ class DomainAdversarialModel(keras.Model):
     losses, which is how unlabeled target data takes part.
     """
 
+    per_batch_metrics = TRACKED  # one unweighted update per batch (see StepLossWriter)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKED}
@@ -74,15 +76,20 @@ class DomainAdversarialModel(keras.Model):
         return {"loss": loss, "ctr_loss": ctr_loss, "domain_loss": domain["global"],
                 "intra_loss": intra}
 
+    def trained_variables(self) -> list:
+        """Trainable variables less the classifiers of an ablated domain loss."""
+        idle = {"global": not self.config.has("global"), "positive": not self.config.has("intra"),
+                "negative": not self.config.has("intra")}
+        skipped = {id(v) for name, off in idle.items() if off
+                   for v in self.domain_classifiers.classifiers[name].trainable_variables}
+        return [v for v in self.trainable_variables if id(v) not in skipped]
+
     def train_step(self, data):
         inputs, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             losses = self.adversarial_losses(inputs, labels, sample_weight, training=True)
-        variables = self.trainable_variables
-        gradients = tape.gradient(losses["loss"], variables)
-        # Ablations without a domain loss leave the classifiers out of the gradient.
-        used = [(g, v) for g, v in zip(gradients, variables) if g is not None]
-        self.optimizer.apply([g for g, _ in used], [v for _, v in used])
+        variables = self.trained_variables()
+        self.optimizer.apply(tape.gradient(losses["loss"], variables), variables)
         for name, value in losses.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
