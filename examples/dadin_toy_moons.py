@@ -27,8 +27,8 @@ import tensorflow as tf
 from keras import ops
 
 from tfxdr.layers import DomainClassifiers
-from tfxdr.models.adversarial import DomainAdversarialModel
-from tfxdr.training import ReversalWarmup, set_seed
+from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
+from tfxdr.training import set_seed
 
 ROTATION_DEGREES = 35.0
 
@@ -74,18 +74,12 @@ def toy_data(seed: int, n: int = 300, noise: float = 0.1) -> ToyData:
 
 
 @dataclasses.dataclass
-class ToyConfig:
-    """The adversarial weights of DADIN's loss; ``adversarial=False`` is the plain DNN."""
+class ToyConfig(AdversarialLossConfig):
+    """DADIN's loss weights and reversal warm-up; ``adversarial=False`` is the plain DNN."""
 
     adversarial: bool = True
     hidden: int = 32
-    lambda_1: float = 1.0
-    lambda_2: float = 1.0
-    lambda_3: float = 1.0
-    alpha: float = 0.5
-    threshold: float = 0.5
-    grl_scale: float = 1.0
-    loss_form: str = "eq22"
+    grl_warmup_gamma: float = 10.0
 
     def has(self, part: str) -> bool:
         return self.adversarial or part not in ("global", "intra")
@@ -134,7 +128,7 @@ def train_toy(data: ToyData, adversarial: bool, seed: int, labeled_target: bool 
     model = DADINToy(dataclasses.replace(config or ToyConfig(), adversarial=adversarial))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     batch = ({"x": x, "domain": domain.astype(np.float32)}, y, weight.astype(np.float32))
-    callbacks = [ReversalWarmup(total_steps=epochs)] if adversarial else []
+    callbacks = model.training_callbacks(epochs) if adversarial else []
     model.fit(tf.data.Dataset.from_tensors(batch).repeat(epochs), epochs=1, verbose=0,
               shuffle=False, callbacks=callbacks)
     return model

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Literal
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -11,6 +14,33 @@ from tfxdr.losses import intra_class_domain_loss
 from tfxdr.training import ReversalWarmup
 
 TRACKED = ("loss", "ctr_loss", "domain_loss", "intra_loss")
+
+
+@dataclasses.dataclass
+class AdversarialLossConfig:
+    """The weights of DADIN's loss (Eq. 21-22) and of its gradient reversal.
+
+    Args:
+        lambda_1, lambda_2, lambda_3: weights of the click, global domain and
+            intra-class domain losses.
+        alpha: weight of L_d^0 against L_d^1.
+        threshold: T, the prediction above which an instance counts as positive
+            for the intra-class classifiers.
+        grl_scale: the reversed gradient's lambda.
+        loss_form: ``eq22`` or ``eq21``, see :func:`tfxdr.losses.intra_class_domain_loss`.
+        grl_warmup_gamma: 0 keeps lambda constant (the paper); > 0 raises it from
+            0 towards ``grl_scale`` as 2 / (1 + exp(-gamma p)) - 1 over training
+            progress p, DANN's schedule (gamma = 10 there).
+    """
+
+    lambda_1: float = 1.0
+    lambda_2: float = 1.0
+    lambda_3: float = 1.0
+    alpha: float = 0.5
+    threshold: float = 0.5
+    grl_scale: float = 1.0
+    loss_form: Literal["eq22", "eq21"] = "eq22"
+    grl_warmup_gamma: float = 0.0
 
 
 class DomainAdversarialModel(keras.Model):

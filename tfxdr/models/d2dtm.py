@@ -44,7 +44,7 @@ from tfxdr.losses import (
     kl_standard_normal,
     reconstruction_log_likelihood,
 )
-from tfxdr.models.registry import MODELS, ModelSpec
+from tfxdr.models.registry import registered
 
 PRESETS = {
     # name: (private encoder / generator layers, shared layers), the paper's Sec. 4.3
@@ -324,17 +324,10 @@ class D2DTM(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
+@registered("d2dtm", D2DTMConfig, "clicks",
+            "D2D-TM: VAE-GAN with cycle consistency, domain-to-domain translation")
 def build_d2dtm(config: D2DTMConfig, sizes: dict, seed: int) -> D2DTM:
     model = D2DTM(sizes["num_items_a"], sizes["num_items_b"], config, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   d_optimizer=keras.optimizers.Adam(config.d_learning_rate))
     return model
-
-
-MODELS.register(ModelSpec(
-    name="d2dtm",
-    config_cls=D2DTMConfig,
-    task="clicks",
-    build=build_d2dtm,
-    summary="D2D-TM: VAE-GAN with cycle consistency, domain-to-domain translation",
-))

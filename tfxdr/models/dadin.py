@@ -39,28 +39,24 @@ from keras import ops
 from tfxdr.config import TrainConfig, require
 from tfxdr.layers import (AttentionPooling, BiInteractionPooling, DomainClassifiers,
                           FieldEmbedding)
-from tfxdr.models.adversarial import DomainAdversarialModel
-from tfxdr.models.registry import MODELS, ModelSpec
+from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
+from tfxdr.models.registry import registered
 
 ABLATIONS = ("dadin",) + tuple(f"dadin{i}" for i in range(1, 10))
 SOURCE_HISTORY, TARGET_HISTORY = "hist_0", "hist_1"
 
 
 @dataclasses.dataclass
-class DADINConfig(TrainConfig):
+class DADINConfig(AdversarialLossConfig, TrainConfig):
     """Hyperparameters (the paper: embedding 64, Adam, lambda_1..3 = 1, alpha = 0.5).
+
+    The loss weights and the reversal are :class:`AdversarialLossConfig`'s.
 
     Args:
         ablation: ``dadin`` (full) or ``dadin1``..``dadin9`` (Sec. 4.4): 1 average
             pooling of histories, 2 equal interest weights, 3 no Bi-interaction,
             4 no DNN, 5 no feature crossing, 6 no domain-agnostic layer, 7 no global
             domain loss, 8 no intra-class losses, 9 no adversarial losses.
-        threshold: T, the prediction above which an instance counts as positive
-            for the intra-class classifiers.
-        grl_scale: the reversed gradient's lambda.
-        grl_warmup_gamma: 0 keeps lambda constant (the paper); > 0 raises it from
-            0 to ``grl_scale`` as 2 / (1 + exp(-gamma p)) - 1 over training
-            progress p, DANN's schedule (gamma = 10 there).
         interest_log_cap: the exponent of Eq. 6 is capped here; unbounded, exp()
             overflows early in training and the losses become NaN.
         agnostic_activation: f of h_DA = f(h_spec), which the paper leaves open.
@@ -76,17 +72,9 @@ class DADINConfig(TrainConfig):
     predictor_units: int = 100
     predictor_dropout: float = 0.2
     predictor_activation: Literal["relu", "linear"] = "relu"
-    lambda_1: float = 1.0
-    lambda_2: float = 1.0
-    lambda_3: float = 1.0
-    alpha: float = 0.5
-    threshold: float = 0.5
-    grl_scale: float = 1.0
-    loss_form: Literal["eq22", "eq21"] = "eq22"
     interest_log_cap: float = 3.0
     agnostic_activation: Literal["tanh", "relu"] = "tanh"
     classifier_input_activation: Literal["none", "tanh"] = "none"
-    grl_warmup_gamma: float = 0.0
     ablations: ClassVar[tuple[str, ...]] = ABLATIONS
     ablation: str = "dadin"
     epochs: int = 10
@@ -226,24 +214,11 @@ class DANNConfig(DADINConfig):
     ablation: str = "dann"
 
 
+@registered("dann", DANNConfig, "ctr",
+            "DANN: DADIN's extractor with one gradient-reversal domain classifier (baseline)")
+@registered("dadin", DADINConfig, "ctr",
+            "DADIN: domain-adversarial deep interest network for cross-domain CTR")
 def build_dadin(config: DADINConfig, sizes: dict, seed: int) -> DADIN:
     model = DADIN(sizes["fields"], config, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
     return model
-
-
-MODELS.register(ModelSpec(
-    name="dadin",
-    config_cls=DADINConfig,
-    task="ctr",
-    build=build_dadin,
-    summary="DADIN: domain-adversarial deep interest network for cross-domain CTR",
-))
-
-MODELS.register(ModelSpec(
-    name="dann",
-    config_cls=DANNConfig,
-    task="ctr",
-    build=build_dadin,
-    summary="DANN: DADIN's extractor with one gradient-reversal domain classifier (baseline)",
-))

@@ -23,7 +23,7 @@ from keras import ops
 
 from tfxdr.config import TrainConfig, require
 from tfxdr.layers import AttentionPooling, FieldEmbedding
-from tfxdr.models.registry import MODELS, ModelSpec
+from tfxdr.models.registry import registered
 
 
 @dataclasses.dataclass
@@ -80,18 +80,11 @@ class DIN(keras.Model):
         return ops.sigmoid(ops.squeeze(self.output_layer(x), -1))
 
 
+@registered("din", DINConfig, "ctr",
+            "DIN: deep interest network on both domains' instances as one table (baseline)")
 def build_din(config: DINConfig, sizes: dict, seed: int) -> DIN:
     histories = tuple(f"hist_{k}" for k in range(sizes["num_domains"]))
     model = DIN(sizes["fields"], histories, config)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.BinaryCrossentropy())
     return model
-
-
-MODELS.register(ModelSpec(
-    name="din",
-    config_cls=DINConfig,
-    task="ctr",
-    build=build_din,
-    summary="DIN: deep interest network on both domains' instances as one table (baseline)",
-))

@@ -8,7 +8,8 @@ import keras
 from keras import ops
 
 from tfxdr.config import TrainConfig, require
-from tfxdr.models.registry import MODELS, ModelSpec
+from tfxdr.models.registry import registered
+
 
 @dataclasses.dataclass
 class LRConfig(TrainConfig):
@@ -68,18 +69,11 @@ class LogisticRegression(keras.Model):
         return ops.sigmoid(logit)
 
 
+@registered("lr", LRConfig, "ctr",
+            "logistic regression on all fields and history items (CTR floor)")
 def build_lr(config: LRConfig, sizes: dict, seed: int) -> LogisticRegression:
     histories = tuple(f"hist_{k}" for k in range(sizes["num_domains"]))
     model = LogisticRegression(sizes["fields"], histories, l2=config.l2)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.BinaryCrossentropy())
     return model
-
-
-MODELS.register(ModelSpec(
-    name="lr",
-    config_cls=LRConfig,
-    task="ctr",
-    build=build_lr,
-    summary="logistic regression on all fields and history items (CTR floor)",
-))

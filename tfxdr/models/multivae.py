@@ -18,7 +18,7 @@ from keras import ops
 from tfxdr.config import TrainConfig, require
 from tfxdr.layers import GaussianSample
 from tfxdr.losses import kl_standard_normal, multinomial_log_likelihood
-from tfxdr.models.registry import MODELS, ModelSpec
+from tfxdr.models.registry import registered
 
 
 @dataclasses.dataclass
@@ -140,16 +140,9 @@ class MultiVAE(keras.Model):
         return logits[:, : self.num_items_a]
 
 
+@registered("multivae", MultiVAEConfig, "clicks",
+            "Multi-VAE on concatenated click vectors (Liang et al. 2018; D2D-TM baseline)")
 def build_multivae(config: MultiVAEConfig, sizes: dict, seed: int) -> MultiVAE:
     model = MultiVAE(sizes["num_items_a"], sizes["num_items_b"], config, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
     return model
-
-
-MODELS.register(ModelSpec(
-    name="multivae",
-    config_cls=MultiVAEConfig,
-    task="clicks",
-    build=build_multivae,
-    summary="Multi-VAE on concatenated click vectors (Liang et al. 2018; D2D-TM baseline)",
-))

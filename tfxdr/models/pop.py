@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from tfxdr.config import TrainConfig
-from tfxdr.models.registry import MODELS, ModelSpec
+from tfxdr.models.registry import registered
 
 
 @dataclasses.dataclass
@@ -63,16 +63,9 @@ class Popularity(keras.Model):
         return {"num_items_a": self.num_items_a, "num_items_b": self.num_items_b}
 
 
+@registered("pop", PopConfig, "clicks",
+            "popularity in the target domain (baseline)")
 def build_pop(config: PopConfig, sizes: dict, seed: int) -> Popularity:
     model = Popularity(sizes["num_items_a"], sizes["num_items_b"])
     model.compile()
     return model
-
-
-MODELS.register(ModelSpec(
-    name="pop",
-    config_cls=PopConfig,
-    task="clicks",
-    build=build_pop,
-    summary="popularity in the target domain (baseline)",
-))

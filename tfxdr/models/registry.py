@@ -56,3 +56,15 @@ class Registry:
 
 
 MODELS = Registry()
+
+
+def registered(name: str, config_cls: type, task: str, summary: str):
+    """Decorates a ``build(config, sizes, seed)`` function: registers it in :data:`MODELS`
+    under ``name``.  Decorators stack to register one builder under several names."""
+
+    def decorate(build):
+        MODELS.register(ModelSpec(name=name, config_cls=config_cls, task=task, build=build,
+                                  summary=summary))
+        return build
+
+    return decorate
