@@ -12,8 +12,8 @@ def write_item_effect_csv(path):
     rows = []
     for user in range(300):
         clock = 1_000_000 + user * 500_000
-        for domain, prefix in (("movies", "m"), ("books", "b")):
-            for _ in range(12):
+        for _ in range(12):  # the domains alternate, so both have events in the last day
+            for domain, prefix in (("movies", "m"), ("books", "b")):
                 item = int(rng.integers(0, 40))
                 label = int(rng.random() < (0.85 if item % 2 == 0 else 0.15))
                 clock += int(rng.integers(600, 30_000))
@@ -34,8 +34,8 @@ def write_taste_csv(path):
     for user in range(400):
         taste = user % 2
         clock = 1_000_000 + user * 900_000
-        for domain, prefix in (("movies", "m"), ("books", "b")):
-            for _ in range(15):
+        for _ in range(15):
+            for domain, prefix in (("movies", "m"), ("books", "b")):
                 item = int(rng.integers(0, 40))
                 label = int(rng.random() < (0.9 if item % 2 == taste else 0.1))
                 clock += int(rng.integers(600, 20_000))

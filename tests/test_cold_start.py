@@ -13,10 +13,15 @@ DAY = DAY_SECONDS
 
 
 def _frame(num_users=20):
-    """Each user: 2 source events (days 0, 1) and 3 target events (day 0, day 2, day 2.5)."""
+    """Each user: source events on days 0, 1, 2.25 and 3; target events on days 0, 2, 2.5.
+
+    The last target day is (1.5, 2.5] days: source days 2.25 and 3 fall after its start.
+    """
     rows = []
     for u in range(num_users):
         rows += [(f"u{u}", f"s{u}a", "news", 0), (f"u{u}", f"s{u}b", "news", DAY),
+                 (f"u{u}", f"s{u}c", "news", 2 * DAY + DAY // 4),
+                 (f"u{u}", f"s{u}d", "news", 3 * DAY),
                  (f"u{u}", f"t{u}a", "ads", 10), (f"u{u}", f"t{u}b", "ads", 2 * DAY),
                  (f"u{u}", f"t{u}c", "ads", 2 * DAY + DAY // 2)]
     # Exactly one day before u0's last target event: outside the (last - 1 day, last] window.
@@ -45,33 +50,54 @@ def test_users_and_rows_follow_algorithm_2():
     # Evaluation rows are the last target day only (t = 2 days and 2.5 days).
     assert set(evaluated["domain"]) == {"ads"}
     assert set(evaluated["timestamp"]) == {2 * DAY, 2 * DAY + DAY // 2}
-    for user in overlap:  # earlier rows of overlapping users stay in training
+    for user in overlap:  # rows before the last target day stay in training, later: history
         rows = split[split["user_id"] == user].set_index("item_id")["split"]
-        assert rows[f"s{user[1:]}a"] == "train" and rows[f"t{user[1:]}a"] == "train"
+        n = user[1:]
+        assert rows[f"s{n}a"] == rows[f"s{n}b"] == rows[f"t{n}a"] == "train"
+        assert rows[f"s{n}c"] == rows[f"s{n}d"] == "context"
     for user in cold:  # cold users: source as context, earlier target rows dropped
         rows = split[split["user_id"] == user].set_index("item_id")["split"].to_dict()
         n = user[1:]
-        assert rows[f"s{n}a"] == rows[f"s{n}b"] == "context"
+        assert rows[f"s{n}a"] == rows[f"s{n}b"] == rows[f"s{n}c"] == "context"
         assert f"t{n}a" not in rows
     # No evaluation row is also a training row.
     assert not split[split["split"] == "train"].index.intersection(evaluated.index).size
 
 
-def test_source_domain_is_evaluated_on_the_same_users_last_source_day():
+def test_source_domain_is_evaluated_on_the_same_users_from_the_same_cutoff():
     target_only, both = _split(), _split(evaluate_source=True)
     evaluated = both[both["split"].isin(["val", "test"])]
     source_rows = evaluated[evaluated["domain"] == "news"]
-    # Source events are at days 0 and 1: only day 1 is within a day of the last one.
-    assert set(source_rows["timestamp"]) == {DAY}
+    # Source events after the start of the last target day (1.5 days): days 2.25 and 3.
+    assert set(source_rows["timestamp"]) == {2 * DAY + DAY // 4, 3 * DAY}
     target_eval = target_only[target_only["split"].isin(["val", "test"])]
     assert set(source_rows["user_id"]) == set(target_eval["user_id"])
     part_of = target_eval.drop_duplicates("user_id").set_index("user_id")["split"]
     assert (source_rows.set_index("user_id")["split"] == part_of.reindex(
         source_rows["user_id"]).to_numpy()).all()
-    # Nothing else moves: target rows are assigned exactly as in Algorithm 2.
+    # Nothing else moves: target rows are assigned exactly as in Algorithm 2, and the
+    # source rows held out here are the ones kept as history without source evaluation.
+    moved = target_only.loc[source_rows.index, "split"]
+    assert (moved == "context").all()
     pd.testing.assert_frame_equal(both[both["domain"] == "ads"],
                                   target_only[target_only["domain"] == "ads"])
     assert len(both) == len(target_only)
+
+
+@pytest.mark.parametrize("evaluate_source", [True, False])
+def test_no_training_row_follows_an_evaluated_row_of_its_user(evaluate_source):
+    """Training rows' histories (events strictly before them) never hold evaluated clicks."""
+    split = _split(evaluate_source=evaluate_source)
+    _assert_training_precedes_evaluation(split)
+
+
+def _assert_training_precedes_evaluation(split):
+    times = split.groupby(["user_id", "split"])["timestamp"]
+    last_train = times.max().xs("train", level="split")
+    first_eval = times.min().unstack()[["val", "test"]].min(axis=1).dropna()
+    both = last_train.index.intersection(first_eval.index)
+    assert len(both) > 0  # overlapping users exist: the check is not vacuous
+    assert (last_train[both] <= first_eval[both]).all()
 
 
 def test_window_is_the_24_hours_ending_at_the_last_target_event():
@@ -85,7 +111,8 @@ def test_window_is_the_24_hours_ending_at_the_last_target_event():
 
 def test_cold_target_history_kept_as_context_when_asked():
     dropped, kept = _split(), _split(keep_cold_target_history=True)
-    cold = set(kept.loc[kept["split"] == "context", "user_id"])
+    cold = (set(kept.loc[kept["split"] == "context", "user_id"])
+            - set(kept.loc[kept["split"] == "train", "user_id"]))
     assert len(cold) == 4
     for user in cold:
         rows = kept[kept["user_id"] == user].set_index("item_id")["split"]
@@ -129,3 +156,7 @@ def test_most_evaluated_ml1m_users_are_cold_in_the_target_domain():
     # the evaluated users are cold; more, because many MovieLens users rate all their
     # movies within one day, which leaves an overlapping user nothing to train on.
     assert cold_share > 0.7
+    _assert_training_precedes_evaluation(split)
+    source_test_users = set(split.loc[(split["split"] == "test")
+                                      & (split["domain"] == "Drama"), "user_id"])
+    assert len(source_test_users) > 0.5 * len(test_users)

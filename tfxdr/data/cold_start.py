@@ -7,7 +7,7 @@ interactions moves out of training into validation or test.  The remaining
 users are cold: only their last day of target-domain interactions is used, for
 validation or test (half of the users each), so the model has never seen them
 in the target domain.  With ``evaluate_source`` (below) every evaluated user's
-last source day is held out too.
+source rows from the start of that day on are held out too.
 
 Choices where the algorithm is silent (arguments):
 
@@ -19,13 +19,15 @@ Choices where the algorithm is silent (arguments):
   target-domain interactions are dropped (``keep_cold_target_history=False``),
   which makes them truly cold in the target domain;
 - users with no target-domain interaction are not sampled and are dropped;
+- each evaluated user has one cut-off, the start of their last target day:
+  nothing of theirs after it trains, in either domain.  Algorithm 2 only moves
+  target rows, which would leave an overlapping user's later source rows in
+  training with the held-out target clicks in their history features;
 - the algorithm evaluates the target domain only; with ``evaluate_source`` (the
-  default) every evaluated user's last day of source-domain interactions goes to
-  the same part as their target rows, so the source domain is scored too, on the
-  same users.  ``evaluate_source=False`` is Algorithm 2 exactly.  Each window
-  is measured from the user's last event in its own domain, so an overlapping
-  user's training rows after a held-out window can carry its clicks in their
-  history features (Algorithm 2 has the same property for the target window).
+  default) every evaluated user's source rows after the cut-off go to the same
+  part as their target rows, so the source domain is scored too, on the same
+  users over the same period.  ``evaluate_source=False`` keeps them as ``context``
+  (history only), which is Algorithm 2 apart from the cut-off above.
 """
 
 from __future__ import annotations
@@ -72,27 +74,32 @@ def cold_start_split(
     part_of.iloc[: len(evaluated) // 2] = "val"
 
     users = frame["user_id"]
-    in_last_window = _last_window(frame, is_target, window_seconds)
+    after_cutoff = _after_last_window_start(frame, is_target, window_seconds)
+    in_last_window = after_cutoff & is_target
+    is_evaluated = users.isin(evaluated).to_numpy()
 
     split = np.full(len(frame), None, dtype=object)
     split[users.isin(train_users).to_numpy()] = "train"
-    evaluated_rows = in_last_window & users.isin(evaluated).to_numpy()
-    split[evaluated_rows] = part_of.reindex(users[evaluated_rows]).to_numpy()
     cold = users.isin(cold_users).to_numpy()
     split[cold & ~is_target] = CONTEXT
     if keep_cold_target_history:
         split[cold & is_target & ~in_last_window] = CONTEXT
-    if evaluate_source:
-        is_source = (frame["domain"] == source).to_numpy()
-        source_rows = (_last_window(frame, is_source, window_seconds)
-                       & users.isin(evaluated).to_numpy())
-        split[source_rows] = part_of.reindex(users[source_rows]).to_numpy()
+    held_out = after_cutoff & is_evaluated
+    if not evaluate_source:
+        split[held_out & ~is_target] = CONTEXT
+        held_out &= is_target
+    split[held_out] = part_of.reindex(users[held_out]).to_numpy()
     out = frame.assign(split=split)
     return out[out["split"].notna()].copy()
 
 
-def _last_window(frame: pd.DataFrame, rows: np.ndarray, window_seconds: int) -> np.ndarray:
-    """Among ``rows``: those within ``window_seconds`` of the user's last one."""
-    last_time = frame.loc[rows].groupby("user_id")["timestamp"].max()
-    user_last = last_time.reindex(frame["user_id"]).to_numpy()
-    return rows & (frame["timestamp"].to_numpy() > user_last - window_seconds)
+def _after_last_window_start(frame: pd.DataFrame, target_rows: np.ndarray,
+                             window_seconds: int) -> np.ndarray:
+    """Rows (of any domain) later than ``window_seconds`` before the user's last target row.
+
+    Users without target rows get no cut-off (all False).
+    """
+    last_time = frame.loc[target_rows].groupby("user_id")["timestamp"].max()
+    user_last = last_time.reindex(frame["user_id"]).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return frame["timestamp"].to_numpy() > user_last - window_seconds
