@@ -42,3 +42,18 @@ def write_taste_csv(path):
                 rows.append((f"u{user}", f"{prefix}{item}", domain, clock, label))
     pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
     return path
+
+
+def prepare_ctr(path, seed=0, config=None):
+    """(CtrTask, CtrData) of a planted file: movies = source, books = target; ``config``
+    selects training rows as ``tfxdr train`` does."""
+    from tfxdr.data import SplitSpec, Vocabularies, load_dataset, make_split, select_domains
+    from tfxdr.tasks import CtrTask
+
+    interactions = select_domains(load_dataset(path), ("movies", "books"))
+    split = make_split(interactions, SplitSpec(kind="cold_start", seed=seed))
+    task = CtrTask()
+    if config is not None:
+        split = task.select_training_rows(split, interactions.domains, config, seed)
+    vocabs = Vocabularies.build(split, interactions.domains)
+    return task, task.prepare(split, vocabs, interactions.domains, interactions)

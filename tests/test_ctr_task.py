@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ctr_data import prepare_ctr
 from tfxdr.cli import main
 from tfxdr.experiment import evaluate
 
@@ -32,17 +33,6 @@ def test_lr_learns_planted_clicks_and_evaluate_reproduces(ctr_csv, tmp_path):
     assert rescored["logloss"] == pytest.approx(target["logloss"], abs=1e-6)
 
 
-def _prepared(path):
-    from tfxdr.data import SplitSpec, Vocabularies, load_dataset, make_split, select_domains
-    from tfxdr.tasks import CtrTask
-
-    interactions = select_domains(load_dataset(path), ("movies", "books"))
-    split = make_split(interactions, SplitSpec(kind="cold_start", seed=0))
-    vocabs = Vocabularies.build(split, interactions.domains)
-    task = CtrTask()
-    return task, task.prepare(split, vocabs, interactions.domains, interactions)
-
-
 SMALL = {"dadin": ["embedding_dim=8", "dnn_hidden=16", "predictor_units=16"],
          "dann": ["embedding_dim=8", "dnn_hidden=16", "predictor_units=16"],
          "din": ["embedding_dim=8", "hidden_units=16,8"],
@@ -67,7 +57,7 @@ def _dadin(task, data, overrides):
 
 
 def _fit_and_score(name, path, epochs):
-    task, data = _prepared(path)
+    task, data = prepare_ctr(path)
     model, config = _build(name, task, data)
     model.fit(task.train_dataset(data, config.batch_size, 0), epochs=epochs, verbose=0,
               shuffle=False)
@@ -102,7 +92,7 @@ def test_dadin_learns_planted_clicks(ctr_csv):
 
 @pytest.mark.parametrize("ablation", [f"dadin{i}" for i in range(1, 10)] + ["dadin"])
 def test_dadin_ablations_train_and_switch_their_domain_classifiers(ctr_csv, ablation):
-    task, data = _prepared(ctr_csv)
+    task, data = prepare_ctr(ctr_csv)
     model, config = _dadin(task, data, [f"ablation={ablation}"])
     classifiers = model.domain_classifiers.classifiers
     before = {name: np.array(c.kernel) for name, c in classifiers.items()}
@@ -164,7 +154,7 @@ def test_bench_refuses_to_mix_tasks(ctr_csv, tmp_path, capsys):
 
 
 def test_dadin_reversal_warmup_follows_the_schedule_during_fit(ctr_csv):
-    task, data = _prepared(ctr_csv)
+    task, data = prepare_ctr(ctr_csv)
     model, config = _build("dadin", task, data, ["grl_warmup_gamma=10"])
     dataset = task.train_dataset(data, config.batch_size, 0)
     steps = int(dataset.cardinality())

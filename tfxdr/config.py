@@ -162,3 +162,27 @@ def parse_value(owner: str, key: str, hint: Any, raw: str) -> Any:
     if hint is str:
         return raw
     raise ConfigError(f"{owner}.{key} cannot be set from the command line")
+
+
+@dataclasses.dataclass
+class TrainingRowsConfig:
+    """Which training rows of a two-domain (SOURCE,TARGET) task a model sees.
+
+    Rows left out are gone from the run, from its history features too, as if
+    the data did not have them; validation and test rows never change.
+
+    Args:
+        train_on: ``both``; ``target`` (DAAN's Self-train); ``source`` (Src-only,
+            its checkpoint chosen on the source domain's validation AUC).
+        target_fraction: share of the target domain's training rows kept, drawn
+            with the run's seed (DAAN's Table 4 sweep).
+    """
+
+    train_on: typing.Literal["both", "source", "target"] = "both"
+    target_fraction: float = 1.0
+
+    def validate(self) -> None:
+        _require(self, "target_fraction", 0.0 < self.target_fraction <= 1.0,
+                 "a fraction in (0, 1]")
+        if hasattr(super(), "validate"):
+            super().validate()

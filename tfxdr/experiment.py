@@ -94,6 +94,9 @@ def train(
                                      evaluate_source=data.evaluate_source)
     with staged_run_dir(Path(out), overwrite=overwrite) as run_dir:
         split_frame = make_split(interactions, split_spec)
+        if hasattr(task, "select_training_rows"):
+            split_frame = task.select_training_rows(split_frame, interactions.domains, config,
+                                                    seed)
         save_split(run_dir, split_frame, split_spec)
         vocabs = Vocabularies.build(split_frame, interactions.domains)
         vocabs.save(run_dir)

@@ -161,6 +161,9 @@ class ValidationSelection(keras.callbacks.Callback):
         eval_every: validate after every this many epochs (and the last one).
         patience: validations without improvement before stopping; 0 = never.
         total_epochs: to validate after the final epoch.
+
+    A model with ``selection_start_epoch = n`` is not validated during its
+    first n epochs (a pre-training phase, such as fine-tuning's source epochs).
     """
 
     def __init__(self, evaluate: Callable[[], dict], score: Callable[[dict], float],
@@ -188,6 +191,8 @@ class ValidationSelection(keras.callbacks.Callback):
         last = epoch + 1 == self.total_epochs
         if (epoch + 1) % self.eval_every and not last:
             return
+        if epoch + 1 <= getattr(self.model, "selection_start_epoch", 0):
+            return  # a pre-training phase: neither a candidate nor a patience step
         started = time.perf_counter()
         metrics = self.evaluate()
         self.seconds += time.perf_counter() - started

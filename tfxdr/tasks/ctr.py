@@ -70,6 +70,34 @@ class CtrTask:
             raise ValueError("cross-domain CTR needs exactly two domains: SOURCE,TARGET")
         return interactions
 
+    def select_training_rows(self, split_frame: pd.DataFrame, domains: tuple[str, ...],
+                             config, seed: int) -> pd.DataFrame:
+        """Applies the model's ``train_on`` and ``target_fraction`` (if it has them).
+
+        Left-out rows are removed from the run, so they are neither instances
+        nor history; evaluation rows always stay.  A source-only model is
+        selected on the source domain's validation AUC.
+        """
+        source, target = domains
+        train_on = getattr(config, "train_on", "both")
+        fraction = getattr(config, "target_fraction", 1.0)
+        self.selection_domain = source if train_on == "source" else target
+        domain = split_frame["domain"].to_numpy()
+        not_evaluated = ~split_frame["split"].isin(["val", "test"]).to_numpy()
+        drop = np.zeros(len(split_frame), bool)
+        if train_on != "both":
+            left_out = target if train_on == "source" else source
+            drop |= not_evaluated & (domain == left_out)
+        if fraction < 1.0:
+            rows = np.flatnonzero((split_frame["split"] == "train").to_numpy()
+                                  & (domain == target) & ~drop)
+            kept = np.random.default_rng(seed).permutation(len(rows))[
+                : int(round(fraction * len(rows)))]
+            dropped_rows = np.ones(len(rows), bool)
+            dropped_rows[kept] = False
+            drop[rows[dropped_rows]] = True
+        return split_frame[~drop]
+
     def prepare(self, split_frame: pd.DataFrame, vocabs: Vocabularies,
                 domains: tuple[str, ...], interactions: Interactions | None = None) -> CtrData:
         if interactions is None:
@@ -77,6 +105,7 @@ class CtrTask:
         parts = {part: build_ctr_instances(interactions, split_frame, vocabs, part, self.spec)
                  for part in ("train", "val", "test")}
         self.target = domains[-1]
+        self.selection_domain = getattr(self, "selection_domain", self.target)
         items, genres = item_fields(interactions, vocabs, self.spec)
         return CtrData(tuple(domains), parts, user_fields(interactions, vocabs, self.spec),
                        items, genres)
@@ -120,8 +149,9 @@ class CtrTask:
         return results
 
     def selection_score(self, metrics: dict[str, dict[str, float]]) -> float:
-        """The target domain's validation AUC."""
-        if self.target not in metrics:
-            raise DataError(f"the validation split has no {self.target!r} instances with both "
+        """The validation AUC of the target domain (of the source for a source-only model)."""
+        domain = self.selection_domain
+        if domain not in metrics:
+            raise DataError(f"the validation split has no {domain!r} instances with both "
                             "click labels; no checkpoint can be selected")
-        return float(metrics[self.target]["auc"])
+        return float(metrics[domain]["auc"])

@@ -1,0 +1,113 @@
+"""DAAN's building blocks: field gates, Deep & Cross tower, shared + specific embeddings."""
+
+import keras
+import numpy as np
+import pytest
+
+from tfxdr.layers import DeepCross, DomainAwareEmbedding, FieldGate
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_field_gate_by_hand_with_one_mlp_per_field():
+    gate = FieldGate(hidden_units=(2,))
+    fields = np.array([[[1.0, -1.0], [0.5, 2.0]]], np.float32)  # B=1, F=2, K=2
+    gate.build(fields.shape)
+    k0 = np.array([[[1.0, 0.0], [0.0, 1.0]], [[2.0, 1.0], [-1.0, 0.0]]], np.float32)
+    b0 = np.array([[0.0, 0.5], [0.0, 0.0]], np.float32)
+    k1 = np.array([[[1.0], [-1.0]], [[0.5], [0.5]]], np.float32)
+    b1 = np.array([[0.1], [-0.2]], np.float32)
+    for variable, value in zip([*gate.kernels, *gate.biases], [k0, k1, b0, b1]):
+        variable.assign(value)
+    gated, gates = gate(fields)
+    expected = []
+    for j in range(2):
+        hidden = _sigmoid(fields[0, j] @ k0[j] + b0[j])
+        expected.append(_sigmoid(hidden @ k1[j] + b1[j])[0])
+    np.testing.assert_allclose(np.asarray(gates)[0], expected, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(gated)[0], fields[0] * np.array(expected)[:, None],
+                               rtol=1e-6)
+    # Field 1's weights do not move field 0's gate.
+    gate.kernels[0].assign(k0 * np.array([1.0, 3.0])[:, None, None])
+    np.testing.assert_allclose(np.asarray(gate(fields)[1])[0, 0], expected[0], rtol=1e-6)
+    assert np.asarray(gate(fields)[1])[0, 1] != pytest.approx(expected[1])
+
+
+def test_deep_cross_is_feature_cross_then_fcn_on_the_crossed_output():
+    x = np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]], np.float32)
+    w = np.array([0.2, -0.1, 0.4], np.float32)
+    # Eq. 2's rank-one cross, x0 (x^T w) + x, is FeatureCross with W = 1 w^T and no bias.
+    tower = DeepCross(cross_layers=2, hidden_units=())
+    tower(x)  # creates the weights
+    for cross in tower.crosses:
+        cross.dense.kernel.assign(np.tile(w, (3, 1)).T)  # Dense computes x @ kernel
+        cross.dense.bias.assign(np.zeros(3, np.float32))
+    x1 = x * (x @ w)[:, None] + x
+    x2 = x * (x1 @ w)[:, None] + x1
+    np.testing.assert_allclose(np.asarray(tower(x)), x2, rtol=1e-5)
+
+    # With zero cross kernels the crosses pass x through, and the FCN reads it.
+    tower = DeepCross(cross_layers=2, hidden_units=(4,))
+    tower(x)
+    for cross in tower.crosses:
+        cross.dense.kernel.assign(np.zeros((3, 3), np.float32))
+    kernel, bias = (np.asarray(v) for v in tower.fcn[0].weights)
+    out = np.asarray(tower(x))
+    assert out.shape == (2, 4 + 3)
+    np.testing.assert_allclose(out, np.concatenate([np.maximum(x @ kernel + bias, 0), x], 1),
+                               rtol=1e-5)
+
+
+def test_deep_cross_trains_its_cross_kernels():
+    tower = DeepCross(cross_layers=2, hidden_units=(4,))
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(tower(inputs)))
+    model.compile(optimizer="adam", loss="mse")
+    before = [np.array(c.dense.kernel) for c in tower.crosses]
+    model.fit(np.ones((8, 3), np.float32), np.ones((8, 1)), epochs=1, verbose=0)
+    assert all(not np.array_equal(b, np.array(c.dense.kernel))
+               for b, c in zip(before, tower.crosses))
+    assert len(model.trainable_weights) == len(tower.trainable_weights) + 2
+
+
+def _embedding(specific_dim=2):
+    return DomainAwareEmbedding({"user": 3, "u_age": 2, "item": 5, "genres": 4, "domain": 2},
+                                histories=("hist_0",), shared_dim=3,
+                                specific_dim=specific_dim, num_domains=2)
+
+
+def test_domain_aware_embedding_concatenates_shared_and_the_domain_specific_part():
+    layer = _embedding()
+    assert layer.field_names == ["u_age", "user", "item", "genres", "hist_0"]
+    assert layer.output_dim == 5
+    inputs = {"user": np.array([1, 2]), "u_age": np.array([1, 0]), "item": np.array([4, 2]),
+              "genres": np.array([[1, 3], [0, 0]]), "hist_0": np.array([[0, 2, 4], [0, 0, 1]]),
+              "domain": np.array([0, 1])}
+    out = np.asarray(layer(inputs))
+    assert out.shape == (2, 5, 5)
+    shared = {t: np.asarray(e.embeddings) for t, e in layer.shared.items()}
+    specific = {t: np.asarray(e.embeddings) for t, e in layer.specific.items()}
+    assert set(shared) == {"user", "u_age", "item", "genres"}  # histories use the item tables
+    # Row 1 is domain 1: specific rows are offset by the field's size.
+    np.testing.assert_allclose(out[1, 1], np.concatenate([shared["user"][2], specific["user"][2 + 3]]))
+    np.testing.assert_allclose(out[0, 2], np.concatenate([shared["item"][4], specific["item"][4]]))
+    # Bags average their non-padding values; an empty bag is zeros.
+    np.testing.assert_allclose(out[0, 3, :3], (shared["genres"][1] + shared["genres"][3]) / 2,
+                               rtol=1e-6)
+    np.testing.assert_allclose(out[1, 3], np.zeros(5))
+    np.testing.assert_allclose(out[0, 4, 3:], (specific["item"][2] + specific["item"][4]) / 2,
+                               rtol=1e-6)
+    np.testing.assert_allclose(out[1, 4], np.concatenate([shared["item"][1],
+                                                          specific["item"][1 + 5]]), rtol=1e-6)
+
+
+def test_domain_aware_embedding_without_specific_part_needs_no_domain():
+    layer = _embedding(specific_dim=0)
+    out = np.asarray(layer({"user": np.array([1]), "u_age": np.array([1]), "item": np.array([2]),
+                            "genres": np.array([[2, 0]]), "hist_0": np.array([[3, 0, 0]])}))
+    assert out.shape == (1, 5, 3) and layer.specific == {}
+    np.testing.assert_allclose(out[0, 4], np.asarray(layer.shared["item"].embeddings)[3])
+    with pytest.raises(ValueError, match="DomainAwareEmbedding needs an 'item' field"):
+        DomainAwareEmbedding({"user": 3})

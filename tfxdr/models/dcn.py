@@ -1,0 +1,230 @@
+"""Deep & Cross baselines of DAAN: single-domain, fine-tuned, and DANN on the same extractor.
+
+All three read the same gated Deep & Cross extractor as CNAN-AT's networks
+(shared + domain-specific embeddings, field gates, Deep & Cross), the paper's
+base model, so that the comparison isolates joint training:
+
+- ``dcn`` trains on the rows that ``train_on`` keeps: ``target`` is the paper's
+  Self-train, ``source`` its Src-only, ``both`` one pooled model;
+- ``dcn_finetune`` trains on the source domain for ``source_epochs`` epochs,
+  then on the target domain; its checkpoint is chosen among the fine-tuning
+  epochs on the target's validation AUC (the source epochs are not validated);
+- ``dann_dcn`` is DANN: one fully shared extractor (no domain-specific
+  embeddings) and a gradient-reversed domain classifier on its output.
+
+Reference: Qiu et al. Transfer Learning with Domain-aware Attention Network for
+Item Recommendation in E-commerce (2019), Sec. 3.2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tfxdr.config import TrainConfig, TrainingRowsConfig, require
+from tfxdr.layers import DomainAwareEmbedding, DomainClassifiers
+from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
+from tfxdr.models.gated_cross import GatedCrossConfig, GatedCrossNetwork
+from tfxdr.models.registry import registered
+
+TRACKED = ("loss", "ctr_loss", "l2_loss")
+
+
+@dataclasses.dataclass
+class DCNConfig(GatedCrossConfig, TrainingRowsConfig, TrainConfig):
+    """Hyperparameters: CNAN-AT's extractor and schedule.
+
+    Args:
+        specific_dim: domain-specific embedding size (8, as CNAN-AT; trained on
+            one domain it simply widens the embedding).
+        gated: use the field gates (the paper's base models have them).
+        l2: weight of the L2 term on every trainable weight (CNAN-AT's lambda_4).
+        source_epochs: ``dcn_finetune`` only: epochs on the source domain before
+            the fine-tuning epochs on the target.
+    """
+
+    specific_dim: int = 8
+    gated: bool = True
+    l2: float = 1e-6
+    source_epochs: int = 0
+    epochs: int = 10
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    patience: int = 2
+
+    def validate(self) -> None:
+        super().validate()
+        require(self, "specific_dim", self.specific_dim >= 0, "an integer >= 0")
+        require(self, "l2", self.l2 >= 0.0, "a number >= 0")
+        require(self, "source_epochs", 0 <= self.source_epochs < self.epochs,
+                f"an integer in [0, epochs={self.epochs})")
+
+
+@dataclasses.dataclass
+class DCNFineTuneConfig(DCNConfig):
+    """``dcn`` trained on the source, then fine-tuned on the target (the paper's FineTune).
+
+    Early stopping only counts fine-tuning epochs, so ``epochs`` is the source
+    epochs plus at most ``epochs - source_epochs`` target epochs.
+    """
+
+    source_epochs: int = 5
+    epochs: int = 15
+
+    def validate(self) -> None:
+        super().validate()
+        require(self, "source_epochs", self.source_epochs >= 1, "an integer >= 1")
+        require(self, "train_on", self.train_on == "both",
+                "both (fine-tuning needs both domains)")
+
+
+class SourceThenTarget(keras.callbacks.Callback):
+    """Trains on the source domain's rows for ``source_epochs`` epochs, then the target's."""
+
+    def __init__(self, source_epochs: int):
+        super().__init__()
+        self.source_epochs = source_epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.phase_domain.assign(0 if epoch < self.source_epochs else 1)
+
+
+class DCN(keras.Model):
+    """sigmoid(w^T GatedCross(e) + b): the base model on whatever rows it is given."""
+
+    per_batch_metrics = TRACKED
+
+    def __init__(self, field_sizes: dict[str, int], num_domains: int, config: DCNConfig,
+                 seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.embedding = DomainAwareEmbedding(
+            field_sizes, config.history_inputs(num_domains), config.shared_dim,
+            config.specific_dim, num_domains, name="fields")
+        self.network = GatedCrossNetwork(config, config.gated, seed, name="network")
+        self.head = keras.layers.Dense(1, name="logit")
+        # -1 trains on every row; d only on domain d's (dcn_finetune's phases).
+        self.phase_domain = keras.Variable(-1, dtype="int32", trainable=False,
+                                           name="phase_domain")
+        self.selection_start_epoch = config.source_epochs
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKED}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def training_callbacks(self, total_steps: int | None) -> list:
+        return [SourceThenTarget(self.config.source_epochs)] if self.config.source_epochs else []
+
+    def logits(self, inputs, training=False):
+        output, _ = self.network(self.embedding(inputs), training=training)
+        return ops.squeeze(self.head(output), -1)
+
+    def call(self, inputs, training=False):
+        return ops.sigmoid(self.logits(inputs, training=training))
+
+    def field_gates(self, inputs):
+        """[B, F] gates (``embedding.field_names`` orders the fields)."""
+        return self.network(self.embedding(inputs))[1]
+
+    def train_step(self, data):
+        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        domain = ops.cast(inputs["domain"], "int32")
+        phase = self.phase_domain
+        weights = ops.cast(ops.logical_or(phase < 0, domain == phase), "float32")
+        with tf.GradientTape() as tape:
+            per_row = ops.binary_crossentropy(ops.cast(labels, "float32"),
+                                              self.logits(inputs, training=True),
+                                              from_logits=True)
+            ctr_loss = ops.sum(per_row * weights) / ops.maximum(ops.sum(weights), 1.0)
+            l2_loss = sum(ops.sum(ops.square(v)) for v in self.trainable_variables)
+            loss = ctr_loss + 0.5 * self.config.l2 * l2_loss
+        variables = self.trainable_variables
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        for name, value in (("loss", loss), ("ctr_loss", ctr_loss), ("l2_loss", l2_loss)):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+@dataclasses.dataclass
+class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig, TrainConfig):
+    """DANN on the Deep & Cross extractor: fully shared, one reversed domain classifier.
+
+    ``lambda_2`` weights the domain loss and ``grl_scale`` is the reversal's
+    lambda (:class:`AdversarialLossConfig`; the intra-class terms are unused).
+    The classifier reads tanh of the extractor's unbounded output, as ``dann``'s
+    does (see :class:`tfxdr.models.dadin.DANNConfig`).
+    """
+
+    classifier_input_activation: Literal["none", "tanh"] = "tanh"
+    epochs: int = 10
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    patience: int = 2
+
+    def validate(self) -> None:
+        super().validate()
+        require(self, "grl_scale", self.grl_scale >= 0.0, "a number >= 0")
+        require(self, "grl_warmup_gamma", self.grl_warmup_gamma >= 0.0, "a number >= 0")
+
+    def has(self, part: str) -> bool:
+        return part == "global"
+
+
+class DANNDCN(DomainAdversarialModel):
+    """Click logit w^T o + b and domain classifier D(GRL(o)) on o = GatedCross(e)."""
+
+    def __init__(self, field_sizes: dict[str, int], num_domains: int, config: DANNDCNConfig,
+                 seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.embedding = DomainAwareEmbedding(
+            field_sizes, config.history_inputs(num_domains), config.shared_dim, 0,
+            num_domains, name="fields")
+        self.network = GatedCrossNetwork(config, True, seed, name="network")
+        self.head = keras.layers.Dense(1, name="logit")
+        width = config.output_width(len(self.embedding.field_names), config.shared_dim)
+        self.domain_classifiers = DomainClassifiers(
+            width, config.threshold, config.grl_scale,
+            input_activation=None if config.classifier_input_activation == "none" else "tanh",
+            name="domain_classifiers")
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def features(self, inputs, training=False):
+        output, _ = self.network(self.embedding(inputs), training=training)
+        return output, output
+
+    def predict_logit(self, h, training=False):
+        return ops.squeeze(self.head(h), -1)
+
+
+def _compiled(model: keras.Model, config) -> keras.Model:
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+    return model
+
+
+@registered("dcn", DCNConfig, "ctr",
+            "Deep & Cross with field gates on one domain or both (DAAN's Self-train, Src-only)")
+def build_dcn(config: DCNConfig, sizes: dict, seed: int) -> DCN:
+    return _compiled(DCN(sizes["fields"], sizes["num_domains"], config, seed=seed), config)
+
+
+@registered("dcn_finetune", DCNFineTuneConfig, "ctr",
+            "Deep & Cross trained on the source, fine-tuned on the target (DAAN's FineTune)")
+def build_dcn_finetune(config: DCNFineTuneConfig, sizes: dict, seed: int) -> DCN:
+    return build_dcn(config, sizes, seed)
+
+
+@registered("dann_dcn", DANNDCNConfig, "ctr",
+            "DANN on the Deep & Cross extractor: one gradient-reversal domain classifier")
+def build_dann_dcn(config: DANNDCNConfig, sizes: dict, seed: int) -> DANNDCN:
+    return _compiled(DANNDCN(sizes["fields"], sizes["num_domains"], config, seed=seed), config)
