@@ -57,3 +57,13 @@ def prepare_ctr(path, seed=0, config=None):
         split = task.select_training_rows(split, interactions.domains, config, seed)
     vocabs = Vocabularies.build(split, interactions.domains)
     return task, task.prepare(split, vocabs, interactions.domains, interactions)
+
+
+def write_user_table(path, users=400):
+    """A user table with a continuous column (age: many numeric values), some missing."""
+    rng = np.random.default_rng(2)
+    ages = rng.integers(15, 70, users).astype(object)
+    ages[::17] = ""  # missing ages bucket to the unknown row
+    pd.DataFrame({"user_id": [f"u{u}" for u in range(users)], "age": ages,
+                  "gender": rng.choice(["F", "M"], users)}).to_csv(path, index=False)
+    return path

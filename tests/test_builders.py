@@ -467,3 +467,14 @@ def test_ctr_instances_of_an_empty_part_are_empty():
     assert len(instances) == 0
     for shuffle in (False, True):
         assert _batches(instances.dataset(batch_size=4, shuffle=shuffle)) == []
+
+
+def test_continuous_columns_are_numeric_with_many_values():
+    from tfxdr.data.ctr import continuous_values
+
+    spec = CtrSpec(max_categories=3)
+    np.testing.assert_array_equal(
+        continuous_values(pd.Series(["1990", "", "1995", "2001.5", "1990", "1970"]), spec),
+        np.array([1990, np.nan, 1995, 2001.5, 1990, 1970], np.float32))
+    assert continuous_values(pd.Series(["1", "2", "3", "1"]), spec) is None  # few values
+    assert continuous_values(pd.Series(["1", "2", "3", "4", "x5"]), spec) is None  # not numbers

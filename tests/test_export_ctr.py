@@ -12,18 +12,24 @@ import tensorflow as tf
 from tfxdr import experiment
 from tfxdr.cli import main
 
-SMALL = ["--set", "embedding_dim=8", "--set", "batch_size=256"]
+SMALL = {"dadin": ["embedding_dim=8"], "din": ["embedding_dim=8"],
+         "cnan_at": ["shared_dim=8", "specific_dim=2", "gate_units=8,4", "fcn_units=16,8"]}
 
 
-@pytest.fixture(scope="module", params=["dadin", "din"])
+@pytest.fixture(scope="module", params=["dadin", "din", "cnan_at"])
 def exported(request, tmp_path_factory):
-    from ctr_data import write_taste_csv
+    from ctr_data import write_taste_csv, write_user_table
 
     root = tmp_path_factory.mktemp(f"export-{request.param}")
     csv = write_taste_csv(root / "taste.csv")
+    # cnan_at buckets the users' continuous ages inside the model.
+    users = (["--user-features", str(write_user_table(root / "users.csv"))]
+             if request.param == "cnan_at" else [])
     run = root / "run"
+    settings = [arg for item in SMALL[request.param] + ["batch_size=256"]
+                for arg in ("--set", item)]
     assert main(["train", request.param, "--dataset", str(csv), "--domains", "movies,books",
-                 "--out", str(run), "--epochs", "2", "--quiet", *SMALL]) == 0
+                 "--out", str(run), "--epochs", "2", "--quiet", *users, *settings]) == 0
     assert main(["export", str(run)]) == 0
     return run, run / "export" / "1"
 
@@ -141,9 +147,29 @@ def test_no_domain_classifier_or_dropout_in_the_serving_graph(exported):
     assert not {op for op in ops if "Random" in op or "Dropout" in op}, ops
     names = " ".join(node.name for node in nodes)
     for training_only in ("domain_global", "domain_positive", "domain_negative", "reversal",
-                          "adam"):
+                          "domain_discriminator", "adam"):
         assert training_only not in names, training_only
     # Only the variables the predictor reads are saved: no optimizer state, no classifiers.
     saved = tf.saved_model.load(str(path)).serving_variables
     assert saved and not [v.name for v in saved
-                          if re.search("domain_(global|positive|negative)|adam", v.name)]
+                          if re.search("domain_(global|positive|negative|discriminator)|adam",
+                                       v.name)]
+
+
+def test_continuous_fields_are_served_raw_and_bucketed_in_the_model(exported):
+    run_dir, path = exported
+    run = experiment.load_run(run_dir)
+    if "n_u_age" not in run.prepared.users.values:
+        pytest.skip("this run has no continuous field")
+    assert "n_u_age" in run.model.embedding.field_names
+    boundaries = run.model.embedding.continuous["n_u_age"]
+    assert len(boundaries) == 9 and boundaries == sorted(boundaries)  # 10 quantile buckets
+    request, batch = _request(run)
+    module, _ = run.task.serving_module(run)
+    ages = module.features(**request)["n_u_age"].numpy()
+    assert ages.dtype == np.float32 and np.isnan(ages).any() and (ages > 14).any()
+    # Each domain's instances go through their own network: scoring a row in the
+    # other domain's network changes its click probability.
+    features = {k: v for k, v in batch.items() if k != "label"}
+    swapped = dict(features, domain=1 - features["domain"])
+    assert not np.allclose(np.asarray(run.model(features)), np.asarray(run.model(swapped)))

@@ -111,3 +111,19 @@ def test_domain_aware_embedding_without_specific_part_needs_no_domain():
     np.testing.assert_allclose(out[0, 4], np.asarray(layer.shared["item"].embeddings)[3])
     with pytest.raises(ValueError, match="DomainAwareEmbedding needs an 'item' field"):
         DomainAwareEmbedding({"user": 3})
+
+
+def test_continuous_fields_are_bucketed_in_place_of_their_categorical_field():
+    layer = DomainAwareEmbedding({"user": 3, "u_age": 9, "item": 5}, shared_dim=2,
+                                 specific_dim=1, continuous={"n_u_age": [10.0, 20.0]})
+    assert layer.field_names == ["n_u_age", "user", "item"]
+    assert layer.table_sizes["n_u_age"] == 4  # three buckets and the unknown row
+    ages = np.array([5.0, 10.0, 15.0, 25.0, np.nan], np.float32)
+    np.testing.assert_array_equal(np.asarray(layer._index("n_u_age", ages)), [1, 2, 2, 3, 0])
+    inputs = {"user": np.ones(5, np.int32), "item": np.ones(5, np.int32), "n_u_age": ages,
+              "domain": np.array([0, 0, 0, 1, 1])}
+    out = np.asarray(layer(inputs))
+    shared = np.asarray(layer.shared["n_u_age"].embeddings)
+    specific = np.asarray(layer.specific["n_u_age"].embeddings)
+    np.testing.assert_allclose(out[3, 0], np.concatenate([shared[3], specific[3 + 4]]))
+    np.testing.assert_allclose(out[4, 0], np.concatenate([shared[0], specific[0 + 4]]))

@@ -35,17 +35,24 @@ class CtrSpec:
             ratings and no ``label`` column (MovieLens: 4).
         zip_prefix: characters of ``zip_code`` kept as a user field.
         max_genres: genre slots per item (extra genres are dropped).
+        max_categories: a user or item column whose values are all numbers and
+            take more distinct values than this is continuous (``zip_code``
+            never is): besides its categorical field it is given raw, as
+            ``n_`` + the field's name (float32, NaN when missing), for models
+            that bucket it themselves.
     """
 
     history_len: int = 50
     label_threshold: float = 4.0
     zip_prefix: int = 2
     max_genres: int = 6
+    max_categories: int = 20
 
 
 @dataclasses.dataclass
 class FieldTables:
-    """Per-entity categorical fields: ``values[field][entity] -> index (0 = unknown)``."""
+    """Per-entity fields: ``values[field][entity]``, an index (0 = unknown) for a
+    categorical field, the raw value (NaN = unknown) for a continuous ``n_*`` one."""
 
     values: dict[str, np.ndarray]
     sizes: dict[str, int]
@@ -80,6 +87,19 @@ def _categorical(values: pd.Series) -> tuple[np.ndarray, int]:
     return index.astype(np.int32), len(vocab) + 1
 
 
+def continuous_values(values: pd.Series, spec: CtrSpec) -> np.ndarray | None:
+    """The column as float32 (NaN where empty) when it is continuous, else None."""
+    present = values != ""
+    numbers = pd.to_numeric(values.where(present), errors="coerce")
+    if numbers.notna().sum() != present.sum() or numbers.nunique() <= spec.max_categories:
+        return None  # some value is not a number, or few enough values to be categories
+    return numbers.to_numpy(np.float32)
+
+
+def continuous_name(field: str) -> str:
+    return f"n_{field}"
+
+
 def user_fields(interactions: Interactions, vocabs: Vocabularies, spec: CtrSpec) -> FieldTables:
     """User id plus every column of the user table, indexed by user index."""
     values = {"user": np.arange(1, len(vocabs.users) + 1, dtype=np.int32)}
@@ -91,6 +111,8 @@ def user_fields(interactions: Interactions, vocabs: Vocabularies, spec: CtrSpec)
             column_values = aligned[column]
             if column == "zip_code":
                 column_values = column_values.str[: spec.zip_prefix]
+            elif (raw := continuous_values(column_values, spec)) is not None:
+                values[continuous_name(f"u_{column}")] = raw
             values[f"u_{column}"], sizes[f"u_{column}"] = _categorical(column_values)
     return FieldTables(values, sizes)
 
@@ -111,9 +133,13 @@ def item_fields(
         for column in aligned.columns:
             if column in ("genres", "title", "movie_title"):
                 continue
-            index, size = _categorical(aligned[column].fillna("").astype(str))
+            column_values = aligned[column].fillna("").astype(str)
+            index, size = _categorical(column_values)
             values[f"i_{column}"] = np.concatenate([[0], index]).astype(np.int32)
             sizes[f"i_{column}"] = size
+            if (raw := continuous_values(column_values, spec)) is not None:
+                values[continuous_name(f"i_{column}")] = np.concatenate([[np.nan], raw]).astype(
+                    np.float32)
         if "genres" in aligned.columns:
             lists = [g if isinstance(g, tuple) else () for g in aligned["genres"]]
             genre_vocab = Vocabulary.from_values(g for gs in lists for g in gs)

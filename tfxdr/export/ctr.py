@@ -18,6 +18,11 @@ from tfxdr.export.common import ServingModule, id_dtype, lookup_table, raw_ids
 HISTORY_INPUTS = ("source_history", "target_history")
 
 
+def _typed(values: np.ndarray) -> np.ndarray:
+    """float32 for raw continuous fields, int32 for indices: the training dtypes."""
+    return values.astype(np.float32 if values.dtype.kind == "f" else np.int32)
+
+
 class CtrServing(ServingModule):
     """``serve``: the click probability of each (user, candidate) row.
 
@@ -45,7 +50,9 @@ class CtrServing(ServingModule):
         self.item_dtype = id_dtype(*(vocabs.items[d] for d in domains))
         users = raw_ids(vocabs.users, self.user_dtype)
         self.user_rows = lookup_table(users, tf.range(1, tf.size(users, tf.int64) + 1), default=0)
-        self.user_values = {name: tf.constant(np.concatenate([[0], values]).astype(np.int32))
+        # Row 0 is the unknown user: index 0, or NaN for a raw continuous value.
+        self.user_values = {name: tf.constant(_typed(np.concatenate(
+                                [[np.nan if values.dtype.kind == "f" else 0], values])))
                             for name, values in data.users.values.items()}
         self.item_rows = []
         offset = 0
@@ -54,7 +61,7 @@ class CtrServing(ServingModule):
             size = len(vocabs.items[domain])
             self.item_rows.append(lookup_table(keys, tf.range(size) + offset + 1, default=0))
             offset += size
-        self.item_values = {name: tf.constant(values.astype(np.int32))
+        self.item_values = {name: tf.constant(_typed(values))
                             for name, values in data.items.values.items()}
         self.genres = tf.constant(data.genres.astype(np.int32))
         self.history_len = data.parts["train"].history_len

@@ -42,8 +42,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfxdr.config import TrainConfig, TrainingRowsConfig, require
-from tfxdr.layers import DomainAwareEmbedding
-from tfxdr.models.gated_cross import GatedCrossConfig, GatedCrossNetwork
+from tfxdr.models.gated_cross import GatedCrossConfig, GatedCrossNetwork, embedding_for
 from tfxdr.models.registry import registered
 
 TRACKED = ("loss", "ctr_loss", "adv_loss", "shared_domain_loss", "specific_domain_loss",
@@ -109,17 +108,15 @@ class CNANAT(keras.Model):
 
     per_batch_metrics = TRACKED
 
-    def __init__(self, field_sizes: dict[str, int], num_domains: int, config: CNANATConfig,
-                 seed: int = 0, **kwargs):
+    def __init__(self, sizes: dict, config: CNANATConfig, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
+        num_domains = sizes["num_domains"]
         if num_domains != 2:
             raise ValueError(f"CNAN-AT models two domains (L_0, L_1); got {num_domains}")
         self.config = config
         self.num_domains = num_domains
         specific = 0 if config.ablation == "cnan1" else config.specific_dim
-        self.embedding = DomainAwareEmbedding(
-            field_sizes, config.history_inputs(num_domains), config.shared_dim, specific,
-            num_domains, name="fields")
+        self.embedding = embedding_for(config, sizes, specific)
         gated = config.ablation != "cnan2"
         self.shared_network = GatedCrossNetwork(config, gated, seed, name="shared_network")
         self.domain_networks = [GatedCrossNetwork(config, gated, seed + 1 + d,
@@ -228,6 +225,6 @@ class CNANAT(keras.Model):
 @registered("cnan_at", CNANATConfig, "ctr",
             "CNAN-AT (DAAN): domain-aware attention and Deep & Cross with adversarial training")
 def build_cnan_at(config: CNANATConfig, sizes: dict, seed: int) -> CNANAT:
-    model = CNANAT(sizes["fields"], sizes["num_domains"], config, seed=seed)
+    model = CNANAT(sizes, config, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
     return model

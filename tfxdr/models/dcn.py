@@ -26,9 +26,9 @@ import tensorflow as tf
 from keras import ops
 
 from tfxdr.config import TrainConfig, TrainingRowsConfig, require
-from tfxdr.layers import DomainAwareEmbedding, DomainClassifiers
+from tfxdr.layers import DomainClassifiers
 from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
-from tfxdr.models.gated_cross import GatedCrossConfig, GatedCrossNetwork
+from tfxdr.models.gated_cross import GatedCrossConfig, GatedCrossNetwork, embedding_for
 from tfxdr.models.registry import registered
 
 TRACKED = ("loss", "ctr_loss", "l2_loss")
@@ -98,13 +98,10 @@ class DCN(keras.Model):
 
     per_batch_metrics = TRACKED
 
-    def __init__(self, field_sizes: dict[str, int], num_domains: int, config: DCNConfig,
-                 seed: int = 0, **kwargs):
+    def __init__(self, sizes: dict, config: DCNConfig, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.embedding = DomainAwareEmbedding(
-            field_sizes, config.history_inputs(num_domains), config.shared_dim,
-            config.specific_dim, num_domains, name="fields")
+        self.embedding = embedding_for(config, sizes, config.specific_dim)
         self.network = GatedCrossNetwork(config, config.gated, seed, name="network")
         self.head = keras.layers.Dense(1, name="logit")
         # -1 trains on every row; d only on domain d's (dcn_finetune's phases).
@@ -181,13 +178,10 @@ class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig,
 class DANNDCN(DomainAdversarialModel):
     """Click logit w^T o + b and domain classifier D(GRL(o)) on o = GatedCross(e)."""
 
-    def __init__(self, field_sizes: dict[str, int], num_domains: int, config: DANNDCNConfig,
-                 seed: int = 0, **kwargs):
+    def __init__(self, sizes: dict, config: DANNDCNConfig, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.config = config
-        self.embedding = DomainAwareEmbedding(
-            field_sizes, config.history_inputs(num_domains), config.shared_dim, 0,
-            num_domains, name="fields")
+        self.embedding = embedding_for(config, sizes, 0)
         self.network = GatedCrossNetwork(config, True, seed, name="network")
         self.head = keras.layers.Dense(1, name="logit")
         width = config.output_width(len(self.embedding.field_names), config.shared_dim)
@@ -215,7 +209,7 @@ def _compiled(model: keras.Model, config) -> keras.Model:
 @registered("dcn", DCNConfig, "ctr",
             "Deep & Cross with field gates on one domain or both (DAAN's Self-train, Src-only)")
 def build_dcn(config: DCNConfig, sizes: dict, seed: int) -> DCN:
-    return _compiled(DCN(sizes["fields"], sizes["num_domains"], config, seed=seed), config)
+    return _compiled(DCN(sizes, config, seed=seed), config)
 
 
 @registered("dcn_finetune", DCNFineTuneConfig, "ctr",
@@ -227,4 +221,4 @@ def build_dcn_finetune(config: DCNFineTuneConfig, sizes: dict, seed: int) -> DCN
 @registered("dann_dcn", DANNDCNConfig, "ctr",
             "DANN on the Deep & Cross extractor: one gradient-reversal domain classifier")
 def build_dann_dcn(config: DANNDCNConfig, sizes: dict, seed: int) -> DANNDCN:
-    return _compiled(DANNDCN(sizes["fields"], sizes["num_domains"], config, seed=seed), config)
+    return _compiled(DANNDCN(sizes, config, seed=seed), config)

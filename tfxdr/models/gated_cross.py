@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from tfxdr.config import require
-from tfxdr.layers import DeepCross, FieldGate
+from tfxdr.layers import DeepCross, DomainAwareEmbedding, FieldGate
 
 
 @dataclasses.dataclass
@@ -29,6 +29,9 @@ class GatedCrossConfig:
         dropout: dropout after each FCN layer.
         use_histories: embed the source and target click histories as bag
             fields (the paper's "personal behavior" features).
+        continuous_buckets: continuous fields (raw ``n_*`` inputs) are bucketed
+            into this many quantile buckets of the training data, as the paper
+            discretizes its continuous features; 0 uses their categorical field.
     """
 
     shared_dim: int = 64
@@ -39,6 +42,7 @@ class GatedCrossConfig:
     cross_projection_dim: int = 1
     dropout: float = 0.0
     use_histories: bool = True
+    continuous_buckets: int = 10
 
     def validate(self) -> None:
         require(self, "shared_dim", self.shared_dim >= 1, "an integer >= 1")
@@ -50,12 +54,27 @@ class GatedCrossConfig:
         require(self, "cross_projection_dim", self.cross_projection_dim >= 0,
                 "an integer >= 0 (0 = full rank)")
         require(self, "dropout", 0.0 <= self.dropout < 1.0, "a number in [0, 1)")
+        require(self, "continuous_buckets", self.continuous_buckets != 1
+                and 0 <= self.continuous_buckets <= 100, "0 or an integer in [2, 100]")
         if hasattr(super(), "validate"):
             super().validate()
 
     def output_width(self, num_fields: int, field_dim: int) -> int:
         """Width of a network's output: the FCN's last layer plus the crossed input."""
         return num_fields * field_dim + (int(self.fcn_units[-1]) if self.fcn_units else 0)
+
+    def bucket_boundaries(self, sizes: dict) -> dict[str, list[float]]:
+        """Boundaries of ``continuous_buckets`` equal-frequency buckets per continuous
+        field, from the training percentiles in ``sizes["continuous"]``."""
+        if not self.continuous_buckets:
+            return {}
+        out = {}
+        for name, percentiles in sizes.get("continuous", {}).items():
+            if percentiles:
+                step = 100 / self.continuous_buckets
+                chosen = [percentiles[round(k * step)] for k in range(1, self.continuous_buckets)]
+                out[name] = sorted(set(chosen))
+        return out
 
     def history_inputs(self, num_domains: int) -> tuple[str, ...]:
         return tuple(f"hist_{k}" for k in range(num_domains)) if self.use_histories else ()
@@ -89,3 +108,12 @@ class GatedCrossNetwork(keras.layers.Layer):
             fields, gates = self.gate(fields)
         flat = ops.reshape(fields, (-1, fields.shape[1] * fields.shape[2]))
         return self.tower(flat, training=training), gates
+
+
+def embedding_for(config: GatedCrossConfig, sizes: dict, specific_dim: int,
+                  name: str = "fields") -> DomainAwareEmbedding:
+    """The field embeddings of a model built from a CTR task's ``sizes``."""
+    num_domains = sizes["num_domains"]
+    return DomainAwareEmbedding(sizes["fields"], config.history_inputs(num_domains),
+                                config.shared_dim, specific_dim, num_domains,
+                                config.bucket_boundaries(sizes), name=name)

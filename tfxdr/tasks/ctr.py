@@ -41,9 +41,18 @@ class CtrData:
 
     @property
     def sizes(self) -> dict:
+        """Vocabulary sizes, and each continuous field's percentiles over the training
+        instances (``continuous``: name -> 101 values, 0th to 100th), which models
+        that bucket a field choose their boundaries from."""
         train = self.parts["train"]
+        continuous = {}
+        for name, values in train.features.items():
+            if name.startswith("n_"):
+                known = values[~np.isnan(values)]
+                continuous[name] = (np.quantile(known, np.linspace(0, 1, 101)).tolist()
+                                    if len(known) else [])
         return {"fields": dict(train.field_sizes), "history_len": train.history_len,
-                "num_domains": len(self.domains)}
+                "num_domains": len(self.domains), "continuous": continuous}
 
 
 def _features_and_label(batch: dict) -> tuple[dict, tf.Tensor]:
