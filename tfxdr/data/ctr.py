@@ -194,8 +194,12 @@ def build_ctr_instances(
     vocabs: Vocabularies,
     part: str | None,
     spec: CtrSpec = CtrSpec(),
+    tables: tuple[FieldTables, FieldTables, np.ndarray] | None = None,
 ) -> CtrInstances:
     """Instances for the rows of ``split_frame`` in ``part`` (all rows if None).
+
+    ``tables`` are the user fields, item fields and genre matrix of
+    :func:`user_fields` and :func:`item_fields`, built here when not given.
 
     Histories come from every clicked event of the user in ``split_frame`` with
     a timestamp strictly smaller than the instance's, whatever its part: they
@@ -215,8 +219,9 @@ def build_ctr_instances(
     keys = user_index * (1 << 34) + (times - time_shift)
 
     chosen = np.ones(len(frame), bool) if part is None else (frame["split"] == part).to_numpy()
-    users_f = user_fields(interactions, vocabs, spec)
-    items_f, genres = item_fields(interactions, vocabs, spec)
+    if tables is None:
+        tables = (user_fields(interactions, vocabs, spec), *item_fields(interactions, vocabs, spec))
+    users_f, items_f, genres = tables
     features: dict[str, np.ndarray] = {}
     for name, table in users_f.values.items():
         features[name] = table[user_index[chosen]]

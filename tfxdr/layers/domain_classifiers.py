@@ -58,7 +58,9 @@ class DomainClassifiers(keras.layers.Layer):
         for classifier in self.classifiers.values():
             classifier.build((None, dim))
 
-    def call(self, features, y_hat, domain):
+    def call(self, features, y_hat, domain, intra=True):
+        """The three losses; with ``intra=False`` the class-conditional ones are not
+        computed and read 0."""
         domain = ops.cast(domain, "float32")
 
         def cross_entropy(name, x):
@@ -68,14 +70,17 @@ class DomainClassifiers(keras.layers.Layer):
             logits = ops.squeeze(self.classifiers[name](x), -1)
             return ops.binary_crossentropy(domain, logits, from_logits=True)
 
+        losses = {"global": ops.mean(cross_entropy("global", features))}
+        if not intra:
+            zero = ops.zeros_like(losses["global"])
+            return {**losses, "positive": zero, "negative": zero}
         y = ops.stop_gradient(ops.cast(y_hat, features.dtype))
         positive = ops.cast(y >= self.threshold, "float32")
-        return {
-            "global": ops.mean(cross_entropy("global", features)),
-            "positive": _masked_mean(cross_entropy("positive", y[:, None] * features), positive),
-            "negative": _masked_mean(cross_entropy("negative", (1.0 - y[:, None]) * features),
-                                     1.0 - positive),
-        }
+        losses["positive"] = _masked_mean(cross_entropy("positive", y[:, None] * features),
+                                          positive)
+        losses["negative"] = _masked_mean(
+            cross_entropy("negative", (1.0 - y[:, None]) * features), 1.0 - positive)
+        return losses
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "threshold": self.threshold,

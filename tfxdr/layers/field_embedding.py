@@ -14,6 +14,11 @@ def is_item_field(name: str) -> bool:
     return name == "item" or name.startswith("i_")
 
 
+def history_inputs(num_domains: int) -> tuple[str, ...]:
+    """Names of the per-domain click-history inputs of a CTR instance."""
+    return tuple(f"hist_{k}" for k in range(num_domains))
+
+
 class FieldEmbedding(keras.layers.Layer):
     """One table per categorical field; index 0 is padding / unknown.
 

@@ -95,7 +95,8 @@ class DomainAdversarialModel(keras.Model):
         else:
             weight = ops.cast(sample_weight, per_instance.dtype)
             ctr_loss = ops.sum(per_instance * weight) / ops.maximum(ops.sum(weight), 1e-8)
-        domain = self.domain_classifiers(h_da, ops.sigmoid(logits), inputs["domain"])
+        domain = self.domain_classifiers(h_da, ops.sigmoid(logits), inputs["domain"],
+                                         intra=cfg.has("intra"))
         intra = intra_class_domain_loss(domain["negative"], domain["positive"], cfg.alpha,
                                         cfg.loss_form)
         loss = cfg.lambda_1 * ctr_loss

@@ -23,6 +23,7 @@ from keras import ops
 
 from tfxdr.config import TrainConfig, require
 from tfxdr.layers import AttentionPooling, FieldEmbedding
+from tfxdr.layers.field_embedding import history_inputs
 from tfxdr.models.registry import registered
 
 
@@ -83,7 +84,7 @@ class DIN(keras.Model):
 @registered("din", DINConfig, "ctr",
             "DIN: deep interest network on both domains' instances as one table (baseline)")
 def build_din(config: DINConfig, sizes: dict, seed: int) -> DIN:
-    histories = tuple(f"hist_{k}" for k in range(sizes["num_domains"]))
+    histories = history_inputs(sizes["num_domains"])
     model = DIN(sizes["fields"], histories, config)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.BinaryCrossentropy())

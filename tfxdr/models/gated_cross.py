@@ -10,6 +10,7 @@ from keras import ops
 
 from tfxdr.config import require
 from tfxdr.layers import DeepCross, DomainAwareEmbedding, FieldGate
+from tfxdr.layers.field_embedding import history_inputs
 
 
 @dataclasses.dataclass
@@ -77,7 +78,7 @@ class GatedCrossConfig:
         return out
 
     def history_inputs(self, num_domains: int) -> tuple[str, ...]:
-        return tuple(f"hist_{k}" for k in range(num_domains)) if self.use_histories else ()
+        return history_inputs(num_domains) if self.use_histories else ()
 
 
 class GatedCrossNetwork(keras.layers.Layer):

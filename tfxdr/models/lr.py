@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from tfxdr.config import TrainConfig, require
+from tfxdr.layers.field_embedding import history_inputs
 from tfxdr.models.registry import registered
 
 
@@ -72,7 +73,7 @@ class LogisticRegression(keras.Model):
 @registered("lr", LRConfig, "ctr",
             "logistic regression on all fields and history items (CTR floor)")
 def build_lr(config: LRConfig, sizes: dict, seed: int) -> LogisticRegression:
-    histories = tuple(f"hist_{k}" for k in range(sizes["num_domains"]))
+    histories = history_inputs(sizes["num_domains"])
     model = LogisticRegression(sizes["fields"], histories, l2=config.l2)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.BinaryCrossentropy())

@@ -111,13 +111,14 @@ class CtrTask:
                 domains: tuple[str, ...], interactions: Interactions | None = None) -> CtrData:
         if interactions is None:
             raise ValueError("CTR instances need the dataset's user and item tables")
-        parts = {part: build_ctr_instances(interactions, split_frame, vocabs, part, self.spec)
+        users = user_fields(interactions, vocabs, self.spec)
+        items, genres = item_fields(interactions, vocabs, self.spec)
+        parts = {part: build_ctr_instances(interactions, split_frame, vocabs, part, self.spec,
+                                           (users, items, genres))
                  for part in ("train", "val", "test")}
         self.target = domains[-1]
         self.selection_domain = getattr(self, "selection_domain", self.target)
-        items, genres = item_fields(interactions, vocabs, self.spec)
-        return CtrData(tuple(domains), parts, user_fields(interactions, vocabs, self.spec),
-                       items, genres)
+        return CtrData(tuple(domains), parts, users, items, genres)
 
     def serving_module(self, run):
         """The SavedModel module of a loaded run; ``serving_default`` scores candidates."""
