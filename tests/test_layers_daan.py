@@ -12,7 +12,7 @@ def _sigmoid(x):
 
 
 def test_field_gate_by_hand_with_one_mlp_per_field():
-    gate = FieldGate(hidden_units=(2,))
+    gate = FieldGate(hidden_units=(2,), per_field=True)
     fields = np.array([[[1.0, -1.0], [0.5, 2.0]]], np.float32)  # B=1, F=2, K=2
     gate.build(fields.shape)
     k0 = np.array([[[1.0, 0.0], [0.0, 1.0]], [[2.0, 1.0], [-1.0, 0.0]]], np.float32)
@@ -33,6 +33,27 @@ def test_field_gate_by_hand_with_one_mlp_per_field():
     gate.kernels[0].assign(k0 * np.array([1.0, 3.0])[:, None, None])
     np.testing.assert_allclose(np.asarray(gate(fields)[1])[0, 0], expected[0], rtol=1e-6)
     assert np.asarray(gate(fields)[1])[0, 1] != pytest.approx(expected[1])
+
+
+def test_field_gate_shares_one_mlp_across_fields_by_default():
+    gate = FieldGate(hidden_units=(2,))
+    fields = np.array([[[1.0, -1.0], [0.5, 2.0], [1.0, -1.0]]], np.float32)
+    gate.build(fields.shape)
+    assert gate.kernels[0].shape == (2, 2) and gate.biases[1].shape == (1,)
+    kernel_0, kernel_1 = (np.asarray(k) for k in gate.kernels)
+    gates = np.asarray(gate(fields)[1])[0]
+    expected = _sigmoid(_sigmoid(fields[0] @ kernel_0) @ kernel_1)[:, 0]
+    np.testing.assert_allclose(gates, expected, rtol=1e-6)
+    assert gates[0] == gates[2]  # equal embeddings, equal gates
+
+
+def test_per_field_kernels_start_at_the_scale_of_one_field():
+    limit = np.sqrt(6.0 / (64 + 32))  # Glorot uniform for a 64 x 32 kernel
+    gate = FieldGate(hidden_units=(32,), per_field=True)
+    gate.build((None, 50, 64))
+    kernel = np.asarray(gate.kernels[0])
+    assert kernel.shape == (50, 64, 32)
+    assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.9 * limit
 
 
 def test_deep_cross_is_feature_cross_then_fcn_on_the_crossed_output():
@@ -58,6 +79,18 @@ def test_deep_cross_is_feature_cross_then_fcn_on_the_crossed_output():
     assert out.shape == (2, 4 + 3)
     np.testing.assert_allclose(out, np.concatenate([np.maximum(x @ kernel + bias, 0), x], 1),
                                rtol=1e-5)
+
+
+def test_rank_one_cross_is_eq_2_when_its_up_projection_is_ones():
+    x = np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]], np.float32)
+    w = np.array([0.2, -0.1, 0.4], np.float32)
+    tower = DeepCross(cross_layers=1, hidden_units=(), projection_dim=1)
+    tower(x)
+    cross = tower.crosses[0]
+    cross.down_proj_dense.kernel.assign(w[:, None])  # v: x -> v.x
+    cross.dense.kernel.assign(np.ones((1, 3), np.float32))  # u = 1
+    cross.dense.bias.assign(np.zeros(3, np.float32))
+    np.testing.assert_allclose(np.asarray(tower(x)), x * (x @ w)[:, None] + x, rtol=1e-5)
 
 
 def test_deep_cross_trains_its_cross_kernels():

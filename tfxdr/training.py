@@ -252,7 +252,11 @@ def fit_with_selection(
 
     A model may ask for its own callbacks (a schedule, say) by defining
     ``training_callbacks(total_steps)`` (None when the dataset's length is
-    unknown); ``callbacks`` adds more.
+    unknown); ``callbacks`` adds more.  A model that trains in phases on
+    different data (fine-tuning) defines ``training_phases(dataset, epochs)``
+    -> [(last epoch of the phase, its dataset), ...]: each phase is one
+    ``fit`` call sharing the callbacks, so selection and logs run across them.
+    Instances per second count every training instance per epoch.
     """
     checkpoint_dir = Path(run_dir) / "checkpoints"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -265,13 +269,21 @@ def fit_with_selection(
         steps_per_epoch = int(dataset.cardinality())  # < 0 when unknown
         extra += model.training_callbacks(epochs * steps_per_epoch if steps_per_epoch >= 0
                                           else None)
+    phases = (model.training_phases(dataset, epochs) if hasattr(model, "training_phases")
+              else [(epochs, dataset)])
     start = time.perf_counter()
-    # The schedules come first: they set what the step about to run uses.
-    fitted = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False,
-                       callbacks=[*extra, selection, history, steps])
+    epochs_run, first_epoch = 0, 0
+    for last_epoch, phase_dataset in phases:
+        # The schedules come first: they set what the step about to run uses.
+        fitted = model.fit(phase_dataset, initial_epoch=first_epoch, epochs=last_epoch,
+                           verbose=verbose, shuffle=False,
+                           callbacks=[*extra, selection, history, steps])
+        epochs_run += len(fitted.epoch)
+        first_epoch = last_epoch
+        if model.stop_training:
+            break
     # Training time excludes the validation passes, so examples/s measures training.
     seconds = time.perf_counter() - start - selection.seconds
-    epochs_run = len(fitted.epoch)
     model.save_weights(checkpoint_dir / LAST_WEIGHTS)
     model.load_weights(checkpoint_dir / BEST_WEIGHTS)
     return FitResult(

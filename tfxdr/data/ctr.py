@@ -46,7 +46,7 @@ class CtrSpec:
     label_threshold: float = 4.0
     zip_prefix: int = 2
     max_genres: int = 6
-    max_categories: int = 20
+    max_categories: int = 50
 
 
 @dataclasses.dataclass

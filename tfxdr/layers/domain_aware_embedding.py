@@ -30,7 +30,8 @@ class DomainAwareEmbedding(keras.layers.Layer):
         continuous: raw input name (``n_X``) -> ascending bucket boundaries.
 
     Call args:
-        inputs: dict of int tensors, with ``domain`` [B] when ``specific_dim`` > 0.
+        inputs: dict of int index tensors (float raw values for continuous
+            fields), with ``domain`` [B] when ``specific_dim`` > 0.
 
     Returns:
         [B, F, shared_dim + specific_dim], fields in the order of ``field_names``.

@@ -1,4 +1,4 @@
-"""Per-field attention gates (DAAN Eq. 1): a scalar importance a_j for each field."""
+"""Attention gates over fields (DAAN Eq. 1): a scalar importance a_j for each field."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ from keras import ops
 
 
 class FieldGate(keras.layers.Layer):
-    """g_j = a_j e_j with a_j = sigmoid(MLP_j(e_j)), one small MLP per field.
+    """g_j = a_j e_j with a_j = sigmoid(MLP(e_j)).
 
-    Each field has its own weights (the attention unit of DAAN's Figure 3 is
-    drawn per feature); all fields are computed in one batched contraction.
-    Eq. 1 writes sigma for every layer, so the hidden activation defaults to
-    sigmoid.
+    Eq. 1 indexes the MLP's weights by network only (W^c, W^d), so by default
+    one MLP scores every field of a network (``per_field=False``); with
+    ``per_field=True`` each field has its own MLP, all computed in one batched
+    contraction.  Eq. 1 writes sigma for every layer, so the hidden activation
+    defaults to sigmoid.
 
     Args:
         hidden_units: sizes of the hidden layers (the paper: 64, 32).
         hidden_activation: activation of the hidden layers.
+        per_field: one MLP per field instead of one shared by all fields.
 
     Call args:
         fields: [B, F, K] field embeddings.
@@ -29,29 +31,35 @@ class FieldGate(keras.layers.Layer):
     """
 
     def __init__(self, hidden_units: tuple[int, ...] = (64, 32),
-                 hidden_activation: str = "sigmoid", **kwargs):
+                 hidden_activation: str = "sigmoid", per_field: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.hidden_units = tuple(int(u) for u in hidden_units)
         self.hidden_activation = hidden_activation
+        self.per_field = per_field
         self.activation = keras.activations.get(hidden_activation)
 
     def build(self, fields_shape):
         num_fields, width = int(fields_shape[1]), int(fields_shape[2])
         sizes = (width,) + self.hidden_units + (1,)
+        lead = (num_fields,) if self.per_field else ()
+        # Glorot per field: a stacked [F, in, out] kernel would count F into the fans.
+        initializer = keras.initializers.VarianceScaling(
+            scale=float(num_fields) if self.per_field else 1.0, mode="fan_avg",
+            distribution="uniform")
         self.kernels, self.biases = [], []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            self.kernels.append(self.add_weight(
-                shape=(num_fields, fan_in, fan_out), initializer="glorot_uniform",
-                name=f"kernel_{i}"))
-            self.biases.append(self.add_weight(shape=(num_fields, fan_out),
-                                               initializer="zeros", name=f"bias_{i}"))
+            self.kernels.append(self.add_weight(shape=lead + (fan_in, fan_out),
+                                                initializer=initializer, name=f"kernel_{i}"))
+            self.biases.append(self.add_weight(shape=lead + (fan_out,), initializer="zeros",
+                                               name=f"bias_{i}"))
 
     def gates(self, fields):
         """[B, F] gates a_j."""
         x = fields
         last = len(self.kernels) - 1
+        equation = "bfi,fio->bfo" if self.per_field else "bfi,io->bfo"
         for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
-            x = ops.einsum("bfi,fio->bfo", x, kernel) + bias[None]
+            x = ops.einsum(equation, x, kernel) + bias
             x = ops.sigmoid(x) if i == last else self.activation(x)
         return ops.squeeze(x, -1)
 
@@ -61,4 +69,4 @@ class FieldGate(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "hidden_units": self.hidden_units,
-                "hidden_activation": self.hidden_activation}
+                "hidden_activation": self.hidden_activation, "per_field": self.per_field}

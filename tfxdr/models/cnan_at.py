@@ -22,7 +22,8 @@ Readings (config fields where they change the model):
   while L_adv's gradient reaches only the shared network (D held fixed).
 - L_0 and L_1 do not reach the embedding tables (``specific_loss_to_embeddings``).
 - D reads tanh of the features (``discriminator_input_activation``).
-- The L2 term covers every trainable weight, embeddings included.
+- The L2 term covers the networks' weights, not the embedding tables (see
+  :func:`tfxdr.models.gated_cross.l2_of_networks`).
 - Cross layers are rank-one by default (see :class:`GatedCrossConfig`).
 
 Ablations (Sec. 3.2): ``cnan1`` without domain-specific embeddings, ``cnan2``
@@ -42,7 +43,8 @@ import tensorflow as tf
 from keras import ops
 
 from tfxdr.config import TrainConfig, TrainingRowsConfig, require
-from tfxdr.models.gated_cross import GatedCrossConfig, GatedCrossNetwork, embedding_for
+from tfxdr.models.gated_cross import (GatedCrossConfig, GatedCrossNetwork, embedding_for,
+                                     l2_of_networks)
 from tfxdr.models.registry import registered
 
 TRACKED = ("loss", "ctr_loss", "adv_loss", "shared_domain_loss", "specific_domain_loss",
@@ -190,7 +192,7 @@ class CNANAT(keras.Model):
         shared_domain_loss = ops.mean(keras.losses.sparse_categorical_crossentropy(
             domain, self.discriminator(ops.stop_gradient(o_c)), from_logits=True))
         o_specific = out["o_specific"]
-        if not cfg.specific_loss_to_embeddings:
+        if not cfg.specific_loss_to_embeddings and (cfg.lambda_2 or cfg.lambda_3):
             fields = ops.stop_gradient(out["fields"])
             o_specific = [network(ops.take(fields, out["rows"][d], axis=0), training=training)[0]
                           for d, network in enumerate(self.domain_networks)]
@@ -201,7 +203,7 @@ class CNANAT(keras.Model):
                 target, self.discriminator(self._discriminator_input(o_d)), from_logits=True)
             specific.append(ops.sum(ce) / ops.maximum(ops.cast(ops.shape(o_d)[0], "float32"),
                                                       1.0))
-        l2_loss = sum(ops.sum(ops.square(v)) for v in self.trainable_variables)
+        l2_loss = l2_of_networks(self, self.embedding)
         loss = (ctr_loss + 0.5 * cfg.lambda_1 * adv_loss
                 + 0.5 * cfg.lambda_2 * specific[0] + 0.5 * cfg.lambda_3 * specific[1]
                 + 0.5 * cfg.lambda_4 * l2_loss)
@@ -226,5 +228,6 @@ class CNANAT(keras.Model):
             "CNAN-AT (DAAN): domain-aware attention and Deep & Cross with adversarial training")
 def build_cnan_at(config: CNANATConfig, sizes: dict, seed: int) -> CNANAT:
     model = CNANAT(sizes, config, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+    # dynamic_partition / dynamic_stitch have data-dependent shapes: no XLA.
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), jit_compile=False)
     return model

@@ -7,8 +7,9 @@ base model, so that the comparison isolates joint training:
 - ``dcn`` trains on the rows that ``train_on`` keeps: ``target`` is the paper's
   Self-train, ``source`` its Src-only, ``both`` one pooled model;
 - ``dcn_finetune`` trains on the source domain for ``source_epochs`` epochs,
-  then on the target domain; its checkpoint is chosen among the fine-tuning
-  epochs on the target's validation AUC (the source epochs are not validated);
+  then on the target domain (two ``fit`` phases, each on its own domain's
+  instances); its checkpoint is chosen among the fine-tuning epochs on the
+  target's validation AUC (the source epochs are not validated);
 - ``dann_dcn`` is DANN: one fully shared extractor (no domain-specific
   embeddings) and a gradient-reversed domain classifier on its output.
 
@@ -28,7 +29,8 @@ from keras import ops
 from tfxdr.config import TrainConfig, TrainingRowsConfig, require
 from tfxdr.layers import DomainClassifiers
 from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
-from tfxdr.models.gated_cross import GatedCrossConfig, GatedCrossNetwork, embedding_for
+from tfxdr.models.gated_cross import (GatedCrossConfig, GatedCrossNetwork, embedding_for,
+                                     l2_of_networks)
 from tfxdr.models.registry import registered
 
 TRACKED = ("loss", "ctr_loss", "l2_loss")
@@ -42,7 +44,7 @@ class DCNConfig(GatedCrossConfig, TrainingRowsConfig, TrainConfig):
         specific_dim: domain-specific embedding size (8, as CNAN-AT; trained on
             one domain it simply widens the embedding).
         gated: use the field gates (the paper's base models have them).
-        l2: weight of the L2 term on every trainable weight (CNAN-AT's lambda_4).
+        l2: weight of the L2 term on the network weights (CNAN-AT's lambda_4).
         source_epochs: ``dcn_finetune`` only: epochs on the source domain before
             the fine-tuning epochs on the target.
     """
@@ -62,6 +64,9 @@ class DCNConfig(GatedCrossConfig, TrainingRowsConfig, TrainConfig):
         require(self, "l2", self.l2 >= 0.0, "a number >= 0")
         require(self, "source_epochs", 0 <= self.source_epochs < self.epochs,
                 f"an integer in [0, epochs={self.epochs})")
+        if self.source_epochs:
+            require(self, "train_on", self.train_on == "both",
+                    "both (source epochs then target epochs need both domains)")
 
 
 @dataclasses.dataclass
@@ -78,19 +83,6 @@ class DCNFineTuneConfig(DCNConfig):
     def validate(self) -> None:
         super().validate()
         require(self, "source_epochs", self.source_epochs >= 1, "an integer >= 1")
-        require(self, "train_on", self.train_on == "both",
-                "both (fine-tuning needs both domains)")
-
-
-class SourceThenTarget(keras.callbacks.Callback):
-    """Trains on the source domain's rows for ``source_epochs`` epochs, then the target's."""
-
-    def __init__(self, source_epochs: int):
-        super().__init__()
-        self.source_epochs = source_epochs
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.model.phase_domain.assign(0 if epoch < self.source_epochs else 1)
 
 
 class DCN(keras.Model):
@@ -104,9 +96,6 @@ class DCN(keras.Model):
         self.embedding = embedding_for(config, sizes, config.specific_dim)
         self.network = GatedCrossNetwork(config, config.gated, seed, name="network")
         self.head = keras.layers.Dense(1, name="logit")
-        # -1 trains on every row; d only on domain d's (dcn_finetune's phases).
-        self.phase_domain = keras.Variable(-1, dtype="int32", trainable=False,
-                                           name="phase_domain")
         self.selection_start_epoch = config.source_epochs
         self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKED}
 
@@ -117,8 +106,24 @@ class DCN(keras.Model):
     def build(self, input_shape=None):
         self.built = True
 
-    def training_callbacks(self, total_steps: int | None) -> list:
-        return [SourceThenTarget(self.config.source_epochs)] if self.config.source_epochs else []
+    def training_phases(self, dataset: tf.data.Dataset, epochs: int) -> list:
+        """Fine-tuning: ``source_epochs`` on the source's instances, then the target's,
+        each phase in full batches of its own domain."""
+        if not self.config.source_epochs:
+            return [(epochs, dataset)]
+
+        def only(domain):
+            def keep(features, label):
+                return tf.equal(tf.cast(features["domain"], tf.int32), domain)
+            rows = dataset.unbatch().filter(keep)
+            # One counting pass, so that Keras knows each phase's epoch length.
+            count = int(rows.reduce(0, lambda n, _: n + 1))
+            batches = -(-count // self.config.batch_size)
+            return (rows.batch(self.config.batch_size)
+                    .apply(tf.data.experimental.assert_cardinality(batches))
+                    .prefetch(tf.data.AUTOTUNE))
+
+        return [(self.config.source_epochs, only(0)), (epochs, only(1))]
 
     def logits(self, inputs, training=False):
         output, _ = self.network(self.embedding(inputs), training=training)
@@ -133,15 +138,10 @@ class DCN(keras.Model):
 
     def train_step(self, data):
         inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        domain = ops.cast(inputs["domain"], "int32")
-        phase = self.phase_domain
-        weights = ops.cast(ops.logical_or(phase < 0, domain == phase), "float32")
         with tf.GradientTape() as tape:
-            per_row = ops.binary_crossentropy(ops.cast(labels, "float32"),
-                                              self.logits(inputs, training=True),
-                                              from_logits=True)
-            ctr_loss = ops.sum(per_row * weights) / ops.maximum(ops.sum(weights), 1.0)
-            l2_loss = sum(ops.sum(ops.square(v)) for v in self.trainable_variables)
+            ctr_loss = ops.mean(ops.binary_crossentropy(
+                ops.cast(labels, "float32"), self.logits(inputs, training=True), from_logits=True))
+            l2_loss = l2_of_networks(self, self.embedding)
             loss = ctr_loss + 0.5 * self.config.l2 * l2_loss
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
@@ -168,8 +168,8 @@ class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig,
 
     def validate(self) -> None:
         super().validate()
-        require(self, "grl_scale", self.grl_scale >= 0.0, "a number >= 0")
-        require(self, "grl_warmup_gamma", self.grl_warmup_gamma >= 0.0, "a number >= 0")
+        for name in ("lambda_1", "lambda_2", "grl_scale", "grl_warmup_gamma"):
+            require(self, name, getattr(self, name) >= 0.0, "a number >= 0")
 
     def has(self, part: str) -> bool:
         return part == "global"

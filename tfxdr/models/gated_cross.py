@@ -21,6 +21,8 @@ class GatedCrossConfig:
         shared_dim: shared embedding size of every field (the paper: 64).
         gate_units: hidden sizes of each field's attention unit (64, 32).
         gate_activation: hidden activation of the units (Eq. 1: sigmoid).
+        gate_per_field: one attention unit per field; by default one unit per
+            network scores all its fields, as Eq. 1's weights carry no field index.
         cross_layers: cross layers (2).
         fcn_units: FCN sizes after the crosses (512, 256).
         cross_projection_dim: rank of each cross kernel.  1 (default) is closest
@@ -38,6 +40,7 @@ class GatedCrossConfig:
     shared_dim: int = 64
     gate_units: tuple[int, ...] = (64, 32)
     gate_activation: Literal["sigmoid", "relu"] = "sigmoid"
+    gate_per_field: bool = False
     cross_layers: int = 2
     fcn_units: tuple[int, ...] = (512, 256)
     cross_projection_dim: int = 1
@@ -93,8 +96,8 @@ class GatedCrossNetwork(keras.layers.Layer):
 
     def __init__(self, config: GatedCrossConfig, gated: bool = True, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
-        self.gate = (FieldGate(config.gate_units, config.gate_activation, name="gate")
-                     if gated else None)
+        self.gate = (FieldGate(config.gate_units, config.gate_activation,
+                               config.gate_per_field, name="gate") if gated else None)
         self.tower = DeepCross(config.cross_layers, config.fcn_units,
                                config.cross_projection_dim or None, config.dropout, seed,
                                name="deep_cross")
@@ -113,8 +116,28 @@ class GatedCrossNetwork(keras.layers.Layer):
 
 def embedding_for(config: GatedCrossConfig, sizes: dict, specific_dim: int,
                   name: str = "fields") -> DomainAwareEmbedding:
-    """The field embeddings of a model built from a CTR task's ``sizes``."""
+    """The field embeddings of a model built from a CTR task's ``sizes``.
+
+    A model trained on one domain (``train_on``) reads only that domain's
+    history: it never saw the other's clicks in training.
+    """
     num_domains = sizes["num_domains"]
-    return DomainAwareEmbedding(sizes["fields"], config.history_inputs(num_domains),
+    histories = config.history_inputs(num_domains)
+    train_on = getattr(config, "train_on", "both")
+    if train_on != "both":
+        kept = history_inputs(num_domains)[0 if train_on == "source" else -1]
+        histories = tuple(h for h in histories if h == kept)
+    return DomainAwareEmbedding(sizes["fields"], histories,
                                 config.shared_dim, specific_dim, num_domains,
                                 config.bucket_boundaries(sizes), name=name)
+
+
+def l2_of_networks(model, embedding) -> "keras.KerasTensor":
+    """Sum of squares of the model's trainable weights, embedding tables excluded.
+
+    A dense L2 gradient on a table would make Adam move every row at every
+    step, and its normalised update shrinks the rows a batch does not look up
+    by up to the learning rate per step, whatever the L2 weight.
+    """
+    tables = {id(v) for v in embedding.trainable_variables}
+    return sum(ops.sum(ops.square(v)) for v in model.trainable_variables if id(v) not in tables)

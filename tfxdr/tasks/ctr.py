@@ -48,7 +48,7 @@ class CtrData:
         continuous = {}
         for name, values in train.features.items():
             if name.startswith("n_"):
-                known = values[~np.isnan(values)]
+                known = values[np.isfinite(values)]
                 continuous[name] = (np.quantile(known, np.linspace(0, 1, 101)).tolist()
                                     if len(known) else [])
         return {"fields": dict(train.field_sizes), "history_len": train.history_len,
