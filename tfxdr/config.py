@@ -50,6 +50,17 @@ class TrainConfig:
         _require(self, "top_k", self.top_k >= 1, "an integer >= 1")
 
 
+@dataclasses.dataclass
+class CtrTrainConfig(TrainConfig):
+    """The training schedule shared by the CTR models: at most 10 epochs of batch
+    1024 at Adam 1e-3, stopping after 2 validations without improvement."""
+
+    epochs: int = 10
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    patience: int = 2
+
+
 def _require(config: Any, field: str, ok: bool, expected: str) -> None:
     if not ok:
         raise ConfigError(

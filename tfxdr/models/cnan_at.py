@@ -42,7 +42,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfxdr.config import TrainConfig, TrainingRowsConfig, require
+from tfxdr.config import CtrTrainConfig, TrainingRowsConfig, require
 from tfxdr.models.gated_cross import (GatedCrossConfig, GatedCrossNetwork, embedding_for,
                                      l2_of_networks)
 from tfxdr.models.registry import registered
@@ -52,7 +52,7 @@ TRACKED = ("loss", "ctr_loss", "adv_loss", "shared_domain_loss", "specific_domai
 
 
 @dataclasses.dataclass
-class CNANATConfig(GatedCrossConfig, TrainingRowsConfig, TrainConfig):
+class CNANATConfig(GatedCrossConfig, TrainingRowsConfig, CtrTrainConfig):
     """Hyperparameters (the paper: embeddings 64 + 8, gates 64x32x1, Deep & Cross with
     two cross layers and FCN 512x256, Adam at 1e-3; it gives no lambda values).
 
@@ -85,10 +85,6 @@ class CNANATConfig(GatedCrossConfig, TrainingRowsConfig, TrainConfig):
     specific_loss_to_embeddings: bool = False
     ablations: ClassVar[tuple[str, ...]] = ("cnan_at", "cnan1", "cnan2")
     ablation: str = "cnan_at"
-    epochs: int = 10
-    batch_size: int = 1024
-    learning_rate: float = 1e-3
-    patience: int = 2
 
     def validate(self) -> None:
         super().validate()

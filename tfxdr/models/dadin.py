@@ -36,7 +36,7 @@ from typing import ClassVar, Literal
 import keras
 from keras import ops
 
-from tfxdr.config import TrainConfig, require
+from tfxdr.config import CtrTrainConfig, require
 from tfxdr.layers import (AttentionPooling, BiInteractionPooling, DomainClassifiers,
                           FieldEmbedding)
 from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
@@ -47,7 +47,7 @@ SOURCE_HISTORY, TARGET_HISTORY = "hist_0", "hist_1"
 
 
 @dataclasses.dataclass
-class DADINConfig(AdversarialLossConfig, TrainConfig):
+class DADINConfig(AdversarialLossConfig, CtrTrainConfig):
     """Hyperparameters (the paper: embedding 64, Adam, lambda_1..3 = 1, alpha = 0.5).
 
     The loss weights and the reversal are :class:`AdversarialLossConfig`'s.
@@ -77,10 +77,6 @@ class DADINConfig(AdversarialLossConfig, TrainConfig):
     classifier_input_activation: Literal["none", "tanh"] = "none"
     ablations: ClassVar[tuple[str, ...]] = ABLATIONS
     ablation: str = "dadin"
-    epochs: int = 10
-    batch_size: int = 1024
-    learning_rate: float = 1e-3
-    patience: int = 2
 
     def validate(self) -> None:
         super().validate()

@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfxdr.config import TrainConfig, TrainingRowsConfig, require
+from tfxdr.config import CtrTrainConfig, TrainingRowsConfig, require
 from tfxdr.layers import DomainClassifiers
 from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
 from tfxdr.models.gated_cross import (GatedCrossConfig, GatedCrossNetwork, embedding_for,
@@ -37,7 +37,7 @@ TRACKED = ("loss", "ctr_loss", "l2_loss")
 
 
 @dataclasses.dataclass
-class DCNConfig(GatedCrossConfig, TrainingRowsConfig, TrainConfig):
+class DCNConfig(GatedCrossConfig, TrainingRowsConfig, CtrTrainConfig):
     """Hyperparameters: CNAN-AT's extractor and schedule.
 
     Args:
@@ -53,10 +53,6 @@ class DCNConfig(GatedCrossConfig, TrainingRowsConfig, TrainConfig):
     gated: bool = True
     l2: float = 1e-6
     source_epochs: int = 0
-    epochs: int = 10
-    batch_size: int = 1024
-    learning_rate: float = 1e-3
-    patience: int = 2
 
     def validate(self) -> None:
         super().validate()
@@ -151,7 +147,8 @@ class DCN(keras.Model):
 
 
 @dataclasses.dataclass
-class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig, TrainConfig):
+class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig,
+                    CtrTrainConfig):
     """DANN on the Deep & Cross extractor: fully shared, one reversed domain classifier.
 
     ``lambda_2`` weights the domain loss and ``grl_scale`` is the reversal's
@@ -161,10 +158,6 @@ class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig,
     """
 
     classifier_input_activation: Literal["none", "tanh"] = "tanh"
-    epochs: int = 10
-    batch_size: int = 1024
-    learning_rate: float = 1e-3
-    patience: int = 2
 
     def validate(self) -> None:
         super().validate()

@@ -21,23 +21,19 @@ import dataclasses
 import keras
 from keras import ops
 
-from tfxdr.config import TrainConfig, require
+from tfxdr.config import CtrTrainConfig, require
 from tfxdr.layers import AttentionPooling, FieldEmbedding
 from tfxdr.layers.field_embedding import history_inputs
 from tfxdr.models.registry import registered
 
 
 @dataclasses.dataclass
-class DINConfig(TrainConfig):
+class DINConfig(CtrTrainConfig):
     """Hyperparameters; embedding size and training schedule match DADIN's defaults."""
 
     embedding_dim: int = 64
     hidden_units: tuple[int, ...] = (200, 80)
     l2: float = 0.0
-    epochs: int = 10
-    batch_size: int = 1024
-    learning_rate: float = 1e-3
-    patience: int = 2
 
     def validate(self) -> None:
         super().validate()
