@@ -157,12 +157,12 @@ def test_training_rows_follow_train_on_and_target_fraction(ctr_csv):
         return task.select_training_rows(split, interactions.domains, config, seed)
 
     evaluated = split[split["split"].isin(["val", "test"])]
-    target_only = rows(["train_on=target"])
+    target_only = rows(["train_domains=target"])
     assert task.selection_domain == "books"
     assert set(target_only.loc[~target_only["split"].isin(["val", "test"]), "domain"]) == {"books"}
     pd.testing.assert_frame_equal(target_only[target_only["split"].isin(["val", "test"])],
                                   evaluated)
-    source_only = rows(["train_on=source"])
+    source_only = rows(["train_domains=source"])
     assert task.selection_domain == "movies"
     assert set(source_only.loc[source_only["split"] == "train", "domain"]) == {"movies"}
     assert len(source_only[source_only["split"].isin(["val", "test"])]) == len(evaluated)
@@ -209,9 +209,9 @@ def test_finetune_trains_on_the_source_then_the_target(ctr_csv, tmp_path):
     with pytest.raises(ConfigError, match=r"DCNFineTuneConfig.source_epochs=15 is invalid: "
                                           r"expected an integer in \[0, epochs=15\)"):
         apply_overrides(MODELS.get("dcn_finetune").config_cls(), ["source_epochs=15"])
-    with pytest.raises(ConfigError, match=r"DCNConfig.train_on='target' is invalid: expected "
+    with pytest.raises(ConfigError, match=r"DCNConfig.train_domains='target' is invalid: expected "
                                           r"both \(source epochs then target epochs"):
-        apply_overrides(MODELS.get("dcn").config_cls(), ["source_epochs=2", "train_on=target"])
+        apply_overrides(MODELS.get("dcn").config_cls(), ["source_epochs=2", "train_domains=target"])
 
 
 def test_train_saves_the_selected_rows_and_selects_on_the_trained_domain(ctr_csv, tmp_path):
@@ -222,7 +222,7 @@ def test_train_saves_the_selected_rows_and_selects_on_the_trained_domain(ctr_csv
     out = tmp_path / "src_only"
     code = main(["train", "dcn", "--dataset", str(ctr_csv), "--domains", "movies,books",
                  "--out", str(out), "--epochs", "2", "--quiet",
-                 *[arg for item in SIZES["dcn"] + ["train_on=source"] for arg in ("--set", item)]])
+                 *[arg for item in SIZES["dcn"] + ["train_domains=source"] for arg in ("--set", item)]])
     assert code == 0
     report = json.loads((out / "metrics.json").read_text())
     assert set(report["metrics"]) == {"movies", "books"}  # both domains scored
@@ -231,4 +231,4 @@ def test_train_saves_the_selected_rows_and_selects_on_the_trained_domain(ctr_csv
     split = pd.read_parquet(out / "split" / "interactions.parquet")
     assert set(split.loc[split["split"] == "train", "domain"]) == {"movies"}
     config = json.loads((out / "config.json").read_text())["config"]
-    assert config["train_on"] == "source" and config["target_fraction"] == 1.0
+    assert config["train_domains"] == "source" and config["target_fraction"] == 1.0

@@ -11,8 +11,8 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def test_field_gate_by_hand_with_one_mlp_per_field():
-    gate = FieldGate(hidden_units=(2,), per_field=True)
+def test_field_gate_by_hand_with_one_mlp_per_field_by_default():
+    gate = FieldGate(hidden_units=(2,))
     fields = np.array([[[1.0, -1.0], [0.5, 2.0]]], np.float32)  # B=1, F=2, K=2
     gate.build(fields.shape)
     k0 = np.array([[[1.0, 0.0], [0.0, 1.0]], [[2.0, 1.0], [-1.0, 0.0]]], np.float32)
@@ -35,8 +35,8 @@ def test_field_gate_by_hand_with_one_mlp_per_field():
     assert np.asarray(gate(fields)[1])[0, 1] != pytest.approx(expected[1])
 
 
-def test_field_gate_shares_one_mlp_across_fields_by_default():
-    gate = FieldGate(hidden_units=(2,))
+def test_field_gate_shares_one_mlp_across_fields_when_asked():
+    gate = FieldGate(hidden_units=(2,), per_field=False)
     fields = np.array([[[1.0, -1.0], [0.5, 2.0], [1.0, -1.0]]], np.float32)
     gate.build(fields.shape)
     assert gate.kernels[0].shape == (2, 2) and gate.biases[1].shape == (1,)

@@ -183,13 +183,13 @@ class TrainingRowsConfig:
     the data did not have them; validation and test rows never change.
 
     Args:
-        train_on: ``both``; ``target`` (DAAN's Self-train); ``source`` (Src-only,
+        train_domains: ``both``; ``target`` (DAAN's Self-train); ``source`` (Src-only,
             its checkpoint chosen on the source domain's validation AUC).
         target_fraction: share of the target domain's training rows kept, drawn
             with the run's seed (DAAN's Table 4 sweep).
     """
 
-    train_on: typing.Literal["both", "source", "target"] = "both"
+    train_domains: typing.Literal["both", "source", "target"] = "both"
     target_fraction: float = 1.0
 
     def validate(self) -> None:

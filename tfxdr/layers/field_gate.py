@@ -9,16 +9,16 @@ from keras import ops
 class FieldGate(keras.layers.Layer):
     """g_j = a_j e_j with a_j = sigmoid(MLP(e_j)).
 
-    Eq. 1 indexes the MLP's weights by network only (W^c, W^d), so by default
-    one MLP scores every field of a network (``per_field=False``); with
-    ``per_field=True`` each field has its own MLP, all computed in one batched
-    contraction.  Eq. 1 writes sigma for every layer, so the hidden activation
-    defaults to sigmoid.
+    By default each field has its own MLP, the paper's "attention unit for
+    feature embeddings e^j", all computed in one batched contraction.  Eq. 1
+    indexes the weights by network only (W^c, W^d); ``per_field=False`` reads
+    it literally, one MLP scoring every field of a network.  Eq. 1 writes
+    sigma for every layer, so the hidden activation defaults to sigmoid.
 
     Args:
         hidden_units: sizes of the hidden layers (the paper: 64, 32).
         hidden_activation: activation of the hidden layers.
-        per_field: one MLP per field instead of one shared by all fields.
+        per_field: one MLP per field (default) or one shared by all fields.
 
     Call args:
         fields: [B, F, K] field embeddings.
@@ -31,7 +31,7 @@ class FieldGate(keras.layers.Layer):
     """
 
     def __init__(self, hidden_units: tuple[int, ...] = (64, 32),
-                 hidden_activation: str = "sigmoid", per_field: bool = False, **kwargs):
+                 hidden_activation: str = "sigmoid", per_field: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.hidden_units = tuple(int(u) for u in hidden_units)
         self.hidden_activation = hidden_activation

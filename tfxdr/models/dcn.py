@@ -4,7 +4,7 @@ All three read the same gated Deep & Cross extractor as CNAN-AT's networks
 (shared + domain-specific embeddings, field gates, Deep & Cross), the paper's
 base model, so that the comparison isolates joint training:
 
-- ``dcn`` trains on the rows that ``train_on`` keeps: ``target`` is the paper's
+- ``dcn`` trains on the rows that ``train_domains`` keeps: ``target`` is the paper's
   Self-train, ``source`` its Src-only, ``both`` one pooled model;
 - ``dcn_finetune`` trains on the source domain for ``source_epochs`` epochs,
   then on the target domain (two ``fit`` phases, each on its own domain's
@@ -61,7 +61,7 @@ class DCNConfig(GatedCrossConfig, TrainingRowsConfig, CtrTrainConfig):
         require(self, "source_epochs", 0 <= self.source_epochs < self.epochs,
                 f"an integer in [0, epochs={self.epochs})")
         if self.source_epochs:
-            require(self, "train_on", self.train_on == "both",
+            require(self, "train_domains", self.train_domains == "both",
                     "both (source epochs then target epochs need both domains)")
 
 

@@ -21,8 +21,11 @@ class GatedCrossConfig:
         shared_dim: shared embedding size of every field (the paper: 64).
         gate_units: hidden sizes of each field's attention unit (64, 32).
         gate_activation: hidden activation of the units (Eq. 1: sigmoid).
-        gate_per_field: one attention unit per field; by default one unit per
-            network scores all its fields, as Eq. 1's weights carry no field index.
+        gate_per_field: one attention unit per field (Sec. 2.1: "an attention
+            unit for feature embeddings e^j").  False shares one unit across a
+            network's fields, the literal reading of Eq. 1's weights W^c, W^d;
+            on ML-100K its gates came out equal for every field, and the
+            adversarial loss drove the shared network's gates to ~0.004.
         cross_layers: cross layers (2).
         fcn_units: FCN sizes after the crosses (512, 256).
         cross_projection_dim: rank of each cross kernel.  1 (default) is closest
@@ -40,7 +43,7 @@ class GatedCrossConfig:
     shared_dim: int = 64
     gate_units: tuple[int, ...] = (64, 32)
     gate_activation: Literal["sigmoid", "relu"] = "sigmoid"
-    gate_per_field: bool = False
+    gate_per_field: bool = True
     cross_layers: int = 2
     fcn_units: tuple[int, ...] = (512, 256)
     cross_projection_dim: int = 1
@@ -118,14 +121,14 @@ def embedding_for(config: GatedCrossConfig, sizes: dict, specific_dim: int,
                   name: str = "fields") -> DomainAwareEmbedding:
     """The field embeddings of a model built from a CTR task's ``sizes``.
 
-    A model trained on one domain (``train_on``) reads only that domain's
+    A model trained on one domain (``train_domains``) reads only that domain's
     history: it never saw the other's clicks in training.
     """
     num_domains = sizes["num_domains"]
     histories = config.history_inputs(num_domains)
-    train_on = getattr(config, "train_on", "both")
-    if train_on != "both":
-        kept = history_inputs(num_domains)[0 if train_on == "source" else -1]
+    train_domains = getattr(config, "train_domains", "both")
+    if train_domains != "both":
+        kept = history_inputs(num_domains)[0 if train_domains == "source" else -1]
         histories = tuple(h for h in histories if h == kept)
     return DomainAwareEmbedding(sizes["fields"], histories,
                                 config.shared_dim, specific_dim, num_domains,

@@ -81,21 +81,21 @@ class CtrTask:
 
     def select_training_rows(self, split_frame: pd.DataFrame, domains: tuple[str, ...],
                              config, seed: int) -> pd.DataFrame:
-        """Applies the model's ``train_on`` and ``target_fraction`` (if it has them).
+        """Applies the model's ``train_domains`` and ``target_fraction`` (if it has them).
 
         Left-out rows are removed from the run, so they are neither instances
         nor history; evaluation rows always stay.  A source-only model is
         selected on the source domain's validation AUC.
         """
         source, target = domains
-        train_on = getattr(config, "train_on", "both")
+        train_domains = getattr(config, "train_domains", "both")
         fraction = getattr(config, "target_fraction", 1.0)
-        self.selection_domain = source if train_on == "source" else target
+        self.selection_domain = source if train_domains == "source" else target
         domain = split_frame["domain"].to_numpy()
         not_evaluated = ~split_frame["split"].isin(["val", "test"]).to_numpy()
         drop = np.zeros(len(split_frame), bool)
-        if train_on != "both":
-            left_out = target if train_on == "source" else source
+        if train_domains != "both":
+            left_out = target if train_domains == "source" else source
             drop |= not_evaluated & (domain == left_out)
         if fraction < 1.0:
             rows = np.flatnonzero((split_frame["split"] == "train").to_numpy()
