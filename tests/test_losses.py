@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tfxdr.layers import GaussianSample
-from tfxdr.losses import kl_standard_normal, multinomial_log_likelihood
+from tfxdr.losses import kl_standard_normal, multinomial_log_likelihood, weighted_mean
 
 
 def test_multinomial_log_likelihood_by_hand():
@@ -87,3 +87,9 @@ def test_intra_class_domain_loss_readings():
     assert intra_class_domain_loss(2.0, 4.0, 0.25, "eq21") == pytest.approx(0.25 * (2 + 0.75 * 4))
     with pytest.raises(ValueError, match="loss form 'eq20' is invalid: expected eq22 or eq21"):
         intra_class_domain_loss(2.0, 4.0, 0.25, "eq20")
+
+
+def test_weighted_mean_averages_the_selected_rows_and_is_zero_when_none_are():
+    values = np.array([1.0, 2.0, 4.0], np.float32)
+    assert float(weighted_mean(values, np.array([1.0, 0.0, 1.0], np.float32))) == 2.5
+    assert float(weighted_mean(values, np.zeros(3, np.float32))) == 0.0

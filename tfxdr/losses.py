@@ -5,6 +5,12 @@ from __future__ import annotations
 from keras import ops
 
 
+def weighted_mean(values, weights):
+    """Mean of ``values`` weighted by ``weights``; with a 0/1 mask, the mean over the
+    selected rows, and 0 (not NaN) when a batch selects none."""
+    return ops.sum(values * weights) / ops.maximum(ops.sum(weights), 1.0)
+
+
 def multinomial_log_likelihood(clicks, logits):
     """sum_i x_i log softmax(logits)_i per example (Multi-VAE, D2D-TM Eq. 2-3).
 

@@ -6,10 +6,7 @@ import keras
 from keras import ops
 
 from tfxdr.layers.gradient_reversal import GradientReversal
-
-
-def _masked_mean(values, weights):
-    return ops.sum(values * weights) / ops.maximum(ops.sum(weights), 1.0)
+from tfxdr.losses import weighted_mean
 
 
 class DomainClassifiers(keras.layers.Layer):
@@ -76,9 +73,9 @@ class DomainClassifiers(keras.layers.Layer):
             return {**losses, "positive": zero, "negative": zero}
         y = ops.stop_gradient(ops.cast(y_hat, features.dtype))
         positive = ops.cast(y >= self.threshold, "float32")
-        losses["positive"] = _masked_mean(cross_entropy("positive", y[:, None] * features),
-                                          positive)
-        losses["negative"] = _masked_mean(
+        losses["positive"] = weighted_mean(cross_entropy("positive", y[:, None] * features),
+                                           positive)
+        losses["negative"] = weighted_mean(
             cross_entropy("negative", (1.0 - y[:, None]) * features), 1.0 - positive)
         return losses
 

@@ -11,6 +11,7 @@ from keras import ops
 
 from tfxdr.errors import TrainingError
 from tfxdr.losses import intra_class_domain_loss
+from tfxdr.models.tracked import LossTermsModel
 from tfxdr.training import ReversalWarmup
 
 TRACKED = ("loss", "ctr_loss", "domain_loss", "intra_loss")
@@ -43,7 +44,7 @@ class AdversarialLossConfig:
     grl_warmup_gamma: float = 0.0
 
 
-class DomainAdversarialModel(keras.Model):
+class DomainAdversarialModel(LossTermsModel):
     """Click loss plus gradient-reversed domain losses, in one optimizer step.
 
     L = lambda_1 L_y + lambda_2 L_d + lambda_3 L_intra (DADIN Eq. 21-22), where
@@ -60,15 +61,7 @@ class DomainAdversarialModel(keras.Model):
     losses, which is how unlabeled target data takes part.
     """
 
-    per_batch_metrics = TRACKED  # one unweighted update per batch (see StepLossWriter)
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKED}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+    per_batch_metrics = TRACKED
 
     def training_callbacks(self, total_steps: int | None) -> list:
         """The reversal warm-up when ``config.grl_warmup_gamma`` > 0 (else constant lambda)."""
@@ -119,8 +112,4 @@ class DomainAdversarialModel(keras.Model):
         inputs, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             losses = self.adversarial_losses(inputs, labels, sample_weight, training=True)
-        variables = self.trained_variables()
-        self.optimizer.apply(tape.gradient(losses["loss"], variables), variables)
-        for name, value in losses.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.minimise(tape, losses, self.trained_variables())

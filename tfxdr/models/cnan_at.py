@@ -43,9 +43,11 @@ import tensorflow as tf
 from keras import ops
 
 from tfxdr.config import CtrTrainConfig, TrainingRowsConfig, require
+from tfxdr.losses import weighted_mean
 from tfxdr.models.gated_cross import (GatedCrossConfig, GatedCrossNetwork, embedding_for,
                                      l2_of_networks)
 from tfxdr.models.registry import registered
+from tfxdr.models.tracked import LossTermsModel
 
 TRACKED = ("loss", "ctr_loss", "adv_loss", "shared_domain_loss", "specific_domain_loss",
            "l2_loss")
@@ -95,12 +97,7 @@ class CNANATConfig(GatedCrossConfig, TrainingRowsConfig, CtrTrainConfig):
             require(self, name, getattr(self, name) >= 0.0, "a number >= 0")
 
 
-def _mean_over(values, rows):
-    """Mean of ``values`` over the rows where ``rows`` is 1 (0 when there are none)."""
-    return ops.sum(values * rows) / ops.maximum(ops.sum(rows), 1.0)
-
-
-class CNANAT(keras.Model):
+class CNANAT(LossTermsModel):
     """See the module docstring.  ``call`` returns the click probability [B] of each
     instance in its own domain (``inputs["domain"]``)."""
 
@@ -127,11 +124,6 @@ class CNANAT(keras.Model):
         # Built now: the losses read its kernel directly, and a checkpoint must restore it.
         self.discriminator.build((None, config.output_width(len(self.embedding.field_names),
                                                              self.embedding.output_dim)))
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKED}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def build(self, input_shape=None):
         """Sub-layers build on their first call."""
@@ -177,7 +169,7 @@ class CNANAT(keras.Model):
         domain = ops.cast(inputs["domain"], "int32")
         per_row = ops.binary_crossentropy(ops.cast(labels, "float32"), out["logits"],
                                           from_logits=True)
-        ctr_loss = sum(0.5 * _mean_over(per_row, ops.cast(domain == d, "float32"))
+        ctr_loss = sum(0.5 * weighted_mean(per_row, ops.cast(domain == d, "float32"))
                        for d in range(self.num_domains))
         kernel, bias = self.discriminator.kernel, self.discriminator.bias
         o_c = self._discriminator_input(out["o_c"])
@@ -213,11 +205,7 @@ class CNANAT(keras.Model):
         inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             losses = self.losses_of(inputs, labels, training=True)
-        variables = self.trainable_variables
-        self.optimizer.apply(tape.gradient(losses["loss"], variables), variables)
-        for name, value in losses.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.minimise(tape, losses)
 
 
 @registered("cnan_at", CNANATConfig, "ctr",

@@ -45,6 +45,7 @@ from tfxdr.losses import (
     reconstruction_log_likelihood,
 )
 from tfxdr.models.registry import registered
+from tfxdr.models.tracked import LossTermsModel
 
 PRESETS = {
     # name: (private encoder / generator layers, shared layers), the paper's Sec. 4.3
@@ -152,7 +153,7 @@ def _leaky(x):
     return ops.leaky_relu(x, negative_slope=0.2)
 
 
-class D2DTM(keras.Model):
+class D2DTM(LossTermsModel):
     """The VAE-GAN-CC translation model (Sec. 3); see the module docstring.
 
     Args:
@@ -168,6 +169,9 @@ class D2DTM(keras.Model):
         >>> model.fit(click_pairs, epochs=100)
         >>> scores_b = model.cross_domain_scores(x_a, "a_to_b")
     """
+
+    per_batch_metrics = ("loss", "d_loss", "kl", "reconstruction", "gan", "cycle",
+                         "translation")
 
     def __init__(self, num_items_a: int, num_items_b: int, config: D2DTMConfig,
                  seed: int = 0, **kwargs):
@@ -191,8 +195,6 @@ class D2DTM(keras.Model):
         self.discriminators = {
             d: [_dense(u, f"D{d}_{i}", "tanh") for i, u in enumerate(config.discriminator_dims)]
             + [_dense(1, f"D{d}_out")] for d in "ab"}
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in (
-            "loss", "d_loss", "kl", "reconstruction", "gan", "cycle", "translation")}
         self.build()
 
     def build(self, input_shape=None):
@@ -209,10 +211,6 @@ class D2DTM(keras.Model):
             _build_chain(self.generator_private[d] + [self.to_logits[d]], width)
             _build_chain(self.discriminators[d], self.num_items[d])
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def compile(self, optimizer, d_optimizer, **kwargs):
         """``optimizer`` updates E and G; ``d_optimizer`` updates D_A and D_B."""
@@ -317,11 +315,9 @@ class D2DTM(keras.Model):
         if cfg.uses_gan:
             d_vars = self.discriminator_variables()
             self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
-        for name, value in (("loss", loss), ("d_loss", d_loss), ("kl", kl),
-                            ("reconstruction", reconstruction), ("gan", gan), ("cycle", cycle),
-                            ("translation", translation)):
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.log_terms({"loss": loss, "d_loss": d_loss, "kl": kl,
+                               "reconstruction": reconstruction, "gan": gan, "cycle": cycle,
+                               "translation": translation})
 
 
 @registered("d2dtm", D2DTMConfig, "clicks",

@@ -32,6 +32,7 @@ from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialMod
 from tfxdr.models.gated_cross import (GatedCrossConfig, GatedCrossNetwork, embedding_for,
                                      l2_of_networks)
 from tfxdr.models.registry import registered
+from tfxdr.models.tracked import LossTermsModel
 
 TRACKED = ("loss", "ctr_loss", "l2_loss")
 
@@ -81,7 +82,7 @@ class DCNFineTuneConfig(DCNConfig):
         require(self, "source_epochs", self.source_epochs >= 1, "an integer >= 1")
 
 
-class DCN(keras.Model):
+class DCN(LossTermsModel):
     """sigmoid(w^T GatedCross(e) + b): the base model on whatever rows it is given."""
 
     per_batch_metrics = TRACKED
@@ -93,11 +94,6 @@ class DCN(keras.Model):
         self.network = GatedCrossNetwork(config, config.gated, seed, name="network")
         self.head = keras.layers.Dense(1, name="logit")
         self.selection_start_epoch = config.source_epochs
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKED}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def build(self, input_shape=None):
         self.built = True
@@ -139,11 +135,7 @@ class DCN(keras.Model):
                 ops.cast(labels, "float32"), self.logits(inputs, training=True), from_logits=True))
             l2_loss = l2_of_networks(self, self.embedding)
             loss = ctr_loss + 0.5 * self.config.l2 * l2_loss
-        variables = self.trainable_variables
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
-        for name, value in (("loss", loss), ("ctr_loss", ctr_loss), ("l2_loss", l2_loss)):
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.minimise(tape, {"loss": loss, "ctr_loss": ctr_loss, "l2_loss": l2_loss})
 
 
 @dataclasses.dataclass
@@ -155,8 +147,14 @@ class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig,
     lambda (:class:`AdversarialLossConfig`; the intra-class terms are unused).
     The classifier reads tanh of the extractor's unbounded output, as ``dann``'s
     does (see :class:`tfxdr.models.dadin.DANNConfig`).
+
+    ``grl_scale`` defaults to 0.1, chosen on validation: on ML-100K
+    (Drama -> Comedy, seeds 0-1) the target's validation AUC was 0.7205 with
+    0.1 against 0.7140 with 1.0, and on planted data a reversal of 0.3 or more
+    keeps the extractor from learning clicks that need a history interaction.
     """
 
+    grl_scale: float = 0.1
     classifier_input_activation: Literal["none", "tanh"] = "tanh"
 
     def validate(self) -> None:
