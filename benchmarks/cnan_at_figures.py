@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tfxdr.experiment import load_run
+from tfxdr.layers.field_embedding import history_inputs
 from tfxdr.report import pyplot
 
 
@@ -38,8 +39,11 @@ def mean_gates(run, part: str = "test") -> pd.DataFrame:
                 sums[key] = sums.get(key, 0) + values.sum(axis=0)
                 counts[key] = counts.get(key, 0) + len(values)
     order = [f"shared on {d}" for d in run.domains] + [f"{d} network" for d in run.domains]
+    histories = dict(zip(history_inputs(len(run.domains)), run.domains))
+    columns = [f"{histories[f]} history" if f in histories else f
+               for f in run.model.embedding.field_names]
     return pd.DataFrame([sums[k] / max(counts[k], 1) for k in order], index=order,
-                        columns=run.model.embedding.field_names)
+                        columns=columns)
 
 
 def gates_table(gates: pd.DataFrame) -> str:
