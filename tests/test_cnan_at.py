@@ -140,6 +140,22 @@ def test_ablations_remove_specific_embeddings_and_gates(ctr_csv):
         apply_overrides(MODELS.get("cnan_at").config_cls(), ["ablation=cnan3"])
 
 
+def test_a_batch_of_one_domain_scores_as_it_does_among_others(ctr_csv):
+    task, data = prepare_ctr(ctr_csv)
+    model, _ = _model("cnan_at", task, data)
+    features, labels = _batch(task, data, 256)
+    mixed = np.asarray(model(features))
+    for d in (0, 1):
+        rows = np.flatnonzero(features["domain"].numpy() == d)
+        assert 0 < len(rows) < 256
+        alone = {k: tf.gather(v, rows) for k, v in features.items()}
+        np.testing.assert_allclose(np.asarray(model(alone)), mixed[rows], rtol=1e-5, atol=1e-6)
+        losses = model.losses_of(alone, tf.gather(labels, rows))
+        assert np.isfinite(float(losses["loss"]))
+        fields = len(model.embedding.field_names)
+        assert model.field_gates(alone)["domains"][1 - d].shape == (0, fields)
+
+
 def _target_training_index(frame):
     return frame.index[(frame["split"] == "train") & (frame["domain"] == "books")]
 

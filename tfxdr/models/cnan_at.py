@@ -97,6 +97,20 @@ class CNANATConfig(GatedCrossConfig, TrainingRowsConfig, CtrTrainConfig):
             require(self, name, getattr(self, name) >= 0.0, "a number >= 0")
 
 
+def _on_rows(network, fields, rows, training):
+    """``network`` on the rows ``rows`` of ``fields``.
+
+    An eager call on a batch without a domain's rows would hand the network a
+    tensor whose batch is statically 0, which Keras' TensorFlow ``add`` takes
+    for a bias (BiasAdd then fails); such a call runs one row and keeps none.
+    """
+    selected = ops.take(fields, rows, axis=0)
+    if selected.shape[0] == 0:
+        output, gates = network(fields[:1], training=training)
+        return output[:0], None if gates is None else gates[:0]
+    return network(selected, training=training)
+
+
 class CNANAT(LossTermsModel):
     """See the module docstring.  ``call`` returns the click probability [B] of each
     instance in its own domain (``inputs["domain"]``)."""
@@ -138,7 +152,7 @@ class CNANAT(LossTermsModel):
         rows = tf.dynamic_partition(tf.range(tf.shape(domain)[0]), domain, self.num_domains)
         logits, o_specific, gates = [], [], []
         for d, network in enumerate(self.domain_networks):
-            o_d, gates_d = network(ops.take(fields, rows[d], axis=0), training=training)
+            o_d, gates_d = _on_rows(network, fields, rows[d], training)
             logit = (self.shared_heads[d](ops.take(o_c, rows[d], axis=0))
                      + self.domain_heads[d](o_d))
             logits.append(ops.squeeze(logit, -1))
@@ -182,7 +196,7 @@ class CNANAT(LossTermsModel):
         o_specific = out["o_specific"]
         if not cfg.specific_loss_to_embeddings and (cfg.lambda_2 or cfg.lambda_3):
             fields = ops.stop_gradient(out["fields"])
-            o_specific = [network(ops.take(fields, out["rows"][d], axis=0), training=training)[0]
+            o_specific = [_on_rows(network, fields, out["rows"][d], training)[0]
                           for d, network in enumerate(self.domain_networks)]
         specific = []
         for d, o_d in enumerate(o_specific):
