@@ -19,12 +19,12 @@ from ``self``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 from pathlib import Path
 
 from tfxdr.report import mean_std, paired_differences
+from tfxdr.rundir import METRICS_FILE, read_json
 
 ROWS = (("Src-only", "srconly"), ("Self-train", None), ("FineTune", "finetune"),
         ("DANN", "dann"), ("CNAN1", "cnan1"), ("CNAN2", "cnan2"), ("CNAN-AT", "cnan_at"))
@@ -34,8 +34,8 @@ def load(benches: list[Path], label: str) -> dict[int, dict]:
     """``seed -> metrics.json`` of one label over benches."""
     runs = {}
     for bench in benches:
-        for path in sorted(bench.glob(f"{label}/seed-*/metrics.json")):
-            report = json.loads(path.read_text())
+        for path in sorted(bench.glob(f"{label}/seed-*/{METRICS_FILE}")):
+            report = read_json(path)
             runs[report["seed"]] = report
     return runs
 
@@ -93,6 +93,8 @@ def comparison(bench: list[Path]) -> tuple[str, tuple[str, str]]:
 
 def sweep(bench: list[Path], sweep_dir: Path, target: str) -> str:
     """Table 4: Self-train and CNAN-AT target AUC per fraction, and the improvement."""
+    if not sweep_dir.is_dir():
+        raise SystemExit(f"{sweep_dir}: no such bench directory")
     fractions = sorted({float(m.group(1)) for p in sweep_dir.iterdir()
                         if (m := re.fullmatch(r"cnan_at_([0-9.]+)", p.name))})
     columns = [(f, [sweep_dir], f"self_{f:g}", f"cnan_at_{f:g}") for f in fractions]

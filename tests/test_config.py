@@ -7,7 +7,7 @@ import pytest
 
 from tfxdr.config import apply_overrides, from_dict, to_dict
 from tfxdr.errors import ConfigError
-from tfxdr.models import MultiVAEConfig
+from tfxdr.models import MODELS, MultiVAEConfig
 
 
 def test_overrides_parse_each_field_type():
@@ -60,3 +60,14 @@ def test_round_trip_through_json_values():
     assert from_dict(MultiVAEConfig, to_dict(config)) == config
     with pytest.raises(ConfigError, match="unknown field\\(s\\) bogus for MultiVAEConfig"):
         from_dict(MultiVAEConfig, {**to_dict(config), "bogus": 1})
+
+
+@pytest.mark.parametrize("model, owner", [("dann_dcn", "DANNDCNConfig"), ("dadin", "DADINConfig")])
+def test_adversarial_loss_fields_are_checked_once_for_every_model(model, owner):
+    config_cls = MODELS.get(model).config_cls
+    with pytest.raises(ConfigError, match=rf"{owner}.grl_scale=-0.5 is invalid: expected a "
+                                          r"number >= 0"):
+        apply_overrides(config_cls(), ["grl_scale=-0.5"])
+    with pytest.raises(ConfigError, match=rf"{owner}.threshold=1.0 is invalid: expected a "
+                                          r"number in \(0, 1\)"):
+        apply_overrides(config_cls(), ["threshold=1"])

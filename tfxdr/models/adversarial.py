@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from tfxdr.config import require
 from tfxdr.errors import TrainingError
 from tfxdr.losses import intra_class_domain_loss
 from tfxdr.models.tracked import LossTermsModel
@@ -42,6 +43,14 @@ class AdversarialLossConfig:
     grl_scale: float = 1.0
     loss_form: Literal["eq22", "eq21"] = "eq22"
     grl_warmup_gamma: float = 0.0
+
+    def validate(self) -> None:
+        for name in ("lambda_1", "lambda_2", "lambda_3", "grl_scale", "grl_warmup_gamma"):
+            require(self, name, getattr(self, name) >= 0.0, "a number >= 0")
+        require(self, "alpha", 0.0 <= self.alpha <= 1.0, "a number in [0, 1]")
+        require(self, "threshold", 0.0 < self.threshold < 1.0, "a number in (0, 1)")
+        if hasattr(super(), "validate"):
+            super().validate()
 
 
 class DomainAdversarialModel(LossTermsModel):

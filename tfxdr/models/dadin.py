@@ -83,10 +83,6 @@ class DADINConfig(AdversarialLossConfig, CtrTrainConfig):
         require(self, "ablation", self.ablation in self.ablations,
                 "one of " + ", ".join(self.ablations))
         require(self, "embedding_dim", self.embedding_dim >= 1, "an integer >= 1")
-        require(self, "alpha", 0.0 <= self.alpha <= 1.0, "a number in [0, 1]")
-        require(self, "threshold", 0.0 < self.threshold < 1.0, "a number in (0, 1)")
-        require(self, "grl_scale", self.grl_scale >= 0.0, "a number >= 0")
-        require(self, "grl_warmup_gamma", self.grl_warmup_gamma >= 0.0, "a number >= 0")
         require(self, "predictor_dropout", 0.0 <= self.predictor_dropout < 1.0,
                 "a number in [0, 1)")
 

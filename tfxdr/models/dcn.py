@@ -157,11 +157,6 @@ class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig,
     grl_scale: float = 0.1
     classifier_input_activation: Literal["none", "tanh"] = "tanh"
 
-    def validate(self) -> None:
-        super().validate()
-        for name in ("lambda_1", "lambda_2", "grl_scale", "grl_warmup_gamma"):
-            require(self, name, getattr(self, name) >= 0.0, "a number >= 0")
-
     def has(self, part: str) -> bool:
         return part == "global"
 
