@@ -1,7 +1,8 @@
 """The ``tfxdr`` command: parses arguments and delegates to the library.
 
 Errors caused by input (a bad file, field or value) print one line,
-``tfxdr: error: ...``, and exit with status 2.
+``tfxdr: error: ...``, and exit with status 2; an error about a config field
+ends with the ``--set`` that changes it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from typing import Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tfxdr.errors import TfxdrError  # noqa: E402
+from tfxdr.errors import ConfigError, RunDirError, TfxdrError  # noqa: E402
+
+#: Library fields that are command-line flags of their own, not ``--set`` config fields.
+FLAGS = {"domains": "--domains", "model": "MODEL", "out": "--out", "version": "--version",
+         "a_train": "--a-train", "a_cross": "--a-cross"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -222,12 +227,24 @@ def _bench(args) -> int:
     return 0
 
 
+def explain(error: TfxdrError) -> str:
+    """The error's one line, with a hint about the flag that sets its field."""
+    text = str(error)
+    if isinstance(error, RunDirError) and error.field == "out":
+        return f"{text}; choose another --out or pass --overwrite"
+    if error.field in FLAGS:
+        return f"{FLAGS[error.field]}: {text}"
+    if isinstance(error, ConfigError) and error.field or error.field == "learning_rate":
+        return f"{text} (--set {error.field}=VALUE)"
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
     except TfxdrError as error:
-        print(f"tfxdr: error: {error}", file=sys.stderr)
+        print(f"tfxdr: error: {explain(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tfxdr: interrupted", file=sys.stderr)

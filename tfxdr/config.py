@@ -1,18 +1,21 @@
 """Typed configuration dataclasses and ``key=value`` overrides.
 
-Every model has a ``Config`` dataclass whose defaults are its paper's values.
-Configs are plain frozen-free dataclasses so that they serialise to JSON with
-the run and can be rebuilt from it; :func:`apply_overrides` parses command-line
-``--set key=value`` strings against the field types and names the field in
-every error.
+Every model has a config dataclass whose defaults are its paper's values.
+Configs derive from :class:`Config`, whose ``validate`` checks every
+``Literal`` field, so a value outside its choices is refused wherever the
+config comes from (a constructor, ``--set``, a saved run).  They serialise to
+JSON with the run (:func:`to_dict`) and are rebuilt from it (:func:`from_dict`);
+:func:`apply_overrides` parses ``key=value`` strings against the field types.
+Every error is a :class:`ConfigError` naming the field (``error.field``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, Iterable, Literal, Mapping, TypeVar
 
 from tfxdr.errors import ConfigError
 
@@ -20,14 +23,42 @@ C = TypeVar("C")
 
 
 @dataclasses.dataclass
-class TrainConfig:
+class Config:
+    """Root of every config: ``validate`` checks the ``Literal`` fields.
+
+    Subclasses and mixins add range checks in their own ``validate`` and call
+    ``super().validate()``, so every check of every base runs once.
+    """
+
+    def validate(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            choices = literal_choices(hints[field.name])
+            if choices is not None and getattr(self, field.name) not in choices:
+                require(self, field.name, False, "one of " + ", ".join(map(str, choices)))
+
+
+def literal_choices(hint: Any) -> tuple | None:
+    """The allowed values of a ``Literal`` (or ``Literal | None``) type, else None."""
+    if typing.get_origin(hint) is Literal:
+        return typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union:
+        for arg in typing.get_args(hint):
+            if typing.get_origin(arg) is Literal:
+                return typing.get_args(arg) + ((None,) if type(None) in typing.get_args(hint)
+                                               else ())
+    return None
+
+
+@dataclasses.dataclass
+class TrainConfig(Config):
     """Fields every trainable model shares: the optimisation loop and selection.
 
     Args:
-        epochs: maximum number of passes over the training users.
+        epochs: maximum number of passes over the training examples.
         batch_size: examples per gradient step.
         learning_rate: Adam step size.
-        eval_every: run the validation ranking every this many epochs.
+        eval_every: run the validation pass every this many epochs.
         patience: stop after this many validations without improvement
             (0 disables early stopping).
         top_k: items the exported serving signatures return.
@@ -41,37 +72,104 @@ class TrainConfig:
     top_k: int = 50
 
     def validate(self) -> None:
-        """Raises ConfigError naming the first field whose value is out of range."""
-        _require(self, "epochs", self.epochs >= 1, "an integer >= 1")
-        _require(self, "batch_size", self.batch_size >= 1, "an integer >= 1")
-        _require(self, "learning_rate", self.learning_rate > 0, "a number > 0")
-        _require(self, "eval_every", self.eval_every >= 1, "an integer >= 1")
-        _require(self, "patience", self.patience >= 0, "an integer >= 0")
-        _require(self, "top_k", self.top_k >= 1, "an integer >= 1")
+        super().validate()
+        require(self, "epochs", self.epochs >= 1, "an integer >= 1")
+        require(self, "batch_size", self.batch_size >= 1, "an integer >= 1")
+        require(self, "learning_rate", 0 < self.learning_rate < math.inf, "a finite number > 0")
+        require(self, "eval_every", self.eval_every >= 1, "an integer >= 1")
+        require(self, "patience", self.patience >= 0, "an integer >= 0")
+        require(self, "top_k", self.top_k >= 1, "an integer >= 1")
+
+
+@dataclasses.dataclass
+class TwoPlayerConfig(Config):
+    """The second player of a model with a discriminator or critic.
+
+    Args:
+        d_learning_rate: the discriminator's Adam step size (None: ``learning_rate``).
+        d_steps: discriminator updates per generator update
+            (see :class:`tfxdr.models.base.TfxdrModel`).
+    """
+
+    d_learning_rate: float | None = None
+    d_steps: int = 1
+
+    def validate(self) -> None:
+        super().validate()
+        if self.d_learning_rate is not None:
+            require(self, "d_learning_rate", 0 < self.d_learning_rate < math.inf,
+                    "a finite number > 0 (or none: the learning_rate)")
+        require(self, "d_steps", self.d_steps >= 1, "an integer >= 1")
 
 
 @dataclasses.dataclass
 class CtrTrainConfig(TrainConfig):
-    """The training schedule shared by the CTR models: at most 10 epochs of batch
-    1024 at Adam 1e-3, stopping after 2 validations without improvement."""
+    """What every CTR model shares: its schedule, which training rows it sees, and how
+    it reads ids and numbers that training never saw.
+
+    Args:
+        train_domains: the domains whose training rows the model sees: ``all``
+            (``both`` is the same), ``source`` (the first listed domain: DAAN's
+            Src-only), ``target`` (the last: DAAN's Self-train) or domain names,
+            comma-separated.  Rows left out are gone from the run, from the
+            history features too, as if the data did not have them; validation
+            and test rows never change.  The checkpoint is chosen on the last of
+            these domains.
+        target_fraction: share of the target domain's training rows kept, drawn
+            with the run's seed (DAAN's Table 4 sweep).
+        continuous_buckets: numeric user or item columns with many values are
+            bucketed into this many quantile buckets of the training rows; 0
+            makes each value a category.
+        unknown_id_rate: share of the user, item and history ids of each training
+            batch replaced by the unknown id, so that its embedding is trained
+            (most evaluated users are cold, so served with it).
+    """
 
     epochs: int = 10
     batch_size: int = 1024
     learning_rate: float = 1e-3
     patience: int = 2
+    train_domains: str = "all"
+    target_fraction: float = 1.0
+    continuous_buckets: int = 0
+    unknown_id_rate: float = 0.05
+
+    def validate(self) -> None:
+        super().validate()
+        require(self, "train_domains", bool(self.train_domains.strip()),
+                "all, source, target or domain names")
+        require(self, "target_fraction", 0.0 < self.target_fraction <= 1.0,
+                "a fraction in (0, 1]")
+        require(self, "continuous_buckets", self.continuous_buckets != 1
+                and 0 <= self.continuous_buckets <= 100, "0 or an integer in [2, 100]")
+        require(self, "unknown_id_rate", 0.0 <= self.unknown_id_rate < 1.0,
+                "a number in [0, 1)")
 
 
-def _require(config: Any, field: str, ok: bool, expected: str) -> None:
-    if not ok:
-        raise ConfigError(
-            f"{type(config).__name__}.{field}={getattr(config, field)!r} is invalid: "
-            f"expected {expected}"
-        )
+def resolve_train_domains(value: str, domains: tuple[str, ...]) -> tuple[str, ...]:
+    """The domains a ``train_domains`` value names, in the run's order: ``all``/``both``,
+    ``source`` (the first domain), ``target`` (the last) or comma-separated names."""
+    value = value.strip()
+    if value in ("all", "both"):
+        return tuple(domains)
+    if value == "source":
+        return (domains[0],)
+    if value == "target":
+        return (domains[-1],)
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in domains]
+    if unknown or not names:
+        raise ConfigError(f"train_domains={value!r} is invalid: expected all, source, target or "
+                          f"names among {', '.join(domains)}", field="train_domains")
+    return tuple(d for d in domains if d in names)
 
 
 def require(config: Any, field: str, ok: bool, expected: str) -> None:
-    """Raises ConfigError unless ``ok``; for use in ``validate`` methods."""
-    _require(config, field, ok, expected)
+    """Raises ConfigError naming ``field`` unless ``ok``; for use in ``validate`` methods."""
+    if not ok:
+        raise ConfigError(
+            f"{type(config).__name__}.{field}={getattr(config, field)!r} is invalid: "
+            f"expected {expected}", field=field)
 
 
 def field_names(config_cls: type) -> list[str]:
@@ -89,25 +187,18 @@ def from_dict(config_cls: type[C], values: Mapping[str, Any]) -> C:
     if unknown:
         raise ConfigError(
             f"unknown field(s) {', '.join(unknown)} for {config_cls.__name__}; "
-            f"valid fields: {', '.join(field_names(config_cls))}"
-        )
+            f"valid fields: {', '.join(field_names(config_cls))}", field=unknown[0])
     hints = typing.get_type_hints(config_cls)
-    kwargs = {k: _coerce_json(hints[k], v) for k, v in values.items()}
+    kwargs = {k: tuple(v) if typing.get_origin(hints[k]) is tuple and isinstance(v, list) else v
+              for k, v in values.items()}
     config = config_cls(**kwargs)
-    if hasattr(config, "validate"):
-        config.validate()
+    config.validate()
     return config
 
 
-def _coerce_json(hint: Any, value: Any) -> Any:
-    origin = typing.get_origin(hint)
-    if origin is tuple and isinstance(value, list):
-        return tuple(value)
-    return value
-
-
 def apply_overrides(config: C, overrides: Iterable[str]) -> C:
-    """Returns a copy of ``config`` with ``key=value`` strings applied.
+    """Returns a copy of ``config`` with ``key=value`` strings applied; ``config``
+    itself is left unchanged.
 
     Raises:
         ConfigError: for a malformed item, an unknown key (listing the valid
@@ -121,16 +212,14 @@ def apply_overrides(config: C, overrides: Iterable[str]) -> C:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"--set {item!r} is malformed: expected key=value")
+            raise ConfigError(f"override {item!r} is malformed: expected key=value")
         if key not in names:
             raise ConfigError(
                 f"unknown config field {key!r} for {cls.__name__}; "
-                f"valid fields: {', '.join(names)}"
-            )
+                f"valid fields: {', '.join(names)}", field=key)
         changes[key] = parse_value(cls.__name__, key, hints[key], raw.strip())
     updated = dataclasses.replace(config, **changes)
-    if hasattr(updated, "validate"):
-        updated.validate()
+    updated.validate()
     return updated
 
 
@@ -138,62 +227,40 @@ def parse_value(owner: str, key: str, hint: Any, raw: str) -> Any:
     """Parses ``raw`` as the type ``hint`` of field ``owner.key``."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
+
+    def invalid(expected: str) -> ConfigError:
+        return ConfigError(f"{owner}.{key}={raw!r} is invalid: expected {expected}", field=key)
+
     if origin is typing.Union:
         non_none = [a for a in args if a is not type(None)]
         if raw.lower() in ("none", "null", ""):
             return None
         return parse_value(owner, key, non_none[0], raw)
-    if origin is typing.Literal:
+    if origin is Literal:
         if raw not in args:
-            raise ConfigError(
-                f"{owner}.{key}={raw!r} is invalid: expected one of {', '.join(map(str, args))}"
-            )
+            raise invalid("one of " + ", ".join(map(str, args)))
         return raw
     if origin is tuple:
-        item_type = args[0]
         parts = [p for p in raw.replace(" ", "").split(",") if p]
-        return tuple(parse_value(owner, key, item_type, p) for p in parts)
+        if not parts:
+            raise invalid("a comma-separated list with at least one value")
+        return tuple(parse_value(owner, key, args[0], p) for p in parts)
     if hint is bool:
-        lowered = raw.lower()
-        if lowered in ("true", "1", "yes"):
+        if raw.lower() in ("true", "1", "yes"):
             return True
-        if lowered in ("false", "0", "no"):
+        if raw.lower() in ("false", "0", "no"):
             return False
-        raise ConfigError(f"{owner}.{key}={raw!r} is invalid: expected true or false")
+        raise invalid("true or false")
     if hint is int:
         try:
             return int(raw)
         except ValueError:
-            raise ConfigError(f"{owner}.{key}={raw!r} is invalid: expected an integer") from None
+            raise invalid("an integer") from None
     if hint is float:
         try:
             return float(raw)
         except ValueError:
-            raise ConfigError(f"{owner}.{key}={raw!r} is invalid: expected a number") from None
+            raise invalid("a number") from None
     if hint is str:
         return raw
-    raise ConfigError(f"{owner}.{key} cannot be set from the command line")
-
-
-@dataclasses.dataclass
-class TrainingRowsConfig:
-    """Which training rows of a two-domain (SOURCE,TARGET) task a model sees.
-
-    Rows left out are gone from the run, from its history features too, as if
-    the data did not have them; validation and test rows never change.
-
-    Args:
-        train_domains: ``both``; ``target`` (DAAN's Self-train); ``source`` (Src-only,
-            its checkpoint chosen on the source domain's validation AUC).
-        target_fraction: share of the target domain's training rows kept, drawn
-            with the run's seed (DAAN's Table 4 sweep).
-    """
-
-    train_domains: typing.Literal["both", "source", "target"] = "both"
-    target_fraction: float = 1.0
-
-    def validate(self) -> None:
-        _require(self, "target_fraction", 0.0 < self.target_fraction <= 1.0,
-                 "a fraction in (0, 1]")
-        if hasattr(super(), "validate"):
-            super().validate()
+    raise ConfigError(f"{owner}.{key} cannot be set from text", field=key)

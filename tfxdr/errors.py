@@ -1,8 +1,25 @@
-"""Exceptions that the command line turns into one-line messages."""
+"""Exceptions that the command line turns into one-line messages.
+
+Library errors speak of fields and files, never of command-line flags: an error
+caused by one named input carries that input's name in ``field`` (a config
+field such as ``latent_dim``, or a data setting such as ``domains``), and the
+command line turns it into a hint about the flag that sets it.
+"""
+
+from __future__ import annotations
 
 
 class TfxdrError(Exception):
-    """Base class for errors caused by the user's input, not by a bug."""
+    """Base class for errors caused by the user's input, not by a bug.
+
+    Args:
+        message: one line naming the file, column, row or field and what was expected.
+        field: the input the error is about, when it is one named setting.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class DataError(TfxdrError):

@@ -1,8 +1,9 @@
 """Train / evaluate runs: data -> split -> model -> selection -> test, saved to a run dir.
 
-A run directory holds everything needed to reproduce or re-score it:
-``config.json`` (model, resolved config, seed, data source), ``split/``,
-``vocabularies.json``, ``history.csv``, ``checkpoints/`` and ``metrics.json``.
+A run directory holds everything needed to reproduce or re-score it (see
+:mod:`tfxdr.rundir`), and nothing outside it is read again: ``evaluate`` and
+``export`` load ``model.keras`` and rebuild the examples from the saved split
+and feature spec.
 """
 
 from __future__ import annotations
@@ -12,24 +13,19 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+import keras
+
 import tfxdr
-from tfxdr import models as _models  # noqa: F401  (registers the models)
 from tfxdr.config import apply_overrides, from_dict, to_dict
-from tfxdr.data import (
-    SplitSpec,
-    Vocabularies,
-    load_dataset,
-    load_split,
-    make_split,
-    save_split,
-    select_domains,
-)
+from tfxdr.data import load_dataset, load_split, make_split, save_split, select_domains
 from tfxdr.data.domains import Interactions, OverlapRule
 from tfxdr.export import save_module
+from tfxdr.features import FeatureSpec
 from tfxdr.models.registry import MODELS
-from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, read_json, staged_run_dir, write_json
+from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_json, staged_run_dir, \
+    write_json
 from tfxdr.tasks import TASKS
-from tfxdr.training import BEST_WEIGHTS, fit_with_selection, restore_weights, set_seed
+from tfxdr.training import fit_with_selection, set_seed
 
 
 @dataclasses.dataclass
@@ -38,7 +34,7 @@ class DataConfig:
 
     Args:
         dataset: ``ml-1m``, ``ml-100k`` or a path (file or directory).
-        domains: domain names in order (A, B) or (source, target).
+        domains: domain names in order (for CTR, the target last).
         overlap: rule for items in several requested genres: drop, first, second.
         min_rating: implicit feedback threshold (None: every rating is a click).
         user_features / item_features: optional feature tables for a path dataset.
@@ -85,24 +81,23 @@ def train(
     verbose: int | str = "auto",
 ) -> dict:
     """Trains ``model``, selects on validation, scores test once; returns metrics.json."""
-    spec, config = resolve_config(model, overrides, epochs)
-    task = TASKS[spec.task]()
+    model_spec, config = resolve_config(model, overrides, epochs)
+    model_spec.check_domains(tuple(data.domains))
+    task = TASKS[model_spec.task]()
     interactions = task.restrict(load_interactions(data, quiet=verbose == 0))
     split_spec = dataclasses.replace(task.default_split, seed=seed,
                                      fractions=tuple(data.split_fractions),
                                      a_train=data.a_train, a_cross=data.a_cross,
                                      evaluate_source=data.evaluate_source)
-    with staged_run_dir(Path(out), overwrite=overwrite) as run_dir:
+    with staged_run_dir(Path(out), replace=overwrite) as run_dir:
         split_frame = make_split(interactions, split_spec)
-        if hasattr(task, "select_training_rows"):
-            split_frame = task.select_training_rows(split_frame, interactions.domains, config,
-                                                    seed)
+        split_frame = task.select_training_rows(split_frame, interactions.domains, config, seed)
         save_split(run_dir, split_frame, split_spec)
-        vocabs = Vocabularies.build(split_frame, interactions.domains)
-        vocabs.save(run_dir)
+        features = task.feature_spec(interactions, split_frame, config)
+        features.save(run_dir)
         write_json(run_dir / CONFIG_FILE, {
             "model": model,
-            "task": spec.task,
+            "task": model_spec.task,
             "seed": seed,
             "config": to_dict(config),
             "data": to_dict(data),
@@ -110,21 +105,11 @@ def train(
             "tfxdr_version": tfxdr.__version__,
         })
         set_seed(seed)
-        prepared = task.prepare(split_frame, vocabs, interactions.domains, interactions)
-        keras_model = spec.build(config, prepared.sizes, seed)
-        keras_model(task.example_batch(prepared))
-        result = fit_with_selection(
-            keras_model,
-            task.train_dataset(prepared, config.batch_size, seed),
-            num_examples=task.num_train_examples(prepared),
-            epochs=config.epochs,
-            evaluate_val=lambda: task.evaluate(keras_model, prepared, "val"),
-            score=task.selection_score,
-            run_dir=run_dir,
-            eval_every=config.eval_every,
-            patience=config.patience,
-            verbose=verbose,
-        )
+        prepared = task.prepare(split_frame, features, config)
+        keras_model = model_spec.create(config, features, seed)
+        result = fit_with_selection(keras_model, task, prepared, config, seed, run_dir,
+                                    verbose=verbose)
+        keras_model.save(run_dir / MODEL_FILE)
         test_metrics = task.evaluate(keras_model, prepared, "test")
         report = {
             "model": model,
@@ -145,40 +130,37 @@ def train(
 
 @dataclasses.dataclass
 class LoadedRun:
-    """A finished run rebuilt from its directory, best weights restored."""
+    """A finished run: its saved settings, task, examples and selected model."""
 
     saved: dict
     config: object
     task: object
     prepared: object
-    vocabs: Vocabularies
-    domains: tuple[str, ...]
-    model: object
+    spec: FeatureSpec
+    model: keras.Model
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return self.spec.domains
 
 
 def load_run(run_dir: str | os.PathLike) -> LoadedRun:
-    """Rebuilds a finished run from its saved config, split, vocabularies and weights."""
+    """Loads a finished run from its directory alone: ``model.keras``, the saved split
+    and the feature spec."""
     run_dir = Path(run_dir)
     saved = read_json(run_dir / CONFIG_FILE)
     read_json(run_dir / METRICS_FILE)  # a run without metrics.json did not finish
-    spec = MODELS.get(saved["model"])
-    config = from_dict(spec.config_cls, saved["config"])
-    task = TASKS[spec.task]()
+    model_spec = MODELS.get(saved["model"])
+    config = from_dict(model_spec.config_cls, saved["config"])
+    task = TASKS[model_spec.task]()
     split_frame, _ = load_split(run_dir)
-    vocabs = Vocabularies.load(run_dir)
-    domains = tuple(saved["data"]["domains"])
-    interactions = None
-    if task.needs_side_tables:  # user and item tables are not part of the saved split
-        interactions = load_interactions(from_dict(DataConfig, saved["data"]), quiet=True)
-    prepared = task.prepare(split_frame, vocabs, domains, interactions)
-    keras_model = spec.build(config, prepared.sizes, saved["seed"])
-    keras_model(task.example_batch(prepared))
-    restore_weights(keras_model, run_dir / "checkpoints" / BEST_WEIGHTS)
-    return LoadedRun(saved, config, task, prepared, vocabs, domains, keras_model)
+    spec = FeatureSpec.load(run_dir)
+    model = keras.saving.load_model(run_dir / MODEL_FILE)
+    return LoadedRun(saved, config, task, task.prepare(split_frame, spec, config), spec, model)
 
 
 def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
-    """Re-scores a finished run from its saved split, vocabularies and best weights."""
+    """Re-scores a finished run from its saved split, feature spec and model."""
     run = load_run(run_dir)
     return {"model": run.saved["model"], "dataset": run.saved["data"]["dataset"],
             "domains": list(run.domains), "seed": run.saved["seed"], "split": part,
@@ -188,7 +170,7 @@ def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
 def export(run_dir: str | os.PathLike, version: int | None = None) -> Path:
     """Exports a finished run as a SavedModel under ``RUN_DIR/export/<version>``."""
     run = load_run(run_dir)
-    module, signatures = run.task.serving_module(run)
+    module, signatures = run.task.serving_module(run.model, run.prepared)
     return save_module(module, signatures, Path(run_dir), version)
 
 

@@ -5,12 +5,6 @@ from __future__ import annotations
 from keras import ops
 
 
-def weighted_mean(values, weights):
-    """Mean of ``values`` weighted by ``weights``; with a 0/1 mask, the mean over the
-    selected rows, and 0 (not NaN) when a batch selects none."""
-    return ops.sum(values * weights) / ops.maximum(ops.sum(weights), 1.0)
-
-
 def multinomial_log_likelihood(clicks, logits):
     """sum_i x_i log softmax(logits)_i per example (Multi-VAE, D2D-TM Eq. 2-3).
 
@@ -85,17 +79,3 @@ def gan_generator_loss(kind: str, fake_logits):
     if kind == "lsq":
         return ops.square(fake_logits - 1.0)
     raise ValueError(f"unknown GAN loss {kind!r}: expected log or lsq")
-
-
-def intra_class_domain_loss(negative, positive, alpha: float, form: str = "eq22"):
-    """DADIN's weighting of the two class-conditional domain losses L_d^0, L_d^1.
-
-    ``eq22``: alpha L_d^0 + (1 - alpha) L_d^1, the reading of the gradient
-    updates (Eq. 22-24).  ``eq21``: alpha (L_d^0 + (1 - alpha) L_d^1), Eq. 21 as
-    printed.
-    """
-    if form == "eq22":
-        return alpha * negative + (1.0 - alpha) * positive
-    if form == "eq21":
-        return alpha * (negative + (1.0 - alpha) * positive)
-    raise ValueError(f"loss form {form!r} is invalid: expected eq22 or eq21")

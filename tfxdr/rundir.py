@@ -1,56 +1,25 @@
-"""Run directories that are either complete or absent.
+"""Run directories: complete or absent (see :mod:`tfxdr.io`), and what they hold.
 
-A run is written into a hidden sibling directory and moved into place only
-when it has finished, so a failed run leaves no directory that looks complete
-and never damages an earlier run at the same path.
+```
+RUN_DIR/config.json        model, resolved config, seed, data source, split spec
+RUN_DIR/features.json      the feature spec (vocabularies, buckets, entity tables)
+RUN_DIR/split/             interactions.parquet (with a split column), spec.json
+RUN_DIR/history.csv        per-epoch losses and validation metrics
+RUN_DIR/steps.csv          every training step's loss terms
+RUN_DIR/checkpoints/       best.weights.h5 (selected on validation), last.weights.h5
+RUN_DIR/model.keras        the selected model, preprocessing layer included
+RUN_DIR/metrics.json       test metrics, timing
+```
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import shutil
-import tempfile
-from pathlib import Path
-from typing import Iterator
-
-from tfxdr.errors import RunDirError
+from tfxdr.io import atomic_directory as staged_run_dir
+from tfxdr.io import read_json, write_json
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
+MODEL_FILE = "model.keras"
 
-
-@contextlib.contextmanager
-def staged_run_dir(run_dir: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yields a scratch directory that becomes ``run_dir`` if the block succeeds."""
-    run_dir = Path(run_dir)
-    if run_dir.exists() and not overwrite:
-        raise RunDirError(f"{run_dir}: already exists; choose another --out or pass --overwrite")
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.partial-", dir=run_dir.parent))
-    try:
-        yield scratch
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    if run_dir.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.old-", dir=run_dir.parent))
-        run_dir.rename(retired / run_dir.name)
-        scratch.rename(run_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        scratch.rename(run_dir)
-
-
-def write_json(path: Path, payload: dict) -> None:
-    Path(path).write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
-
-
-def read_json(path: Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise RunDirError(f"{path}: missing; is {path.parent} a finished run directory?")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise RunDirError(f"{path}: not valid JSON ({error})") from None
+__all__ = ["CONFIG_FILE", "METRICS_FILE", "MODEL_FILE", "read_json", "staged_run_dir",
+           "write_json"]

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfxdr.errors import TrainingError
-from tfxdr.layers.gradient_reversal import WARMUP_VARIABLE
+from tfxdr.models.base import NON_FINITE, Phase
 
 BEST_WEIGHTS = "best.weights.h5"
 LAST_WEIGHTS = "last.weights.h5"
@@ -116,41 +116,6 @@ class StepLossWriter(keras.callbacks.Callback):
         self.pending = []
 
 
-class ReversalWarmup(keras.callbacks.Callback):
-    """Raises every gradient reversal's weight as 2 / (1 + exp(-gamma p)) - 1.
-
-    p goes from 0 to 1 over ``total_steps`` training steps, so the adversarial
-    gradient starts at 0, while the features are still noise, and ends at
-    tanh(gamma / 2) of the layer's ``scale`` (0.9999 at gamma = 10, the value of
-    Ganin et al. 2016, Sec. 5.2.2).
-    """
-
-    def __init__(self, total_steps: int, gamma: float = 10.0):
-        super().__init__()
-        if total_steps < 1:
-            raise ValueError(f"ReversalWarmup total_steps={total_steps} is invalid: "
-                             "expected an integer >= 1")
-        self.total_steps = total_steps
-        self.gamma = gamma
-        self.step = 0
-
-    def weight(self, step: int) -> float:
-        progress = min(step / self.total_steps, 1.0)
-        return 2.0 / (1.0 + math.exp(-self.gamma * progress)) - 1.0
-
-    def on_train_begin(self, logs=None):
-        self.variables = [v for v in self.model.non_trainable_variables
-                          if v.path.endswith(f"/{WARMUP_VARIABLE}")]
-        if not self.variables:
-            raise TrainingError("ReversalWarmup: the model has no GradientReversal layer")
-
-    def on_train_batch_begin(self, batch, logs=None):
-        value = self.weight(self.step)
-        for variable in self.variables:
-            variable.assign(value)
-        self.step += 1
-
-
 class ValidationSelection(keras.callbacks.Callback):
     """Scores the validation split, keeps the best weights, stops early.
 
@@ -162,12 +127,13 @@ class ValidationSelection(keras.callbacks.Callback):
         patience: validations without improvement before stopping; 0 = never.
         total_epochs: to validate after the final epoch.
 
-    A model with ``selection_start_epoch = n`` is not validated during its
-    first n epochs (a pre-training phase, such as fine-tuning's source epochs).
+    Epochs of a phase that does not select (a pre-training phase, such as
+    fine-tuning's source epochs) are neither validated nor patience steps.
     """
 
     def __init__(self, evaluate: Callable[[], dict], score: Callable[[dict], float],
-                 checkpoint_dir: Path, eval_every: int, patience: int, total_epochs: int):
+                 checkpoint_dir: Path, eval_every: int, patience: int, total_epochs: int,
+                 phases: list[Phase] | None = None):
         super().__init__()
         self.evaluate = evaluate
         self.score = score
@@ -175,6 +141,7 @@ class ValidationSelection(keras.callbacks.Callback):
         self.eval_every = eval_every
         self.patience = patience
         self.total_epochs = total_epochs
+        self.phases = phases or [Phase(total_epochs)]
         self.best_score = -math.inf
         self.best_epoch = 0
         self.best_metrics: dict = {}
@@ -191,7 +158,7 @@ class ValidationSelection(keras.callbacks.Callback):
         last = epoch + 1 == self.total_epochs
         if (epoch + 1) % self.eval_every and not last:
             return
-        if epoch + 1 <= getattr(self.model, "selection_start_epoch", 0):
+        if not self.selects(epoch + 1):
             return  # a pre-training phase: neither a candidate nor a patience step
         started = time.perf_counter()
         metrics = self.evaluate()
@@ -209,19 +176,17 @@ class ValidationSelection(keras.callbacks.Callback):
                 self.model.stop_training = True
 
 
-def restore_weights(model: keras.Model, path: Path) -> None:
-    """Loads saved weights, building the optimizers first so their state loads too.
+    def selects(self, epoch: int) -> bool:
+        for phase in self.phases:
+            if epoch <= phase.last_epoch:
+                return phase.selects
+        return True
 
-    Without the build, Keras skips saved optimizer variables with only a
-    warning.  A model with extra optimizers (a GAN's discriminator optimizer)
-    builds them in its ``build_optimizers`` method.
-    """
-    if hasattr(model, "build_optimizers"):
-        model.build_optimizers()
-    else:
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is not None and not optimizer.built and model.trainable_variables:
-            optimizer.build(model.trainable_variables)
+
+def restore_weights(model, path: Path) -> None:
+    """Loads saved weights, building both optimizers first so that their state loads
+    too (without the build, Keras skips saved optimizer variables with a warning)."""
+    model.build_optimizers()
     model.load_weights(path)
 
 
@@ -236,50 +201,61 @@ class FitResult:
 
 
 def fit_with_selection(
-    model: keras.Model,
-    dataset: tf.data.Dataset,
-    num_examples: int,
-    epochs: int,
-    evaluate_val: Callable[[], dict],
-    score: Callable[[dict], float],
+    model,
+    task,
+    data,
+    config,
+    seed: int,
     run_dir: Path,
-    eval_every: int = 1,
-    patience: int = 0,
     verbose: int | str = "auto",
     callbacks: list | None = None,
 ) -> FitResult:
     """``model.fit`` with validation selection; restores the best weights at the end.
 
-    A model may ask for its own callbacks (a schedule, say) by defining
-    ``training_callbacks(total_steps)`` (None when the dataset's length is
-    unknown); ``callbacks`` adds more.  A model that trains in phases on
-    different data (fine-tuning) defines ``training_phases(dataset, epochs)``
-    -> [(last epoch of the phase, its dataset), ...]: each phase is one
-    ``fit`` call sharing the callbacks, so selection and logs run across them.
-    Instances per second count every training instance per epoch.
+    The model's phases (:meth:`~tfxdr.models.base.TfxdrModel.training_phases`)
+    each train on their own rows, one ``fit`` call each, sharing the callbacks
+    so that selection and logs run across them; the model's own callbacks (a
+    schedule) come first, then ``callbacks``.  Instances per second count every
+    training instance per epoch.
+
+    Raises:
+        TrainingError: a loss term became NaN or infinite; no update with it was
+            applied, and the best checkpoint so far is on disk.
     """
+    epochs = config.epochs
     checkpoint_dir = Path(run_dir) / "checkpoints"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    selection = ValidationSelection(evaluate_val, score, checkpoint_dir, eval_every, patience,
-                                    epochs)
+    phases = model.training_phases(epochs)
+    selection = ValidationSelection(lambda: task.evaluate(model, data, "val"),
+                                    lambda metrics: task.selection_score(metrics, data),
+                                    checkpoint_dir, config.eval_every, config.patience, epochs,
+                                    phases)
     history = HistoryWriter(Path(run_dir) / "history.csv", selection)
     steps = StepLossWriter(Path(run_dir) / "steps.csv")
-    extra = list(callbacks or [])
-    if hasattr(model, "training_callbacks"):
-        steps_per_epoch = int(dataset.cardinality())  # < 0 when unknown
-        extra += model.training_callbacks(epochs * steps_per_epoch if steps_per_epoch >= 0
-                                          else None)
-    phases = (model.training_phases(dataset, epochs) if hasattr(model, "training_phases")
-              else [(epochs, dataset)])
+    datasets = [task.train_dataset(data, config.batch_size, seed, phase.domains)
+                for phase in phases]
+    total_steps = sum(int(d.cardinality()) * (phase.last_epoch - first) for d, phase, first in
+                      zip(datasets, phases, [0] + [p.last_epoch for p in phases[:-1]]))
+    extra = model.training_callbacks(total_steps if total_steps >= 0 else None)
+    extra += list(callbacks or [])
     start = time.perf_counter()
-    epochs_run, first_epoch = 0, 0
-    for last_epoch, phase_dataset in phases:
-        # The schedules come first: they set what the step about to run uses.
-        fitted = model.fit(phase_dataset, initial_epoch=first_epoch, epochs=last_epoch,
-                           verbose=verbose, shuffle=False,
-                           callbacks=[*extra, selection, history, steps])
+    epochs_run, first_epoch, examples = 0, 0, 0
+    for phase, dataset in zip(phases, datasets):
+        try:
+            fitted = model.fit(dataset, initial_epoch=first_epoch, epochs=phase.last_epoch,
+                               verbose=verbose, shuffle=False,
+                               callbacks=[*extra, selection, history, steps])
+        except tf.errors.InvalidArgumentError as error:
+            if NON_FINITE not in error.message:
+                raise
+            term = error.message.split(NON_FINITE, 1)[1].split(":")[0].strip()
+            raise TrainingError(f"training diverged: loss term {term} is not finite at "
+                                f"epoch {steps.epoch}, step {steps.step + 1}; no update with it "
+                                "was applied (try a smaller learning_rate)",
+                                field="learning_rate") from None
         epochs_run += len(fitted.epoch)
-        first_epoch = last_epoch
+        examples += len(fitted.epoch) * task.num_train_examples(data, phase.domains)
+        first_epoch = phase.last_epoch
         if model.stop_training:
             break
     # Training time excludes the validation passes, so examples/s measures training.
@@ -292,5 +268,5 @@ def fit_with_selection(
         validation=selection.best_metrics,
         epochs_run=epochs_run,
         train_seconds=seconds,
-        examples_per_second=num_examples * epochs_run / seconds if seconds > 0 else 0.0,
+        examples_per_second=examples / seconds if seconds > 0 else 0.0,
     )

@@ -1,10 +1,10 @@
 """Data layer: sources -> interactions -> splits -> tf.data examples.
 
-Nothing here knows about models; models receive the tensors and sizes built here.
+Nothing here knows about models; models receive the requests built here.
 """
 
-from tfxdr.data.clicks import SparseRows, click_pair_dataset, sparse_rows
-from tfxdr.data.ctr import CtrInstances, CtrSpec, build_ctr_instances
+from tfxdr.data.clicks import ClickRows, click_bag_dataset, click_rows
+from tfxdr.data.ctr import CtrInstances, CtrOptions, build_ctr_instances, ctr_feature_spec
 from tfxdr.data.dataset import load_dataset
 from tfxdr.data.describe import describe, format_description
 from tfxdr.data.domains import Interactions, parse_domains, select_domains
@@ -15,9 +15,9 @@ from tfxdr.data.table import RawDataset
 from tfxdr.data.vocab import Vocabularies, Vocabulary
 
 __all__ = [
-    "CtrInstances", "CtrSpec", "Interactions", "RawDataset", "SOURCES", "SparseRows",
+    "ClickRows", "CtrInstances", "CtrOptions", "Interactions", "RawDataset", "SOURCES",
     "SequenceExamples", "SplitSpec", "Vocabularies", "Vocabulary", "build_ctr_instances",
-    "build_sequences", "click_pair_dataset", "data_home", "describe", "fetch",
-    "format_description", "load_dataset", "load_split", "make_split", "parse_domains",
-    "save_split", "select_domains", "sparse_rows",
+    "build_sequences", "click_bag_dataset", "click_rows", "ctr_feature_spec", "data_home",
+    "describe", "fetch", "format_description", "load_dataset", "load_split", "make_split",
+    "parse_domains", "save_split", "select_domains",
 ]

@@ -1,6 +1,7 @@
 """Cold-start resampling for cross-domain CTR (DADIN's Algorithm 2).
 
-Of the users active in the target domain, ``a_train`` become training users:
+The target is one domain; every other domain is a source.  Of the users active
+in the target domain, ``a_train`` become training users:
 their interactions, in both domains, are training data.  ``a_cross`` of the
 training users also appear in evaluation: their last day of target-domain
 interactions moves out of training into validation or test.  The remaining
@@ -43,7 +44,6 @@ CONTEXT = "context"
 
 def cold_start_split(
     frame: pd.DataFrame,
-    source: str,
     target: str,
     a_train: float,
     a_cross: float,
@@ -57,7 +57,8 @@ def cold_start_split(
         raise DataError("cold-start resampling needs a 'timestamp' column, which the data lacks")
     for name, value in (("a_train", a_train), ("a_cross", a_cross)):
         if not 0.0 <= value <= 1.0:
-            raise DataError(f"{name}={value} is invalid: expected a fraction in [0, 1]")
+            raise DataError(f"{name}={value} is invalid: expected a fraction in [0, 1]",
+                            field=name)
     rng = np.random.default_rng(seed)
     is_target = (frame["domain"] == target).to_numpy()
     user_list = np.sort(frame.loc[is_target, "user_id"].unique())

@@ -1,45 +1,49 @@
-"""CTR instances: one per rated event, with leak-free behaviour histories.
+"""CTR instances: one per rated event, with leak-free behaviour histories, as raw ids.
 
-Each instance carries the user's profile fields, the candidate item and its
-fields, the candidate's domain, the click label, and for every domain the
+Each instance is a request as a served model receives it: the user's id, the
+candidate item's id and the domain it is shown in, and for every domain the
 user's most recent ``history_len`` clicked items strictly before the event's
-timestamp.  Histories are never materialised per instance: each batch gathers
-them from one sorted array per domain inside the ``tf.data`` graph.
+timestamp; plus its click label.  The model's preprocessing layer turns the
+raw ids into indices, in training exactly as in serving.  Histories are never
+materialised per instance: each batch gathers them from one sorted array per
+domain inside the ``tf.data`` graph.
 
-Item ids share one index space across domains (``item`` = domain offset +
-index in the domain's vocabulary + 1), so a model can use one embedding table
-for candidates and both histories.  Index 0 is padding / unknown everywhere.
+:func:`ctr_feature_spec` describes these requests: the vocabularies of user
+ids, item ids and attribute values, and the buckets of continuous attributes,
+all from the training rows; the users' and items' attributes (profile, year,
+genres) travel in the spec's entity tables, so a user that training never saw
+still has a profile.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
 from tfxdr.data.domains import Interactions
-from tfxdr.data.vocab import Vocabularies, Vocabulary
 from tfxdr.errors import DataError
+from tfxdr.features import EntityTable, Feature, FeatureSpec, domain_slug, integer_ids, vocabulary
+
+USER_ID, ITEM_ID, DOMAIN, LABEL = "user_id", "item_id", "domain", "label"
+TEXT_COLUMNS = ("title", "movie_title")  # item columns that are not features
 
 
 @dataclasses.dataclass
-class CtrSpec:
-    """How instances are built.
+class CtrOptions:
+    """How instances and their features are built.
 
     Args:
         history_len: clicked items kept per history (most recent).
         label_threshold: click label = rating >= this, when the data has
             ratings and no ``label`` column (MovieLens: 4).
-        zip_prefix: characters of ``zip_code`` kept as a user field.
+        zip_prefix: characters of ``zip_code`` kept as a user attribute.
         max_genres: genre slots per item (extra genres are dropped).
         max_categories: a user or item column whose values are all numbers and
             take more distinct values than this is continuous (``zip_code``
-            never is): besides its categorical field it is given raw, as
-            ``n_`` + the field's name (float32, NaN when missing), for models
-            that bucket it themselves.
+            never is), when the model buckets continuous columns.
     """
 
     history_len: int = 50
@@ -49,157 +53,164 @@ class CtrSpec:
     max_categories: int = 50
 
 
-@dataclasses.dataclass
-class FieldTables:
-    """Per-entity fields: ``values[field][entity]``, an index (0 = unknown) for a
-    categorical field, the raw value (NaN = unknown) for a continuous ``n_*`` one."""
-
-    values: dict[str, np.ndarray]
-    sizes: dict[str, int]
+def history_input(domain: str) -> str:
+    """The request key of a domain's click history."""
+    return f"history_{domain_slug(domain)}"
 
 
 def click_labels(frame: pd.DataFrame, threshold: float) -> np.ndarray:
     """The ``label`` column, or ``rating >= threshold``."""
-    if "label" in frame.columns:
-        return frame["label"].to_numpy(np.float32)
+    if LABEL in frame.columns:
+        return frame[LABEL].to_numpy(np.float32)
     if "rating" in frame.columns:
         return (frame["rating"].to_numpy() >= threshold).astype(np.float32)
     raise DataError("CTR instances need a 'label' or a 'rating' column; the data has neither")
 
 
-def global_item_index(
-    frame: pd.DataFrame, domains: Sequence[str], items: dict[str, Vocabulary]
-) -> tuple[np.ndarray, np.ndarray]:
-    """1-based item index in the shared space, and the domain offsets."""
-    offsets = np.cumsum([0] + [len(items[d]) for d in domains])
-    out = np.zeros(len(frame), dtype=np.int64)
-    domain_values = frame["domain"].to_numpy()
-    for k, domain in enumerate(domains):
-        rows = domain_values == domain
-        out[rows] = items[domain].index(frame.loc[rows, "item_id"]) + offsets[k] + 1
-    return out, offsets
-
-
-def _categorical(values: pd.Series) -> tuple[np.ndarray, int]:
-    vocab = Vocabulary.from_values(v for v in values if v != "")
-    index = vocab.index(values) + 1
-    index[values.to_numpy() == ""] = 0
-    return index.astype(np.int32), len(vocab) + 1
-
-
-def continuous_values(values: pd.Series, spec: CtrSpec) -> np.ndarray | None:
-    """The column as float32 (NaN where empty) when it is continuous, else None."""
+def _continuous(values: pd.Series, options: CtrOptions) -> bool:
+    """Whether a text column holds numbers with more distinct values than categories."""
     present = values != ""
     numbers = pd.to_numeric(values.where(present), errors="coerce")
-    if numbers.notna().sum() != present.sum() or numbers.nunique() <= spec.max_categories:
-        return None  # some value is not a number, or few enough values to be categories
-    return numbers.to_numpy(np.float32)
+    return bool(numbers.notna().sum() == present.sum()
+                and numbers.nunique() > options.max_categories)
 
 
-def continuous_name(field: str) -> str:
-    return f"n_{field}"
+def _attributes(table: pd.DataFrame | None, key: str, keys: np.ndarray, entity: str,
+                train_keys: np.ndarray, train_counts: np.ndarray, options: CtrOptions,
+                buckets: int) -> tuple[list[Feature], EntityTable | None]:
+    """The attribute features of an entity table and its rows for ``keys``.
+
+    Vocabularies come from the entities of training rows; bucket boundaries
+    from the training rows' values (each entity weighs by its rows,
+    ``train_counts``).
+    """
+    if table is None:
+        return [], None
+    aligned = table.drop_duplicates(key).set_index(key).reindex(keys)
+    features, columns = [], {}
+    in_train = pd.Index(keys).get_indexer(train_keys)
+    for column in aligned.columns:
+        if column in TEXT_COLUMNS:
+            continue
+        name = f"{entity}_{column}"
+        if name in (USER_ID, ITEM_ID):
+            raise DataError(f"the {entity} table has a column {column!r}, whose feature name "
+                            f"{name!r} is taken by the {entity} id; rename the column")
+        if column == "genres":
+            genres = [g if isinstance(g, tuple) else () for g in aligned[column]]
+            vocab = vocabulary(g for row in in_train for g in genres[row])
+            columns[name] = tuple(genres)
+            features.append(Feature(name, "multi_valued", vocabulary=vocab,
+                                    width=options.max_genres, entity=entity, key=key))
+            continue
+        values = aligned[column].fillna("").astype(str)
+        if column == "zip_code":
+            values = values.str[: options.zip_prefix]
+        if buckets and column != "zip_code" and _continuous(values, options):
+            numbers = pd.to_numeric(values.where(values != ""), errors="coerce").to_numpy(float)
+            columns[name] = tuple(float(v) for v in numbers)
+            boundaries = quantile_boundaries(np.repeat(numbers[in_train], train_counts), buckets)
+            features.append(Feature(name, "continuous", boundaries=boundaries, entity=entity,
+                                    key=key))
+        else:
+            columns[name] = tuple(values)
+            features.append(Feature(name, "categorical",
+                                    vocabulary=vocabulary(values.to_numpy()[in_train]),
+                                    entity=entity, key=key))
+    return features, EntityTable(tuple(keys), columns)
 
 
-def user_fields(interactions: Interactions, vocabs: Vocabularies, spec: CtrSpec) -> FieldTables:
-    """User id plus every column of the user table, indexed by user index."""
-    values = {"user": np.arange(1, len(vocabs.users) + 1, dtype=np.int32)}
-    sizes = {"user": len(vocabs.users) + 1}
-    table = interactions.users
-    if table is not None:
-        aligned = table.set_index("user_id").reindex(vocabs.users.ids).fillna("").astype(str)
-        for column in aligned.columns:
-            column_values = aligned[column]
-            if column == "zip_code":
-                column_values = column_values.str[: spec.zip_prefix]
-            elif (raw := continuous_values(column_values, spec)) is not None:
-                values[continuous_name(f"u_{column}")] = raw
-            values[f"u_{column}"], sizes[f"u_{column}"] = _categorical(column_values)
-    return FieldTables(values, sizes)
+def ctr_feature_spec(interactions: Interactions, split_frame: pd.DataFrame,
+                     options: CtrOptions = CtrOptions(), continuous_buckets: int = 0) -> FeatureSpec:
+    """The features of CTR requests, from the training rows of ``split_frame``.
 
-
-def item_fields(
-    interactions: Interactions, vocabs: Vocabularies, spec: CtrSpec
-) -> tuple[FieldTables, np.ndarray]:
-    """Item id, item table columns and a padded genre matrix, by shared item index."""
-    domains = interactions.domains
-    ids = [i for d in domains for i in vocabs.items[d].ids]
-    total = len(ids) + 1
-    values = {"item": np.arange(total, dtype=np.int32)}
-    sizes = {"item": total}
-    genres = np.zeros((total, spec.max_genres), dtype=np.int32)
-    table = interactions.items
-    if table is not None:
-        aligned = table.drop_duplicates("item_id").set_index("item_id").reindex(ids)
-        for column in aligned.columns:
-            if column in ("genres", "title", "movie_title"):
-                continue
-            column_values = aligned[column].fillna("").astype(str)
-            index, size = _categorical(column_values)
-            values[f"i_{column}"] = np.concatenate([[0], index]).astype(np.int32)
-            sizes[f"i_{column}"] = size
-            if (raw := continuous_values(column_values, spec)) is not None:
-                values[continuous_name(f"i_{column}")] = np.concatenate([[np.nan], raw]).astype(
-                    np.float32)
-        if "genres" in aligned.columns:
-            lists = [g if isinstance(g, tuple) else () for g in aligned["genres"]]
-            genre_vocab = Vocabulary.from_values(g for gs in lists for g in gs)
-            for row, gs in enumerate(lists, start=1):
-                kept = gs[: spec.max_genres]
-                genres[row, : len(kept)] = genre_vocab.index(kept) + 1
-            sizes["genres"] = len(genre_vocab) + 1
-    return FieldTables(values, sizes), genres
+    Ids seen only in validation or test rows (cold-start users, new items) are
+    not in the vocabularies: they map to the unknown index, as at serving time.
+    """
+    domains = tuple(interactions.domains)
+    train = split_frame[split_frame["split"] == "train"]
+    users_seen = np.sort(split_frame[USER_ID].unique())
+    items_seen = np.sort(split_frame[ITEM_ID].unique())
+    user_vocab = vocabulary(train[USER_ID])
+    item_vocab = vocabulary(train[ITEM_ID])
+    user_dtype = "int64" if integer_ids(users_seen) else "string"
+    item_dtype = "int64" if integer_ids(items_seen) else "string"
+    features = [
+        Feature(USER_ID, "categorical", vocabulary=user_vocab, entity="user", dtype=user_dtype),
+        Feature(ITEM_ID, "categorical", vocabulary=item_vocab, entity="item", dtype=item_dtype),
+        Feature(DOMAIN, "domain"),
+    ]
+    features += [Feature(history_input(d), "history", width=options.history_len, table=ITEM_ID,
+                         domain=d, dtype=item_dtype) for d in domains]
+    tables = {}
+    for entity, key, table, seen in (("user", USER_ID, interactions.users, users_seen),
+                                     ("item", ITEM_ID, interactions.items, items_seen)):
+        counts = train[key].value_counts()
+        attributes, entity_table = _attributes(
+            table, key, seen, entity, counts.index.to_numpy(), counts.to_numpy(), options,
+            continuous_buckets)
+        features += attributes
+        if entity_table is not None and attributes:
+            tables[key] = entity_table
+    return FeatureSpec(domains, tuple(features), tables)
 
 
 @dataclasses.dataclass
 class CtrInstances:
-    """Instance arrays plus the sorted click arrays their histories come from."""
+    """Raw instance columns plus the sorted click arrays their histories come from.
 
-    features: dict[str, np.ndarray]
-    history_values: list[np.ndarray]
-    field_sizes: dict[str, int]
+    ``columns``: ``user_id``, ``item_id``, ``domain`` (raw strings), ``label``,
+    and per domain k ``hist_start_k`` / ``hist_end_k``, the range of the
+    instance's user's clicks before the instance in ``history_items[k]``.
+    """
+
+    columns: dict[str, np.ndarray]
+    history_items: list[np.ndarray]
+    history_names: list[str]
     history_len: int
 
     def __len__(self) -> int:
-        return len(self.features["label"])
+        return len(self.columns[LABEL])
 
-    def dataset(self, batch_size: int, shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:
-        """Batches of named features; ``hist_{k}`` is int32 [B, history_len], most recent last."""
+    def rows_of(self, domains: tuple[str, ...] | None) -> np.ndarray:
+        """Positions of the instances whose candidate is in ``domains`` (None: all)."""
+        if domains is None:
+            return np.arange(len(self))
+        return np.flatnonzero(np.isin(self.columns[DOMAIN], list(domains)))
+
+    def dataset(self, batch_size: int, shuffle: bool = True, seed: int = 0,
+                domains: tuple[str, ...] | None = None) -> tf.data.Dataset:
+        """Batches of (raw request, label); ``history_<domain>`` is [B, history_len]
+        raw item ids, most recent last, "" in front when shorter."""
         n = self.history_len
-        values = [tf.constant(np.concatenate([[0], v]).astype(np.int32)) for v in
-                  self.history_values]
+        tables = [tf.constant(np.concatenate([[""], items]).astype(str)) for items in
+                  self.history_items]
         offsets = tf.range(n, dtype=tf.int64) - n
+        rows = self.rows_of(domains)
+        columns = {name: values[rows] for name, values in self.columns.items()}
 
-        def gather_histories(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-            out = dict(batch)
-            for k, table in enumerate(values):
-                end = out.pop(f"hist_end_{k}")[:, None]
-                start = out.pop(f"hist_start_{k}")[:, None]
+        def gather_histories(batch: dict[str, tf.Tensor]):
+            features = dict(batch)
+            label = features.pop(LABEL)
+            for k, (name, table) in enumerate(zip(self.history_names, tables)):
+                end = features.pop(f"hist_end_{k}")[:, None]
+                start = features.pop(f"hist_start_{k}")[:, None]
                 position = end + offsets
-                valid = position >= start
                 # Position p of the sorted array is row p + 1 of `table` (row 0 is padding).
-                out[f"hist_{k}"] = tf.gather(table, tf.where(valid, position + 1, 0))
-            return out
+                features[name] = tf.gather(table, tf.where(position >= start, position + 1, 0))
+            return features, label
 
-        dataset = tf.data.Dataset.from_tensor_slices(self.features)
+        dataset = tf.data.Dataset.from_tensor_slices(columns)
         if shuffle:
-            dataset = dataset.shuffle(max(len(self), 1), seed=seed, reshuffle_each_iteration=True)
+            dataset = dataset.shuffle(max(len(rows), 1), seed=seed, reshuffle_each_iteration=True)
         return (dataset.batch(batch_size)
                 .map(gather_histories, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .prefetch(tf.data.AUTOTUNE))
 
 
-def build_ctr_instances(
-    interactions: Interactions,
-    split_frame: pd.DataFrame,
-    vocabs: Vocabularies,
-    part: str | None,
-    spec: CtrSpec = CtrSpec(),
-    tables: tuple[FieldTables, FieldTables, np.ndarray] | None = None,
-) -> CtrInstances:
+def build_ctr_instances(split_frame: pd.DataFrame, domains: tuple[str, ...], part: str | None,
+                        options: CtrOptions = CtrOptions()) -> CtrInstances:
     """Instances for the rows of ``split_frame`` in ``part`` (all rows if None).
-
-    ``tables`` are the user fields, item fields and genre matrix of
-    :func:`user_fields` and :func:`item_fields`, built here when not given.
 
     Histories come from every clicked event of the user in ``split_frame`` with
     a timestamp strictly smaller than the instance's, whatever its part: they
@@ -208,41 +219,36 @@ def build_ctr_instances(
     """
     if "timestamp" not in split_frame.columns:
         raise DataError("CTR instances need a 'timestamp' column to build leak-free histories")
-    domains = interactions.domains
     frame = split_frame.reset_index(drop=True)
-    labels = click_labels(frame, spec.label_threshold)
-    item_index, _ = global_item_index(frame, domains, vocabs.items)
-    user_index = vocabs.users.index(frame["user_id"])
+    labels = click_labels(frame, options.label_threshold)
+    users, user_index = np.unique(frame[USER_ID].to_numpy().astype(str), return_inverse=True)
     times = frame["timestamp"].to_numpy(np.int64)
     time_shift = times.min() if len(times) else 0
     # One sortable key per (user, time): histories are runs of this order.
-    keys = user_index * (1 << 34) + (times - time_shift)
-
+    keys = user_index.astype(np.int64) * (1 << 34) + (times - time_shift)
     chosen = np.ones(len(frame), bool) if part is None else (frame["split"] == part).to_numpy()
-    if tables is None:
-        tables = (user_fields(interactions, vocabs, spec), *item_fields(interactions, vocabs, spec))
-    users_f, items_f, genres = tables
-    features: dict[str, np.ndarray] = {}
-    for name, table in users_f.values.items():
-        features[name] = table[user_index[chosen]]
-    for name, table in items_f.values.items():
-        features[name] = table[item_index[chosen]]
-    features["genres"] = genres[item_index[chosen]]
-    domain_of = {d: k for k, d in enumerate(domains)}
-    features["domain"] = frame.loc[chosen, "domain"].map(domain_of).to_numpy(np.int32)
-    features["label"] = labels[chosen]
-
-    history_values = []
-    domain_values = frame["domain"].to_numpy()
+    items = frame[ITEM_ID].to_numpy().astype(str)
+    domain_values = frame[DOMAIN].to_numpy().astype(str)
+    columns = {USER_ID: users[user_index[chosen]], ITEM_ID: items[chosen],
+               DOMAIN: domain_values[chosen], LABEL: labels[chosen]}
+    history_items = []
+    instance_keys = keys[chosen]
+    user_start = user_index[chosen].astype(np.int64) * (1 << 34)
     for k, domain in enumerate(domains):
         clicked = np.flatnonzero((labels == 1) & (domain_values == domain))
         clicked = clicked[np.argsort(keys[clicked], kind="stable")]
         sorted_keys = keys[clicked]
-        history_values.append(item_index[clicked])
-        instance_keys = keys[chosen]
-        user_start = user_index[chosen] * (1 << 34)
-        features[f"hist_end_{k}"] = np.searchsorted(sorted_keys, instance_keys, side="left")
-        features[f"hist_start_{k}"] = np.searchsorted(sorted_keys, user_start, side="left")
-    sizes = {**users_f.sizes, **items_f.sizes, "domain": len(domains)}
-    sizes.setdefault("genres", 1)
-    return CtrInstances(features, history_values, sizes, spec.history_len)
+        history_items.append(items[clicked])
+        columns[f"hist_end_{k}"] = np.searchsorted(sorted_keys, instance_keys, side="left")
+        columns[f"hist_start_{k}"] = np.searchsorted(sorted_keys, user_start, side="left")
+    return CtrInstances(columns, history_items, [history_input(d) for d in domains],
+                        options.history_len)
+
+
+def quantile_boundaries(values: np.ndarray, buckets: int) -> tuple[float, ...]:
+    """Edges of ``buckets`` equal-frequency buckets of the finite ``values``."""
+    known = values[np.isfinite(values)]
+    if not len(known) or buckets < 2:
+        return ()
+    return tuple(sorted({float(e) for e in np.quantile(known, np.arange(1, buckets) / buckets)}))
+

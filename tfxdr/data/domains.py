@@ -48,9 +48,10 @@ def parse_domains(text: str | Sequence[str]) -> tuple[str, ...]:
     """``"Drama,Comedy"`` -> ``("Drama", "Comedy")``, rejecting empty and repeated names."""
     names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
     if len(names) < 2 or any(not n for n in names):
-        raise DataError(f"--domains {text!r}: expected at least two comma-separated domain names")
+        raise DataError(f"domains {text!r}: expected at least two comma-separated domain names",
+                        field="domains")
     if len(set(names)) != len(names):
-        raise DataError(f"--domains {text!r}: a domain is listed twice")
+        raise DataError(f"domains {text!r}: a domain is listed twice", field="domains")
     return tuple(names)
 
 

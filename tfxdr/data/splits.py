@@ -9,8 +9,9 @@ A split is the interactions frame plus a ``split`` column in
   test and the one before it validation (RecGURU).
 - ``chronological``: per user, the earliest fraction is train, then
   validation, then test (AFT).
-- ``cold_start``: DADIN's resampling (see :mod:`tfxdr.data.cold_start`): most
-  evaluated users were never seen in the target domain's training data.
+- ``cold_start``: DADIN's resampling (see :mod:`tfxdr.data.cold_start`) with the
+  last domain as the target: most evaluated users were never seen in the target
+  domain's training data.
 """
 
 from __future__ import annotations
@@ -68,9 +69,8 @@ def make_split(interactions: Interactions, spec: SplitSpec) -> pd.DataFrame:
     if spec.kind == "leave_one_out":
         return leave_one_out(frame)
     if spec.kind == "cold_start":
-        source, target = interactions.domains[:2]
-        return cold_start_split(frame, source, target, spec.a_train, spec.a_cross, spec.seed,
-                                evaluate_source=spec.evaluate_source)
+        return cold_start_split(frame, interactions.domains[-1], spec.a_train, spec.a_cross,
+                                spec.seed, evaluate_source=spec.evaluate_source)
     return chronological(frame, spec.fractions)
 
 

@@ -1,22 +1,16 @@
-"""Raw id -> contiguous index maps, saved with every run.
+"""Raw id -> contiguous index maps for the sequence builders.
 
 Indices follow the sorted raw ids, so the same interactions always give the
-same indices; a served model maps raw ids through the run's saved vocabulary.
+same indices.  (Runs describe their features with :mod:`tfxdr.features`.)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
-
-from tfxdr.errors import RunDirError
-
-VOCAB_FILE = "vocabularies.json"
 
 
 @dataclasses.dataclass
@@ -53,18 +47,3 @@ class Vocabularies:
             d: Vocabulary.from_values(frame.loc[frame["domain"] == d, "item_id"]) for d in domains
         }
         return cls(Vocabulary.from_values(frame["user_id"]), items)
-
-    def save(self, run_dir: Path) -> None:
-        payload = {"users": self.users.ids, "items": {d: v.ids for d, v in self.items.items()}}
-        (Path(run_dir) / VOCAB_FILE).write_text(json.dumps(payload))
-
-    @classmethod
-    def load(cls, run_dir: Path) -> "Vocabularies":
-        path = Path(run_dir) / VOCAB_FILE
-        if not path.is_file():
-            raise RunDirError(f"{path}: missing; the run directory is incomplete")
-        payload = json.loads(path.read_text())
-        return cls(
-            Vocabulary(payload["users"]),
-            {d: Vocabulary(ids) for d, ids in payload["items"].items()},
-        )

@@ -1,4 +1,4 @@
-"""What every serving module shares: raw-id lookups and the versioned, atomic save.
+"""What every serving module shares: the model held apart, typed inputs, the versioned save.
 
 A run is exported to ``RUN_DIR/export/<version>/`` with an integer version, the
 layout TF Serving watches; the directory appears only once it is complete.
@@ -11,44 +11,28 @@ declared shape would let a wrong-rank request broadcast silently.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from tfxdr.data.vocab import Vocabulary
 from tfxdr.errors import RunDirError
+from tfxdr.features import Feature
+from tfxdr.io import atomic_directory
 
 EXPORT_DIR = "export"
 
 
-def id_dtype(*vocabularies: Vocabulary) -> tf.DType:
-    """int64 when every raw id is an integer, else string."""
-    for vocabulary in vocabularies:
-        for raw in vocabulary.ids:
-            try:
-                int(raw)
-            except ValueError:
-                return tf.string
-    return tf.int64
+def raw_dtype(feature: Feature) -> tf.DType:
+    """How a request carries a feature's raw values."""
+    return tf.int64 if feature.dtype == "int64" else tf.string
 
 
-def raw_ids(vocabulary: Vocabulary, dtype: tf.DType) -> tf.Tensor:
-    """The vocabulary's raw ids as a constant of the serving dtype."""
-    if dtype == tf.int64:
-        return tf.constant(np.array([int(i) for i in vocabulary.ids], dtype=np.int64))
-    return tf.constant(vocabulary.ids, dtype=tf.string)
-
-
-def lookup_table(keys: tf.Tensor, values: tf.Tensor, default: int) -> tf.lookup.StaticHashTable:
-    """raw id -> int64 value, ``default`` for unknown ids (and padding)."""
-    return tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(keys, tf.cast(values, tf.int64),
-                                            key_dtype=keys.dtype, value_dtype=tf.int64),
-        default_value=default)
+def raw_values(feature: Feature) -> tf.Tensor:
+    """The feature's known raw values in index order, as a constant of its request dtype."""
+    if feature.dtype == "int64":
+        return tf.constant(np.array([int(v) for v in feature.vocabulary], dtype=np.int64))
+    return tf.constant(list(feature.vocabulary), dtype=tf.string)
 
 
 class ServingModule(tf.Module):
@@ -56,13 +40,15 @@ class ServingModule(tf.Module):
 
     The model is reached through a closure, which the SavedModel does not track;
     :meth:`keep_variables_of` then tracks exactly the variables the serving
-    functions read.  The export so carries no optimizer state and none of the
+    functions read, and the model's preprocessing layer is tracked for its
+    vocabulary tables.  The export so carries no optimizer state and none of the
     training-only networks (discriminators, domain classifiers).
     """
 
     def __init__(self, model):
         super().__init__()
         self._get_model = lambda: model
+        self.preprocessor = model.preprocessor
 
     @property
     def model(self):
@@ -74,6 +60,18 @@ class ServingModule(tf.Module):
             for variable in function.get_concrete_function().variables:
                 used[id(variable)] = variable
         self.serving_variables = list(used.values())
+
+
+def checked(name: str, value, rank: int, rows=None, rows_of: str = ""):
+    """``value`` once its rank is ``rank`` and, with ``rows``, its first dimension is
+    ``rows``, the rows of input ``rows_of`` (the checks run before anything reads
+    the value)."""
+    value = tf.ensure_shape(value, [None] * rank)
+    if rows is None:
+        return value
+    with tf.control_dependencies([tf.debugging.assert_equal(
+            tf.shape(value)[0], rows, message=f"{name}: expected one row per {rows_of}")]):
+        return tf.identity(value)
 
 
 def next_version(run_dir: Path) -> int:
@@ -89,12 +87,7 @@ def save_module(module: tf.Module, signatures: dict, run_dir: Path,
     version = next_version(run_dir) if version is None else version
     target = Path(run_dir) / EXPORT_DIR / str(version)
     if target.exists():
-        raise RunDirError(f"{target}: version {version} is already exported")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{version}.partial-", dir=target.parent))
-    try:
-        tf.saved_model.save(module, str(scratch / "model"), signatures=signatures)
-        os.replace(scratch / "model", target)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        raise RunDirError(f"{target}: version {version} is already exported", field="version")
+    with atomic_directory(target) as scratch:
+        tf.saved_model.save(module, str(scratch), signatures=signatures)
     return target

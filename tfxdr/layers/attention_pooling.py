@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 
+@keras.saving.register_keras_serializable(package="tfxdr")
 class AttentionPooling(keras.layers.Layer):
     """Pools history embeddings with softmax weights that depend on the candidate.
 

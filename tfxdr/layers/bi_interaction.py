@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 
+@keras.saving.register_keras_serializable(package="tfxdr")
 class BiInteractionPooling(keras.layers.Layer):
     """sum_{i<j} (c_i m_i) * (c_j m_j) over F field embeddings, in O(F d).
 

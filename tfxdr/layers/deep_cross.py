@@ -7,6 +7,7 @@ from keras import ops
 from keras_rs.layers import FeatureCross
 
 
+@keras.saving.register_keras_serializable(package="tfxdr")
 class DeepCross(keras.layers.Layer):
     """o = FCN(x_L) || x_L where x_{l+1} = x_0 * (W_l x_l + b_l) + x_l.
 
@@ -42,15 +43,26 @@ class DeepCross(keras.layers.Layer):
         self.projection_dim = projection_dim
         self.dropout = float(dropout)
         self.seed = seed
-        self.crosses = [FeatureCross(projection_dim=projection_dim, name=f"cross_{i}")
-                        for i in range(self.cross_layers)]
-        self.fcn = [keras.layers.Dense(u, activation="relu", name=f"fcn_{i}")
-                    for i, u in enumerate(self.hidden_units)]
-        self.dropouts = [keras.layers.Dropout(self.dropout, seed=seed + i)
-                         for i in range(len(self.hidden_units))]
 
     def build(self, input_shape):
-        """Sub-layers create their weights on the first call (a symbolic one included)."""
+        width = int(input_shape[-1])
+        self.crosses = [FeatureCross(projection_dim=self.projection_dim, name=f"cross_{i}")
+                        for i in range(self.cross_layers)]
+        for cross in self.crosses:
+            cross.build((None, width))
+            # FeatureCross creates its Dense layers in build but leaves them unbuilt.
+            projected = width
+            if self.projection_dim is not None:
+                cross.down_proj_dense.build((None, width))
+                projected = self.projection_dim
+            cross.dense.build((None, projected))
+        self.fcn = [keras.layers.Dense(u, activation="relu", name=f"fcn_{i}")
+                    for i, u in enumerate(self.hidden_units)]
+        for dense in self.fcn:
+            dense.build((None, width))
+            width = dense.units
+        self.dropouts = [keras.layers.Dropout(self.dropout, seed=self.seed + i)
+                         for i in range(len(self.hidden_units))]
         self.built = True
 
     def call(self, x, training=False):

@@ -5,114 +5,88 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tfxdr.layers.field_embedding import is_item_field, is_user_field
+from tfxdr.layers.field_embedding import FieldEmbedding
+from tfxdr.ops import masked_mean
 
 
+@keras.saving.register_keras_serializable(package="tfxdr")
 class DomainAwareEmbedding(keras.layers.Layer):
     """e_j = e_c^j(v_j) || e_d^j(v_j) for every field j of an instance of domain d.
 
-    Every field has a shared table (``shared_dim``) and one small table per
-    domain (``specific_dim``); the instance's ``domain`` input picks the
-    specific one.  Single-valued fields (``user``, ``u_*``, ``item``, ``i_*``)
-    look up their value; bag fields (``genres``, and histories of item ids,
-    looked up in the ``item`` tables) average the vectors of their non-zero
-    values, and an empty bag embeds to zeros.  Index 0 is unknown / padding.
-    A continuous field (raw float input ``n_X``) is bucketed by fixed
-    boundaries and replaces the categorical field ``X``; NaN is bucket 0.
+    Every table has a shared part (``shared_dim``) and a small part per domain
+    (``specific_dim``); the instance's domain picks the specific one.  A [B]
+    input embeds to its vector; a [B, T] bag averages the vectors of its
+    non-padding values (zeros when empty).  Index 0 is padding.
 
     Args:
-        field_sizes: vocabulary size of every field (``domain`` is not embedded).
-        histories: names of item-id history inputs embedded as bag fields.
+        tables: table name -> rows.
+        fields: the embedded inputs, in output order.
+        shared: input name -> the table it is looked up in (default: its own name).
         shared_dim: size of the shared part (the paper: 64).
         specific_dim: size of the domain-specific part (the paper: 8); 0 leaves
             it out (DAAN's CNAN_1).
         num_domains: how many domains have specific tables.
-        continuous: raw input name (``n_X``) -> ascending bucket boundaries.
+        domain_input: the input holding each instance's domain index.
 
     Call args:
-        inputs: dict of int index tensors (float raw values for continuous
-            fields), with ``domain`` [B] when ``specific_dim`` > 0.
+        inputs: dict of int index tensors.
 
     Returns:
-        [B, F, shared_dim + specific_dim], fields in the order of ``field_names``.
+        [B, len(fields), shared_dim + specific_dim].
     """
 
-    def __init__(self, field_sizes: dict[str, int], histories: tuple[str, ...] = (),
-                 shared_dim: int = 64, specific_dim: int = 8, num_domains: int = 2,
-                 continuous: dict[str, list[float]] | None = None, **kwargs):
+    def __init__(self, tables: dict[str, int], fields: list[str] | tuple[str, ...],
+                 shared: dict[str, str] | None = None, shared_dim: int = 64,
+                 specific_dim: int = 8, num_domains: int = 2, domain_input: str = "domain",
+                 **kwargs):
         super().__init__(**kwargs)
-        self.field_sizes = dict(field_sizes)
-        self.histories = tuple(histories)
+        self.tables = {name: int(rows) for name, rows in tables.items()}
+        self.fields = tuple(fields)
+        self.shared = dict(shared or {})
         self.shared_dim = int(shared_dim)
         self.specific_dim = int(specific_dim)
         self.num_domains = int(num_domains)
-        self.continuous = {name: [float(b) for b in bounds]
-                           for name, bounds in (continuous or {}).items()}
-        if "item" not in self.field_sizes:
-            raise ValueError("DomainAwareEmbedding needs an 'item' field for the candidate "
-                             "and histories")
-        bucketed = {name[2:]: name for name in self.continuous}  # X -> n_X
-        singles = sorted(f for f in self.field_sizes if is_user_field(f))
-        singles += sorted(f for f in self.field_sizes if is_item_field(f))
-        singles = [bucketed.get(f, f) for f in singles]
-        bags = (["genres"] if "genres" in self.field_sizes else []) + list(self.histories)
-        self.singles, self.bags = singles, bags
-        #: input name -> the field whose tables it is looked up in
-        self.table_of = {**{f: f for f in singles + bags}, **{h: "item" for h in self.histories}}
-        #: table -> rows (a bucketed field: its buckets plus the unknown row 0)
-        self.table_sizes = {**self.field_sizes,
-                            **{name: len(b) + 2 for name, b in self.continuous.items()}}
-        tables = sorted(set(self.table_of.values()))
-        self.shared = {t: keras.layers.Embedding(self.table_sizes[t], self.shared_dim,
-                                                 name=f"shared_{t}") for t in tables}
-        self.specific = {}
-        if self.specific_dim:
-            self.specific = {t: keras.layers.Embedding(self.table_sizes[t] * self.num_domains,
-                                                       self.specific_dim, name=f"specific_{t}")
-                             for t in tables}
-        for table in [*self.shared.values(), *self.specific.values()]:
-            table.build((None,))
+        self.domain_input = domain_input
 
-    @property
-    def field_names(self) -> list[str]:
-        return self.singles + self.bags
+    def build(self, input_shape=None):
+        used = sorted({self.shared.get(f, f) for f in self.fields})
+        tables = {name: self.tables[name] for name in used}
+        self.common = FieldEmbedding(tables, self.shared_dim, name="shared")
+        self.common.build()
+        self.specific = None
+        if self.specific_dim:
+            # One table of rows x domains: row r of domain d is r + d * rows.
+            self.specific = FieldEmbedding(
+                {name: rows * self.num_domains for name, rows in tables.items()},
+                self.specific_dim, name="specific")
+            self.specific.build()
+        self.built = True
 
     @property
     def output_dim(self) -> int:
         return self.shared_dim + self.specific_dim
 
-    def _lookup(self, name, values, domain):
-        table = self.table_of[name]
-        vectors = self.shared[table](values)
-        if self.specific_dim:
-            offset = domain * self.table_sizes[table]
-            if len(values.shape) == 2:
+    def _field(self, inputs, name, domain):
+        ids = ops.cast(inputs[name], "int32")
+        table = self.shared.get(name, name)
+        vectors = self.common.embeddings[table](ids)
+        if self.specific is not None:
+            offset = domain * self.tables[table]
+            if len(ids.shape) == 2:
                 offset = offset[:, None]
-            vectors = ops.concatenate([vectors, self.specific[table](values + offset)], axis=-1)
-        return vectors
-
-    def _index(self, name, values):
-        """The table row of a field's values: a bucket (1..) for a continuous field."""
-        if name not in self.continuous:
-            return ops.cast(values, "int32")
-        values = ops.cast(values, "float32")
-        buckets = ops.digitize(values, self.continuous[name]) + 1
-        return ops.cast(ops.where(ops.isnan(values), 0, buckets), "int32")
+            vectors = ops.concatenate([vectors, self.specific.embeddings[table](ids + offset)],
+                                      axis=-1)
+        if len(ids.shape) == 1:
+            return vectors
+        return masked_mean(vectors, ops.expand_dims(ids > 0, -1), axis=1)
 
     def call(self, inputs):
-        domain = ops.cast(inputs["domain"], "int32") if self.specific_dim else None
-        fields = [self._lookup(name, self._index(name, inputs[name]), domain)
-                  for name in self.singles]
-        for name in self.bags:
-            values = ops.cast(inputs[name], "int32")
-            vectors = self._lookup(name, values, domain)
-            mask = ops.cast(values > 0, vectors.dtype)[..., None]
-            count = ops.maximum(ops.sum(mask, axis=1), 1.0)
-            fields.append(ops.sum(vectors * mask, axis=1) / count)
-        return ops.stack(fields, axis=1)
+        domain = (ops.cast(inputs[self.domain_input], "int32") if self.specific is not None
+                  else None)
+        return ops.stack([self._field(inputs, name, domain) for name in self.fields], axis=1)
 
     def get_config(self):
-        return {**super().get_config(), "field_sizes": self.field_sizes,
-                "histories": self.histories, "shared_dim": self.shared_dim,
+        return {**super().get_config(), "tables": self.tables, "fields": list(self.fields),
+                "shared": self.shared, "shared_dim": self.shared_dim,
                 "specific_dim": self.specific_dim, "num_domains": self.num_domains,
-                "continuous": self.continuous}
+                "domain_input": self.domain_input}

@@ -1,79 +1,78 @@
-"""Embeddings of the CTR instance fields: user profile, candidate item, histories."""
+"""One embedding table per field; bags pooled over their non-padding values."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import keras
 from keras import ops
 
-
-def is_user_field(name: str) -> bool:
-    return name == "user" or name.startswith("u_")
+from tfxdr.ops import masked_mean
 
 
-def is_item_field(name: str) -> bool:
-    return name == "item" or name.startswith("i_")
-
-
-def history_inputs(num_domains: int) -> tuple[str, ...]:
-    """Names of the per-domain click-history inputs of a CTR instance."""
-    return tuple(f"hist_{k}" for k in range(num_domains))
-
-
+@keras.saving.register_keras_serializable(package="tfxdr")
 class FieldEmbedding(keras.layers.Layer):
-    """One table per categorical field; index 0 is padding / unknown.
+    """Embeds named index inputs; index 0 is padding.
 
-    Fields follow the CTR instance naming: ``user`` and ``u_*`` describe the
-    user, ``item`` and ``i_*`` the candidate, ``genres`` is a padded bag of
-    values, and behaviour histories are item ids looked up in the ``item``
-    table, so a history item and the same candidate share one vector.
+    Each table is named by the field that owns it; other inputs may share a
+    table (``shared``: a behaviour history is looked up in the item-id table,
+    so a history item and the same candidate share one vector).  A [B] input
+    embeds to [B, dim]; a [B, T] bag to the sum (or mean) of its non-padding
+    values' vectors, zeros when it has none.
 
     Args:
-        field_sizes: vocabulary size of every field (``domain`` is ignored).
+        tables: table name -> rows.
         dim: embedding size.
+        shared: input name -> the table it is looked up in (default: its own name).
+        bag_pooling: ``sum`` or ``mean`` of a bag's vectors.
 
     Example:
-        >>> embed = FieldEmbedding({"user": 10, "item": 20, "genres": 5}, dim=8)
-        >>> p, q = embed.profile(batch), embed.candidate(batch)
+        >>> embed = FieldEmbedding({"user_id": 10, "item_id": 20}, dim=8,
+        ...                        shared={"history_books": "item_id"})
+        >>> p = embed.field(inputs, "user_id")                     # [B, 8]
+        >>> vectors, mask = embed.sequence(inputs, "history_books")  # [B, T, 8], [B, T]
     """
 
-    def __init__(self, field_sizes: dict[str, int], dim: int, **kwargs):
+    def __init__(self, tables: dict[str, int], dim: int, shared: dict[str, str] | None = None,
+                 bag_pooling: Literal["sum", "mean"] = "sum", **kwargs):
         super().__init__(**kwargs)
-        self.field_sizes = dict(field_sizes)
-        self.dim = dim
-        self.user_fields = sorted(f for f in self.field_sizes if is_user_field(f))
-        self.item_fields = sorted(f for f in self.field_sizes if is_item_field(f))
-        if "item" not in self.item_fields:
-            raise ValueError("FieldEmbedding needs an 'item' field for candidates and histories")
-        embedded = self.user_fields + self.item_fields + ["genres"]
-        self.tables = {name: keras.layers.Embedding(size, dim, name=f"emb_{name}")
-                       for name, size in self.field_sizes.items() if name in embedded}
-        for name, table in self.tables.items():
+        self.tables = {name: int(rows) for name, rows in tables.items()}
+        self.dim = int(dim)
+        self.shared = dict(shared or {})
+        if bag_pooling not in ("sum", "mean"):
+            raise ValueError(f"bag_pooling={bag_pooling!r} is invalid: expected sum or mean")
+        self.bag_pooling = bag_pooling
+
+    def build(self, input_shape=None):
+        self.embeddings = {name: keras.layers.Embedding(rows, self.dim, name=f"emb_{name}")
+                           for name, rows in self.tables.items()}
+        for table in self.embeddings.values():
             table.build((None,))
+        self.built = True
 
-    def field(self, inputs, name):
-        """[B, d] for a single-valued field, the masked sum of values for a bag."""
-        values = ops.cast(inputs[name], "int32")
-        vectors = self.tables[name](values)
-        if len(values.shape) == 1:
+    def table_of(self, name: str):
+        return self.embeddings[self.shared.get(name, name)]
+
+    def sequence(self, inputs, name: str):
+        """([B, T, dim] vectors, [B, T] mask of non-padding positions) of a bag input."""
+        ids = ops.cast(inputs[name], "int32")
+        return self.table_of(name)(ids), ids > 0
+
+    def field(self, inputs, name: str):
+        """[B, dim]: the vector of a single-valued input, the pooled bag of a [B, T] one."""
+        ids = ops.cast(inputs[name], "int32")
+        vectors = self.table_of(name)(ids)
+        if len(ids.shape) == 1:
             return vectors
-        return ops.sum(vectors * ops.cast(values > 0, vectors.dtype)[..., None], axis=1)
+        mask = ops.expand_dims(ids > 0, -1)
+        if self.bag_pooling == "mean":
+            return masked_mean(vectors, mask, axis=1)
+        return ops.sum(vectors * ops.cast(mask, vectors.dtype), axis=1)
 
-    def profile(self, inputs):
-        """p: the user's field embeddings summed, [B, d]."""
-        return sum(self.field(inputs, name) for name in self.user_fields)
-
-    def candidate(self, inputs):
-        """q: the candidate's field embeddings (genres as a bag) summed, [B, d]."""
-        names = self.item_fields + (["genres"] if "genres" in self.tables else [])
-        return sum(self.field(inputs, name) for name in names)
-
-    def history(self, ids):
-        """([B, T, d] item embeddings, [B, T] mask of real positions) of a history."""
-        ids = ops.cast(ids, "int32")
-        return self.tables["item"](ids), ids > 0
-
-    def call(self, inputs):
-        return self.profile(inputs), self.candidate(inputs)
+    def call(self, inputs, names):
+        """[B, len(names), dim]: every named field, stacked."""
+        return ops.stack([self.field(inputs, name) for name in names], axis=1)
 
     def get_config(self):
-        return {**super().get_config(), "field_sizes": self.field_sizes, "dim": self.dim}
+        return {**super().get_config(), "tables": self.tables, "dim": self.dim,
+                "shared": self.shared, "bag_pooling": self.bag_pooling}

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 
+@keras.saving.register_keras_serializable(package="tfxdr")
 class FieldGate(keras.layers.Layer):
     """g_j = a_j e_j with a_j = sigmoid(MLP(e_j)).
 

@@ -1,14 +1,19 @@
-"""Gradient reversal (Ganin and Lempitsky, 2015): identity forward, -scale x gradient backward."""
+"""Gradient reversal (Ganin and Lempitsky, 2015) and its warm-up schedule."""
 
 from __future__ import annotations
+
+import math
 
 import keras
 import tensorflow as tf
 from keras import ops
 
+from tfxdr.errors import TrainingError
+
 WARMUP_VARIABLE = "reversal_warmup"
 
 
+@keras.saving.register_keras_serializable(package="tfxdr")
 class GradientReversal(keras.layers.Layer):
     """Passes inputs through unchanged and multiplies their gradient by ``-scale``.
 
@@ -21,8 +26,8 @@ class GradientReversal(keras.layers.Layer):
         scale: the lambda of the reversed gradient (>= 0).
 
     The reversed gradient is ``-scale * warmup`` times the incoming one, where
-    ``warmup`` is a non-trainable variable (1 by default) that a schedule such
-    as :class:`tfxdr.training.ReversalWarmup` raises from 0 to 1 during training.
+    ``warmup`` is a non-trainable variable (1 by default) that
+    :class:`ReversalWarmup` raises from 0 to 1 during training.
 
     Example:
         >>> domain_logits = classifier(GradientReversal(scale=1.0)(features))
@@ -36,8 +41,11 @@ class GradientReversal(keras.layers.Layer):
         if scale < 0:
             raise ValueError(f"GradientReversal scale={scale} is invalid: expected a number >= 0")
         self.scale = float(scale)
+
+    def build(self, input_shape=None):
         self.warmup = self.add_weight(shape=(), initializer="ones", trainable=False,
                                       name=WARMUP_VARIABLE)
+        self.built = True
 
     def call(self, inputs):
         # Read once, outside the custom gradient, so that it is a plain tensor there.
@@ -57,3 +65,38 @@ class GradientReversal(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale}
+
+
+class ReversalWarmup(keras.callbacks.Callback):
+    """Raises every gradient reversal's weight as 2 / (1 + exp(-gamma p)) - 1.
+
+    p goes from 0 to 1 over ``total_steps`` training steps, so the adversarial
+    gradient starts at 0, while the features are still noise, and ends at
+    tanh(gamma / 2) of the layer's ``scale`` (0.9999 at gamma = 10, the value of
+    Ganin et al. 2016, Sec. 5.2.2).
+    """
+
+    def __init__(self, total_steps: int, gamma: float = 10.0):
+        super().__init__()
+        if total_steps < 1:
+            raise ValueError(f"ReversalWarmup total_steps={total_steps} is invalid: "
+                             "expected an integer >= 1")
+        self.total_steps = total_steps
+        self.gamma = gamma
+        self.step = 0
+
+    def weight(self, step: int) -> float:
+        progress = min(step / self.total_steps, 1.0)
+        return 2.0 / (1.0 + math.exp(-self.gamma * progress)) - 1.0
+
+    def on_train_begin(self, logs=None):
+        self.variables = [v for v in self.model.non_trainable_variables
+                          if v.path.endswith(f"/{WARMUP_VARIABLE}")]
+        if not self.variables:
+            raise TrainingError("ReversalWarmup: the model has no GradientReversal layer")
+
+    def on_train_batch_begin(self, batch, logs=None):
+        value = self.weight(self.step)
+        for variable in self.variables:
+            variable.assign(value)
+        self.step += 1

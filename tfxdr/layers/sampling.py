@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 
+@keras.saving.register_keras_serializable(package="tfxdr")
 class GaussianSample(keras.layers.Layer):
     """Draws ``z = mean + exp(log_var / 2) * eps`` in training, returns ``mean`` otherwise.
 

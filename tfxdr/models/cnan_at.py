@@ -12,6 +12,10 @@ batch's domain-d instances, L_adv = mean sum_d p(d|O_c) log p(d|O_c) (negative
 entropy of a softmax domain discriminator D on O_c: minimising it makes O_c
 domain-indiscriminate) and L_d = mean -log p(d|O_d) over domain-d instances.
 
+With n > 2 domains (the paper has two) there is one network, one pair of heads
+and one L_d per domain, Loss_d weighs 1/n, D is n-way, and lambda_3 weighs the
+L_d of every domain after the first (the source, whose L_0 lambda_2 weighs).
+
 Readings (config fields where they change the model):
 
 - The paper names one discriminator D; it is applied to O_c, O_0 and O_1 alike.
@@ -23,7 +27,9 @@ Readings (config fields where they change the model):
 - L_0 and L_1 do not reach the embedding tables (``specific_loss_to_embeddings``).
 - D reads tanh of the features (``discriminator_input_activation``).
 - The L2 term covers the networks' weights, not the embedding tables (see
-  :func:`tfxdr.models.gated_cross.l2_of_networks`).
+  :meth:`tfxdr.models.deep_cross_base.GatedCrossModel.l2_of_networks`).
+- D is the second player: its own Adam takes the gradient of the loss on its
+  weights (its cross-entropies; L_adv holds it fixed), on the same forward pass.
 - Cross layers are rank-one by default (see :class:`GatedCrossConfig`).
 
 Ablations (Sec. 3.2): ``cnan1`` without domain-specific embeddings, ``cnan2``
@@ -42,19 +48,14 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfxdr.config import CtrTrainConfig, TrainingRowsConfig, require
-from tfxdr.losses import weighted_mean
-from tfxdr.models.gated_cross import (GatedCrossConfig, GatedCrossNetwork, embedding_for,
-                                     l2_of_networks)
-from tfxdr.models.registry import registered
-from tfxdr.models.tracked import LossTermsModel
-
-TRACKED = ("loss", "ctr_loss", "adv_loss", "shared_domain_loss", "specific_domain_loss",
-           "l2_loss")
+from tfxdr.config import CtrTrainConfig, TwoPlayerConfig, require
+from tfxdr.models.deep_cross_base import GatedCrossConfig, GatedCrossModel
+from tfxdr.models.registry import register
+from tfxdr.ops import masked_mean
 
 
 @dataclasses.dataclass
-class CNANATConfig(GatedCrossConfig, TrainingRowsConfig, CtrTrainConfig):
+class CNANATConfig(GatedCrossConfig, TwoPlayerConfig, CtrTrainConfig):
     """Hyperparameters (the paper: embeddings 64 + 8, gates 64x32x1, Deep & Cross with
     two cross layers and FCN 512x256, Adam at 1e-3; it gives no lambda values).
 
@@ -111,43 +112,42 @@ def _on_rows(network, fields, rows, training):
     return network(selected, training=training)
 
 
-class CNANAT(LossTermsModel):
+@keras.saving.register_keras_serializable(package="tfxdr")
+class CNANAT(GatedCrossModel):
     """See the module docstring.  ``call`` returns the click probability [B] of each
-    instance in its own domain (``inputs["domain"]``)."""
+    instance in its own domain (the request's ``domain``)."""
 
-    per_batch_metrics = TRACKED
-
-    def __init__(self, sizes: dict, config: CNANATConfig, seed: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        num_domains = sizes["num_domains"]
-        if num_domains != 2:
-            raise ValueError(f"CNAN-AT models two domains (L_0, L_1); got {num_domains}")
-        self.config = config
-        self.num_domains = num_domains
-        specific = 0 if config.ablation == "cnan1" else config.specific_dim
-        self.embedding = embedding_for(config, sizes, specific)
-        gated = config.ablation != "cnan2"
-        self.shared_network = GatedCrossNetwork(config, gated, seed, name="shared_network")
-        self.domain_networks = [GatedCrossNetwork(config, gated, seed + 1 + d,
-                                                  name=f"domain_network_{d}")
-                                for d in range(num_domains)]
-        self.shared_heads = [keras.layers.Dense(1, use_bias=False, name=f"W_c_{d}")
-                             for d in range(num_domains)]
-        self.domain_heads = [keras.layers.Dense(1, name=f"W_{d}") for d in range(num_domains)]
-        self.discriminator = keras.layers.Dense(num_domains, name="domain_discriminator")
-        # Built now: the losses read its kernel directly, and a checkpoint must restore it.
-        self.discriminator.build((None, config.output_width(len(self.embedding.field_names),
-                                                             self.embedding.output_dim)))
+    loss_terms = ("loss", "ctr_loss", "adv_loss", "shared_domain_loss", "specific_domain_loss",
+                  "l2_loss")
+    discriminator_objective = "loss"
 
     def build(self, input_shape=None):
-        """Sub-layers build on their first call."""
-        self.built = True
+        super().build(input_shape)
+        cfg = self.config
+        n = self.num_domains
+        self.embedding = self.make_embedding(0 if cfg.ablation == "cnan1" else cfg.specific_dim)
+        gated = cfg.ablation != "cnan2"
+        self.shared_network = self.make_network(self.embedding, gated, self.seed,
+                                                "shared_network")
+        self.domain_networks = [self.make_network(self.embedding, gated, self.seed + 1 + d,
+                                                  f"domain_network_{d}") for d in range(n)]
+        width = self.shared_network.output_width(len(self.embedding.fields),
+                                                 self.embedding.output_dim)
+        self.shared_heads = [keras.layers.Dense(1, use_bias=False, name=f"W_c_{d}")
+                             for d in range(n)]
+        self.domain_heads = [keras.layers.Dense(1, name=f"W_{d}") for d in range(n)]
+        self.discriminator = keras.layers.Dense(n, name="domain_discriminator")
+        for layer in self.shared_heads + self.domain_heads + [self.discriminator]:
+            layer.build((None, width))
 
-    def forward(self, inputs, training=False) -> dict:
+    def discriminator_variables(self):
+        return list(self.discriminator.trainable_variables)
+
+    def forward(self, features, training=False) -> dict:
         """Logits [B], the field embeddings, O_c, the domain rows and each domain's O_d
-        and gates."""
-        fields = self.embedding(inputs)
-        domain = ops.cast(inputs["domain"], "int32")
+        and gates, from indices."""
+        fields = self.embedding(features)
+        domain = ops.cast(features["domain"], "int32")
         o_c, shared_gates = self.shared_network(fields, training=training)
         rows = tf.dynamic_partition(tf.range(tf.shape(domain)[0]), domain, self.num_domains)
         logits, o_specific, gates = [], [], []
@@ -159,16 +159,17 @@ class CNANAT(LossTermsModel):
             o_specific.append(o_d)
             gates.append(gates_d)
         return {"logits": tf.dynamic_stitch(rows, logits), "fields": fields, "o_c": o_c,
-                "rows": rows,
-                "o_specific": o_specific, "shared_gates": shared_gates, "domain_gates": gates}
+                "rows": rows, "o_specific": o_specific, "shared_gates": shared_gates,
+                "domain_gates": gates}
 
-    def call(self, inputs, training=False):
-        return ops.sigmoid(self.forward(inputs, training=training)["logits"])
+    def logits(self, features, training=False):
+        return self.forward(features, training=training)["logits"]
 
     def field_gates(self, inputs) -> dict:
         """Gates [B, F] of the shared network and, per domain d, [B_d, F] of network d
-        on the domain-d instances (``embedding.field_names`` orders the fields)."""
-        out = self.forward(inputs)
+        on the domain-d instances of a raw request (``embedding.fields`` orders the
+        fields)."""
+        out = self.forward(self.indices(inputs))
         return {"shared": out["shared_gates"], "domains": out["domain_gates"],
                 "rows": out["rows"]}
 
@@ -177,14 +178,16 @@ class CNANAT(LossTermsModel):
             return ops.tanh(features)
         return features
 
-    def losses_of(self, inputs, labels, training=True) -> dict:
+    def compute_losses(self, data, training=True):
         cfg = self.config
-        out = self.forward(inputs, training=training)
-        domain = ops.cast(inputs["domain"], "int32")
+        n = self.num_domains
+        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        features = self.indices(inputs, training)
+        out = self.forward(features, training=training)
+        domain = ops.cast(features["domain"], "int32")
         per_row = ops.binary_crossentropy(ops.cast(labels, "float32"), out["logits"],
                                           from_logits=True)
-        ctr_loss = sum(0.5 * weighted_mean(per_row, ops.cast(domain == d, "float32"))
-                       for d in range(self.num_domains))
+        ctr_loss = sum(masked_mean(per_row, domain == d) for d in range(n)) / n
         kernel, bias = self.discriminator.kernel, self.discriminator.bias
         o_c = self._discriminator_input(out["o_c"])
         # L_adv moves only the shared network: D is held fixed in it.
@@ -203,29 +206,16 @@ class CNANAT(LossTermsModel):
             target = ops.full((ops.shape(o_d)[0],), d, dtype="int32")
             ce = keras.losses.sparse_categorical_crossentropy(
                 target, self.discriminator(self._discriminator_input(o_d)), from_logits=True)
-            specific.append(ops.sum(ce) / ops.maximum(ops.cast(ops.shape(o_d)[0], "float32"),
-                                                      1.0))
-        l2_loss = l2_of_networks(self, self.embedding)
-        loss = (ctr_loss + 0.5 * cfg.lambda_1 * adv_loss
-                + 0.5 * cfg.lambda_2 * specific[0] + 0.5 * cfg.lambda_3 * specific[1]
-                + 0.5 * cfg.lambda_4 * l2_loss)
+            specific.append(masked_mean(ce, ops.ones_like(ce)))
+        l2_loss = self.l2_of_networks(self.embedding)
+        loss = (ctr_loss + 0.5 * cfg.lambda_1 * adv_loss + 0.5 * cfg.lambda_2 * specific[0]
+                + 0.5 * cfg.lambda_3 * sum(specific[1:]) + 0.5 * cfg.lambda_4 * l2_loss)
         if cfg.discriminator_reads_shared:
             loss = loss + 0.5 * cfg.lambda_1 * shared_domain_loss
         return {"loss": loss, "ctr_loss": ctr_loss, "adv_loss": adv_loss,
                 "shared_domain_loss": shared_domain_loss,
-                "specific_domain_loss": specific[0] + specific[1], "l2_loss": l2_loss}
-
-    def train_step(self, data):
-        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            losses = self.losses_of(inputs, labels, training=True)
-        return self.minimise(tape, losses)
+                "specific_domain_loss": sum(specific), "l2_loss": l2_loss}
 
 
-@registered("cnan_at", CNANATConfig, "ctr",
-            "CNAN-AT (DAAN): domain-aware attention and Deep & Cross with adversarial training")
-def build_cnan_at(config: CNANATConfig, sizes: dict, seed: int) -> CNANAT:
-    model = CNANAT(sizes, config, seed=seed)
-    # dynamic_partition / dynamic_stitch have data-dependent shapes: no XLA.
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), jit_compile=False)
-    return model
+register("cnan_at", CNANAT, CNANATConfig, "ctr",
+         "CNAN-AT (DAAN): domain-aware attention and Deep & Cross with adversarial training")

@@ -17,8 +17,9 @@ Choices where the paper is silent or ambiguous (all config fields):
   discriminators compare L2-normalised vectors, so they cannot separate real
   from fake by scale alone.
 - The discriminator and the encoder/generator steps use one forward pass per
-  batch; the discriminator sees stop-gradient fakes, the generator the same
-  fakes with gradients.  Each has its own Adam optimizer.
+  batch (the last of ``d_steps`` discriminator updates shares it, see
+  :class:`tfxdr.models.base.TfxdrModel`); the discriminator sees stop-gradient
+  fakes, the generator the same fakes with gradients.  Each has its own Adam.
 - ``translation_weight`` adds a paired translation likelihood
   -log p(x_B | z_A) - log p(x_A | z_B).  The paper has no such term (0 is the
   paper); it is available because a user's two click vectors are paired data.
@@ -33,10 +34,9 @@ import dataclasses
 from typing import Literal
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from tfxdr.config import TrainConfig, require
+from tfxdr.config import TrainConfig, TwoPlayerConfig, require
 from tfxdr.layers import GaussianSample
 from tfxdr.losses import (
     gan_discriminator_loss,
@@ -44,8 +44,8 @@ from tfxdr.losses import (
     kl_standard_normal,
     reconstruction_log_likelihood,
 )
-from tfxdr.models.registry import registered
-from tfxdr.models.tracked import LossTermsModel
+from tfxdr.models.click_base import ClickModel
+from tfxdr.models.registry import register
 
 PRESETS = {
     # name: (private encoder / generator layers, shared layers), the paper's Sec. 4.3
@@ -56,7 +56,7 @@ ABLATIONS = ("full", "vae_cc", "vae_gan", "vae")
 
 
 @dataclasses.dataclass
-class D2DTMConfig(TrainConfig):
+class D2DTMConfig(TwoPlayerConfig, TrainConfig):
     """Hyperparameters; lambda_0..lambda_4 weight Eq. 1-7.
 
     Args:
@@ -75,7 +75,8 @@ class D2DTMConfig(TrainConfig):
         lambda_0: GAN weight.  lambda_1 / lambda_2: KL and likelihood of the
             VAE streams.  lambda_3 / lambda_4: KL and likelihood of the cycle.
         translation_weight: paired translation likelihood (not in the paper).
-        d_learning_rate: discriminators' Adam step size.
+        d_learning_rate, d_steps: the discriminators' Adam step size and their
+            updates per encoder/generator update.
 
     Defaults not given by the paper were chosen on the validation users of
     ML-1M Drama/Comedy (seed 0): the losses are per-user sums over items, so
@@ -103,22 +104,18 @@ class D2DTMConfig(TrainConfig):
     lambda_3: float = 0.02
     lambda_4: float = 1.0
     translation_weight: float = 3.0
-    d_learning_rate: float = 1e-3
+    d_learning_rate: float | None = 1e-3
     epochs: int = 100
     batch_size: int = 128
     learning_rate: float = 1e-3
 
     def validate(self) -> None:
         super().validate()
-        require(self, "preset", self.preset in ("auto", "small", "large"),
-                "one of auto, small, large")
-        require(self, "ablation", self.ablation in ABLATIONS, "one of " + ", ".join(ABLATIONS))
         require(self, "latent_dim", self.latent_dim >= 1, "an integer >= 1")
         require(self, "input_dropout", 0.0 <= self.input_dropout < 1.0, "a number in [0, 1)")
         for name in ("lambda_0", "lambda_1", "lambda_2", "lambda_3", "lambda_4",
                      "translation_weight"):
             require(self, name, getattr(self, name) >= 0.0, "a number >= 0")
-        require(self, "d_learning_rate", self.d_learning_rate > 0, "a number > 0")
 
     def layer_sizes(self, num_items_a: int, num_items_b: int) -> tuple[tuple, tuple]:
         """(private, shared) hidden sizes after resolving the preset."""
@@ -153,69 +150,49 @@ def _leaky(x):
     return ops.leaky_relu(x, negative_slope=0.2)
 
 
-class D2DTM(LossTermsModel):
-    """The VAE-GAN-CC translation model (Sec. 3); see the module docstring.
-
-    Args:
-        num_items_a: items in domain A.
-        num_items_b: items in domain B.
-        config: hyperparameters.
-        seed: seed of dropout and latent noise.
+@keras.saving.register_keras_serializable(package="tfxdr")
+class D2DTM(ClickModel):
+    """The VAE-GAN-CC translation model (Sec. 3) of two domains, A (the first listed)
+    and B; see the module docstring.
 
     Example:
-        >>> model = D2DTM(1278, 948, D2DTMConfig())
-        >>> model.compile(optimizer=keras.optimizers.Adam(1e-3),
-        ...               d_optimizer=keras.optimizers.Adam(1e-3))
+        >>> model = MODELS.get("d2dtm").create(D2DTMConfig(), spec)  # built and compiled
         >>> model.fit(click_pairs, epochs=100)
-        >>> scores_b = model.cross_domain_scores(x_a, "a_to_b")
+        >>> scores_b = model.translate({"items_Drama": raw_ids}, source=0, target=1)
     """
 
-    per_batch_metrics = ("loss", "d_loss", "kl", "reconstruction", "gan", "cycle",
-                         "translation")
+    loss_terms = ("loss", "d_loss", "kl", "reconstruction", "gan", "cycle", "translation")
+    discriminator_objective = "d_loss"
 
-    def __init__(self, num_items_a: int, num_items_b: int, config: D2DTMConfig,
-                 seed: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.num_items = {"a": num_items_a, "b": num_items_b}
-        self.config = config
-        private, shared = config.layer_sizes(num_items_a, num_items_b)
-        self.dropout = keras.layers.Dropout(config.input_dropout, seed=seed)
-        self.sample = GaussianSample(seed=seed + 1)
+    def build(self, input_shape=None):
+        """Creates every weight from the known sizes, discriminators included."""
+        super().build(input_shape)
+        cfg = self.config
+        sizes = dict(zip("ab", self.num_items))
+        private, shared = cfg.layer_sizes(sizes["a"], sizes["b"])
+        self.dropout = keras.layers.Dropout(cfg.input_dropout, seed=self.seed)
+        self.sample = GaussianSample(seed=self.seed + 1)
         self.encoder_private = {
             d: [_dense(u, f"E{d}_{i}", _leaky) for i, u in enumerate(private)] for d in "ab"}
         # Shared by reuse: E_A and E_B call these same layer objects.
         self.encoder_shared = [_dense(u, f"E_shared_{i}", _leaky) for i, u in enumerate(shared)]
-        self.to_mean = _dense(config.latent_dim, "E_shared_mean")
+        self.to_mean = _dense(cfg.latent_dim, "E_shared_mean")
         self.generator_shared = [_dense(u, f"G_shared_{i}", _leaky)
                                  for i, u in enumerate(reversed(shared))]
         self.generator_private = {
             d: [_dense(u, f"G{d}_{i}", _leaky) for i, u in enumerate(reversed(private))]
             for d in "ab"}
-        self.to_logits = {d: _dense(self.num_items[d], f"G{d}_logits") for d in "ab"}
+        self.to_logits = {d: _dense(sizes[d], f"G{d}_logits") for d in "ab"}
         self.discriminators = {
-            d: [_dense(u, f"D{d}_{i}", "tanh") for i, u in enumerate(config.discriminator_dims)]
+            d: [_dense(u, f"D{d}_{i}", "tanh") for i, u in enumerate(cfg.discriminator_dims)]
             + [_dense(1, f"D{d}_out")] for d in "ab"}
-        self.build()
-
-    def build(self, input_shape=None):
-        """Creates every weight from the known sizes, discriminators included.
-
-        ``call`` (the serving path) never touches the discriminators, so they
-        would otherwise stay unbuilt until the first training step.
-        """
         for d in "ab":
-            width = _build_chain(self.encoder_private[d], self.num_items[d])
+            width = _build_chain(self.encoder_private[d], sizes[d])
         _build_chain(self.encoder_shared + [self.to_mean], width)
-        width = _build_chain(self.generator_shared, self.config.latent_dim)
+        width = _build_chain(self.generator_shared, cfg.latent_dim)
         for d in "ab":
             _build_chain(self.generator_private[d] + [self.to_logits[d]], width)
-            _build_chain(self.discriminators[d], self.num_items[d])
-        self.built = True
-
-    def compile(self, optimizer, d_optimizer, **kwargs):
-        """``optimizer`` updates E and G; ``d_optimizer`` updates D_A and D_B."""
-        super().compile(optimizer=optimizer, **kwargs)
-        self.d_optimizer = d_optimizer
+            _build_chain(self.discriminators[d], sizes[d])
 
     # -- sub-networks -------------------------------------------------------
     def encode(self, x, domain: str, training=False):
@@ -244,86 +221,59 @@ class D2DTM(LossTermsModel):
             return ops.softmax(logits, axis=-1)
         return ops.sigmoid(logits)
 
-    def call(self, inputs, training=False):
-        """Translations ``{"x_ab": logits over B, "x_ba": logits over A}`` from latent means."""
-        return {"x_ab": self.cross_domain_scores(inputs["x_a"], "a_to_b"),
-                "x_ba": self.cross_domain_scores(inputs["x_b"], "b_to_a")}
-
-    def cross_domain_scores(self, x_source, direction: str):
+    def translate(self, inputs, source: int, target: int):
         """Scores over the target domain's items: G_target(E_source(x)) at the latent mean."""
-        source, target = ("a", "b") if direction == "a_to_b" else ("b", "a")
-        return self.generate(self.encode(x_source, source, training=False), target)
+        x = self.click_vector(self.preprocess(inputs), source)
+        return self.generate(self.encode(x, "ab"[source], training=False), "ab"[target])
 
     # -- training -----------------------------------------------------------
     def discriminator_variables(self):
         return [v for d in "ab" for layer in self.discriminators[d]
                 for v in layer.trainable_variables]
 
-    def generator_variables(self):
-        excluded = {id(v) for v in self.discriminator_variables()}
-        return [v for v in self.trainable_variables if id(v) not in excluded]
-
-    def build_optimizers(self) -> None:
-        """Builds both optimizers so a checkpoint restores their state too."""
-        if not self.optimizer.built:
-            self.optimizer.build(self.generator_variables())
-        if not self.d_optimizer.built:
-            self.d_optimizer.build(self.discriminator_variables())
-
     def _likelihood(self, clicks, logits):
         return ops.mean(reconstruction_log_likelihood(self.config.reconstruction, clicks, logits))
 
-    def train_step(self, data):
+    def compute_losses(self, data, training=True):
         cfg = self.config
-        x = {"a": data["x_a"], "b": data["x_b"]}
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            mean = {d: self.encode(x[d], d, training=True) for d in "ab"}
-            z = {d: self.sample(mean[d], training=True) for d in "ab"}
-            recon = {d: self.generate(z[d], d) for d in "ab"}
-            translated = {"ab": self.generate(z["a"], "b"), "ba": self.generate(z["b"], "a")}
-            kl = ops.mean(kl_standard_normal(mean["a"]) + kl_standard_normal(mean["b"]))
-            reconstruction = -(self._likelihood(x["a"], recon["a"])
-                               + self._likelihood(x["b"], recon["b"]))
-            loss = cfg.lambda_1 * kl + cfg.lambda_2 * reconstruction
-            gan = d_loss = ops.zeros(())
-            if cfg.uses_gan:
-                fake = {"a": self.as_clicks(translated["ba"]), "b": self.as_clicks(translated["ab"])}
-                d_loss = ops.mean(sum(
-                    gan_discriminator_loss(cfg.gan_loss, self.discriminate(x[d], d),
-                                           self.discriminate(ops.stop_gradient(fake[d]), d))
-                    for d in "ab"))
-                gan = ops.mean(sum(gan_generator_loss(cfg.gan_loss, self.discriminate(fake[d], d))
-                                   for d in "ab"))
-                loss = loss + cfg.lambda_0 * gan
-            cycle = ops.zeros(())
-            if cfg.uses_cycle:
-                cycle_mean = {"ab": self.encode(self.as_clicks(translated["ab"]), "b", True),
-                              "ba": self.encode(self.as_clicks(translated["ba"]), "a", True)}
-                back = {"a": self.generate(self.sample(cycle_mean["ab"], training=True), "a"),
-                        "b": self.generate(self.sample(cycle_mean["ba"], training=True), "b")}
-                cycle_kl = kl + ops.mean(kl_standard_normal(cycle_mean["ab"])
-                                         + kl_standard_normal(cycle_mean["ba"]))
-                cycle = -(self._likelihood(x["a"], back["a"]) + self._likelihood(x["b"], back["b"]))
-                loss = loss + cfg.lambda_3 * cycle_kl + cfg.lambda_4 * cycle
-            translation = ops.zeros(())
-            if cfg.translation_weight > 0:
-                translation = -(self._likelihood(x["b"], translated["ab"])
-                                + self._likelihood(x["a"], translated["ba"]))
-                loss = loss + cfg.translation_weight * translation
-        g_vars = self.generator_variables()
-        self.optimizer.apply(g_tape.gradient(loss, g_vars), g_vars)
+        x = dict(zip("ab", self.click_vectors(data)))
+        mean = {d: self.encode(x[d], d, training=training) for d in "ab"}
+        z = {d: self.sample(mean[d], training=training) for d in "ab"}
+        recon = {d: self.generate(z[d], d) for d in "ab"}
+        translated = {"ab": self.generate(z["a"], "b"), "ba": self.generate(z["b"], "a")}
+        kl = ops.mean(kl_standard_normal(mean["a"]) + kl_standard_normal(mean["b"]))
+        reconstruction = -(self._likelihood(x["a"], recon["a"])
+                           + self._likelihood(x["b"], recon["b"]))
+        loss = cfg.lambda_1 * kl + cfg.lambda_2 * reconstruction
+        gan = d_loss = ops.zeros(())
         if cfg.uses_gan:
-            d_vars = self.discriminator_variables()
-            self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
-        return self.log_terms({"loss": loss, "d_loss": d_loss, "kl": kl,
-                               "reconstruction": reconstruction, "gan": gan, "cycle": cycle,
-                               "translation": translation})
+            fake = {"a": self.as_clicks(translated["ba"]), "b": self.as_clicks(translated["ab"])}
+            d_loss = ops.mean(sum(
+                gan_discriminator_loss(cfg.gan_loss, self.discriminate(x[d], d),
+                                       self.discriminate(ops.stop_gradient(fake[d]), d))
+                for d in "ab"))
+            gan = ops.mean(sum(gan_generator_loss(cfg.gan_loss, self.discriminate(fake[d], d))
+                               for d in "ab"))
+            loss = loss + cfg.lambda_0 * gan
+        cycle = ops.zeros(())
+        if cfg.uses_cycle:
+            cycle_mean = {"ab": self.encode(self.as_clicks(translated["ab"]), "b", training),
+                          "ba": self.encode(self.as_clicks(translated["ba"]), "a", training)}
+            back = {"a": self.generate(self.sample(cycle_mean["ab"], training=training), "a"),
+                    "b": self.generate(self.sample(cycle_mean["ba"], training=training), "b")}
+            cycle_kl = kl + ops.mean(kl_standard_normal(cycle_mean["ab"])
+                                     + kl_standard_normal(cycle_mean["ba"]))
+            cycle = -(self._likelihood(x["a"], back["a"]) + self._likelihood(x["b"], back["b"]))
+            loss = loss + cfg.lambda_3 * cycle_kl + cfg.lambda_4 * cycle
+        translation = ops.zeros(())
+        if cfg.translation_weight > 0:
+            translation = -(self._likelihood(x["b"], translated["ab"])
+                            + self._likelihood(x["a"], translated["ba"]))
+            loss = loss + cfg.translation_weight * translation
+        return {"loss": loss, "d_loss": d_loss, "kl": kl, "reconstruction": reconstruction,
+                "gan": gan, "cycle": cycle, "translation": translation}
 
 
-@registered("d2dtm", D2DTMConfig, "clicks",
-            "D2D-TM: VAE-GAN with cycle consistency, domain-to-domain translation")
-def build_d2dtm(config: D2DTMConfig, sizes: dict, seed: int) -> D2DTM:
-    model = D2DTM(sizes["num_items_a"], sizes["num_items_b"], config, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  d_optimizer=keras.optimizers.Adam(config.d_learning_rate))
-    return model
+register("d2dtm", D2DTM, D2DTMConfig, "clicks",
+         "D2D-TM: VAE-GAN with cycle consistency, domain-to-domain translation",
+         min_domains=2, max_domains=2)

@@ -19,10 +19,12 @@ Readings and choices (config fields where they change the model):
   make them one linear map; ``predictor_activation`` defaults to ReLU.
 - ``loss_form="eq22"`` weights the intra-class losses alpha * L_d^0 +
   (1 - alpha) * L_d^1 (Eq. 22-24, the gradient updates); ``"eq21"`` is Eq. 21 as
-  printed, alpha * (L_d^0 + (1 - alpha) * L_d^1).
+  printed, alpha * (L_d^0 + (1 - alpha) * L_d^1) (:func:`intra_class_loss`).
 - The intra-class multipliers y_hat do not pass gradients to the label
   predictor (stop-gradient): the classifiers condition on the prediction.
 - Histories are embedded by item id with the candidate's id table.
+- The first listed domain is the source, the second the target; DADIN takes
+  exactly two.
 
 Reference: Li et al. DADIN: Domain Adversarial Deep Interest Network for
 Cross Domain Recommender Systems (2023).
@@ -37,13 +39,90 @@ import keras
 from keras import ops
 
 from tfxdr.config import CtrTrainConfig, require
-from tfxdr.layers import (AttentionPooling, BiInteractionPooling, DomainClassifiers,
-                          FieldEmbedding)
+from tfxdr.layers import AttentionPooling, BiInteractionPooling, DomainClassifier, FieldEmbedding
 from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
-from tfxdr.models.registry import registered
+from tfxdr.models.ctr_base import ITEM_ID
+from tfxdr.models.registry import register
+from tfxdr.ops import masked_mean
 
 ABLATIONS = ("dadin",) + tuple(f"dadin{i}" for i in range(1, 10))
-SOURCE_HISTORY, TARGET_HISTORY = "hist_0", "hist_1"
+REMOVED = {
+    "dadin1": {"attention"}, "dadin2": {"interest"}, "dadin3": {"bi"}, "dadin4": {"dnn"},
+    "dadin5": {"bi", "dnn"}, "dadin6": {"da"}, "dadin7": {"global"}, "dadin8": {"intra"},
+    "dadin9": {"global", "intra"}, "dann": {"da", "intra"},
+}
+
+
+def intra_class_loss(negative, positive, alpha: float, form: str = "eq22"):
+    """DADIN's weighting of the two class-conditional domain losses L_d^0, L_d^1.
+
+    ``eq22``: alpha L_d^0 + (1 - alpha) L_d^1, the reading of the gradient
+    updates (Eq. 22-24).  ``eq21``: alpha (L_d^0 + (1 - alpha) L_d^1), Eq. 21 as
+    printed.
+    """
+    if form == "eq22":
+        return alpha * negative + (1.0 - alpha) * positive
+    if form == "eq21":
+        return alpha * (negative + (1.0 - alpha) * positive)
+    raise ValueError(f"loss form {form!r} is invalid: expected eq22 or eq21")
+
+
+@keras.saving.register_keras_serializable(package="tfxdr")
+class DadinDomainClassifiers(keras.layers.Layer):
+    """DADIN's global domain classifier and its two class-conditional ones (Eq. 16-18).
+
+    Given domain-agnostic features h, the click probability y_hat and the
+    domain label, returns the global loss D(GRL(h)) over every instance and the
+    intra-class ones: L_d^0 = D_0(GRL((1 - y_hat) h)) over instances with y_hat < T
+    and L_d^1 = D_1(GRL(y_hat h)) over those with y_hat >= T.  y_hat passes no
+    gradient here: the class-conditional classifiers condition on the
+    prediction, they do not train it.  A part left out (``global_loss`` or
+    ``intra`` false) is not built and reads 0.
+
+    Args:
+        scale: lambda of the gradient reversals.
+        threshold: T.
+        input_activation: see :class:`tfxdr.layers.DomainClassifier`.
+        global_loss / intra: build the global / the class-conditional classifiers.
+    """
+
+    def __init__(self, scale: float = 1.0, threshold: float = 0.5,
+                 input_activation: str | None = None, global_loss: bool = True,
+                 intra: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+        self.threshold = float(threshold)
+        self.input_activation = input_activation
+        self.global_loss = bool(global_loss)
+        self.intra = bool(intra)
+
+    def build(self, features_shape, *args):
+        names = (["global"] if self.global_loss else []) + (["positive", "negative"]
+                                                            if self.intra else [])
+        self.classifiers = {name: DomainClassifier(2, self.scale, self.input_activation,
+                                                   name=f"domain_{name}") for name in names}
+        for classifier in self.classifiers.values():
+            classifier.build(features_shape)
+        self.built = True
+
+    def call(self, features, y_hat, domain):
+        zero = ops.zeros(())
+        losses = {"global": zero, "positive": zero, "negative": zero}
+        if self.global_loss:
+            losses["global"] = ops.mean(self.classifiers["global"](features, domain))
+        if self.intra:
+            y = ops.stop_gradient(ops.cast(y_hat, features.dtype))
+            positive = y >= self.threshold
+            losses["positive"] = masked_mean(
+                self.classifiers["positive"](y[:, None] * features, domain), positive)
+            losses["negative"] = masked_mean(
+                self.classifiers["negative"]((1.0 - y[:, None]) * features, domain), ~positive)
+        return losses
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "threshold": self.threshold,
+                "input_activation": self.input_activation, "global_loss": self.global_loss,
+                "intra": self.intra}
 
 
 @dataclasses.dataclass
@@ -62,9 +141,6 @@ class DADINConfig(AdversarialLossConfig, CtrTrainConfig):
         agnostic_activation: f of h_DA = f(h_spec), which the paper leaves open.
             tanh keeps h_DA bounded; with ReLU the reversed gradient drives the
             features to grow without limit to saturate the domain classifiers.
-        classifier_input_activation: ``tanh`` squashes the features the domain
-            classifiers read (``dann`` needs it, see :class:`DANNConfig`); DADIN's
-            h_DA is already bounded by ``agnostic_activation``.
     """
 
     embedding_dim: int = 64
@@ -74,7 +150,6 @@ class DADINConfig(AdversarialLossConfig, CtrTrainConfig):
     predictor_activation: Literal["relu", "linear"] = "relu"
     interest_log_cap: float = 3.0
     agnostic_activation: Literal["tanh", "relu"] = "tanh"
-    classifier_input_activation: Literal["none", "tanh"] = "none"
     ablations: ClassVar[tuple[str, ...]] = ABLATIONS
     ablation: str = "dadin"
 
@@ -88,99 +163,126 @@ class DADINConfig(AdversarialLossConfig, CtrTrainConfig):
 
     def has(self, part: str) -> bool:
         """Whether the ablation keeps ``part`` (attention, interest, bi, dnn, da, global, intra)."""
-        removed = {
-            "dadin1": {"attention"}, "dadin2": {"interest"}, "dadin3": {"bi"},
-            "dadin4": {"dnn"}, "dadin5": {"bi", "dnn"}, "dadin6": {"da"},
-            "dadin7": {"global"}, "dadin8": {"intra"}, "dadin9": {"global", "intra"},
-            "dann": {"da", "intra"},
-        }.get(self.ablation, set())
-        return part not in removed
+        return part not in REMOVED.get(self.ablation, set())
 
 
+@keras.saving.register_keras_serializable(package="tfxdr")
 class DADIN(DomainAdversarialModel):
     """See the module docstring.  ``call`` returns the click probability [B]."""
 
-    def __init__(self, field_sizes: dict[str, int], config: DADINConfig, seed: int = 0,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        d = config.embedding_dim
-        self.embedding = FieldEmbedding(field_sizes, d, name="fields")
-        self.target_pooling = AttentionPooling(name="target_history_attention")
-        self.source_pooling = AttentionPooling(name="source_history_attention")
-        self.interest = {w: [keras.layers.Dense(d, activation="relu", name=f"V_{w}"),
-                             keras.layers.Dense(1, name=f"g_{w}")] for w in ("u", "t", "s")}
-        self.bi_interaction = BiInteractionPooling(name="bi_interaction")
-        self.dnn = [keras.layers.Dense(config.dnn_hidden, activation="relu", name="dnn_0"),
-                    keras.layers.Dense(d, activation="relu", name="dnn_1")]
-        self.crossing_off = keras.layers.Dense(d, name="no_crossing_projection")
-        self.domain_agnostic = keras.layers.Dense(d, activation=config.agnostic_activation,
-                                                  name="domain_agnostic")
-        activation = None if config.predictor_activation == "linear" else "relu"
-        self.predictor = [keras.layers.Dense(config.predictor_units, activation=activation,
-                                             name="predictor_0"),
-                          keras.layers.Dropout(config.predictor_dropout, seed=seed),
-                          keras.layers.Dense(1, name="predictor_1")]
-        self.domain_classifiers = DomainClassifiers(
-            d, config.threshold, config.grl_scale,
-            input_activation=None if config.classifier_input_activation == "none" else "tanh",
-            name="domain_classifiers")
-
     def build(self, input_shape=None):
-        """Sub-layers build on first use; the ablation decides which are used."""
-        self.built = True
+        """Creates exactly the parts the ablation uses."""
+        super().build(input_shape)
+        cfg = self.config
+        d = cfg.embedding_dim
+        fields = self.profile_fields + self.candidate_fields + self.bag_fields
+        self.source_history, self.target_history = (self.spec.history(name).name
+                                                    for name in self.spec.domains)
+        self.embedding = FieldEmbedding(self.table_sizes(fields), d,
+                                        shared={self.source_history: ITEM_ID,
+                                                self.target_history: ITEM_ID}, name="fields")
+        self.embedding.build()
+        self.poolings = {}
+        if cfg.has("attention"):
+            for which in ("target", "source"):
+                pooling = AttentionPooling(name=f"{which}_history_attention")
+                pooling.build((None, None, d), (None, d), None, (None, d))
+                self.poolings[which] = pooling
+        self.interest = {}
+        if cfg.has("interest"):
+            for w in ("u", "t", "s"):
+                hidden = keras.layers.Dense(d, activation="relu", name=f"V_{w}")
+                hidden.build((None, 4 * d))
+                score = keras.layers.Dense(1, name=f"g_{w}")
+                score.build((None, d))
+                self.interest[w] = (hidden, score)
+        self.bi_interaction = None
+        if cfg.has("bi"):
+            self.bi_interaction = BiInteractionPooling(name="bi_interaction")
+            self.bi_interaction.build((None, 4, d))
+        self.dnn = []
+        if cfg.has("dnn"):
+            self.dnn = [keras.layers.Dense(cfg.dnn_hidden, activation="relu", name="dnn_0"),
+                        keras.layers.Dense(d, activation="relu", name="dnn_1")]
+            width = d if cfg.has("bi") else 4 * d
+            for layer in self.dnn:
+                layer.build((None, width))
+                width = layer.units
+        self.crossing_off = None
+        if not cfg.has("bi") and not cfg.has("dnn"):
+            self.crossing_off = keras.layers.Dense(d, name="no_crossing_projection")
+            self.crossing_off.build((None, 4 * d))
+        self.domain_agnostic = None
+        if cfg.has("da"):
+            self.domain_agnostic = keras.layers.Dense(d, activation=cfg.agnostic_activation,
+                                                      name="domain_agnostic")
+            self.domain_agnostic.build((None, d))
+        activation = None if cfg.predictor_activation == "linear" else "relu"
+        self.predictor = [keras.layers.Dense(cfg.predictor_units, activation=activation,
+                                             name="predictor_0"),
+                          keras.layers.Dropout(cfg.predictor_dropout, seed=self.seed),
+                          keras.layers.Dense(1, name="predictor_1")]
+        self.predictor[0].build((None, d))
+        self.predictor[2].build((None, cfg.predictor_units))
+        self.domain_classifiers = DadinDomainClassifiers(
+            cfg.grl_scale, cfg.threshold, cfg.classifier_activation,
+            global_loss=cfg.has("global"), intra=cfg.has("intra"), name="domain_classifiers")
+        self.domain_classifiers.build((None, d))
 
-    def _history(self, inputs, key, pooling, query, profile):
-        history, mask = self.embedding.history(inputs[key])
-        if self.config.has("attention"):
-            return pooling(history, query, mask, context=profile)
-        weights = ops.cast(mask, history.dtype)
-        total = ops.maximum(ops.sum(weights, axis=1, keepdims=True), 1.0)
-        return ops.sum(history * weights[..., None], axis=1) / total
+    def discriminator_variables(self):
+        return list(self.domain_classifiers.trainable_variables)
+
+    def _history(self, features, name, which, query, profile):
+        history, mask = self.embedding.sequence(features, name)
+        if which in self.poolings:
+            return self.poolings[which](history, query, mask, context=profile)
+        return masked_mean(history, ops.expand_dims(mask, -1), axis=1)
 
     def interest_weights(self, q, p, a, b):
         """exp(g^T ReLU(V [q||p||a||b]) + c) for the profile, target and source (Eq. 6)."""
-        if not self.config.has("interest"):
+        if not self.interest:
             one = ops.ones_like(q[:, :1])
             return one, one, one
         joint = ops.concatenate([q, p, a, b], axis=-1)
         cap = self.config.interest_log_cap
-        return tuple(ops.exp(ops.minimum(self.interest[w][1](self.interest[w][0](joint)), cap))
-                     for w in ("u", "t", "s"))
+        return tuple(ops.exp(ops.minimum(score(hidden(joint)), cap))
+                     for hidden, score in (self.interest[w] for w in ("u", "t", "s")))
 
-    def features(self, inputs, training=False):
-        """(h, h_DA, interest weights) of a batch."""
-        p, q = self.embedding.profile(inputs), self.embedding.candidate(inputs)
-        a = self._history(inputs, TARGET_HISTORY, self.target_pooling, q, p)
-        b = self._history(inputs, SOURCE_HISTORY, self.source_pooling, q, p)
+    def features(self, features, training=False):
+        """(h, h_DA, interest weights) of a batch of indices."""
+        p = sum(self.embedding.field(features, name) for name in self.profile_fields)
+        q = sum(self.embedding.field(features, name)
+                for name in self.candidate_fields + self.bag_fields)
+        a = self._history(features, self.target_history, "target", q, p)
+        b = self._history(features, self.source_history, "source", q, p)
         v_u, v_t, v_s = self.interest_weights(q, p, a, b)
         fields = ops.stack([q, v_u * p, v_t * a, v_s * b], axis=1)
-        cfg = self.config
-        if cfg.has("bi") and cfg.has("dnn"):
-            h_spec = self._dnn(self.bi_interaction(fields))
-        elif cfg.has("bi"):
-            h_spec = self.bi_interaction(fields)
-        elif cfg.has("dnn"):
-            h_spec = self._dnn(ops.reshape(fields, (-1, 4 * cfg.embedding_dim)))
+        d = self.config.embedding_dim
+        if self.bi_interaction is not None:
+            x = self.bi_interaction(fields)
+        elif self.dnn:
+            x = ops.reshape(fields, (-1, 4 * d))
         else:
-            h_spec = self.crossing_off(ops.reshape(fields, (-1, 4 * cfg.embedding_dim)))
-        if cfg.has("da"):
-            h_da = self.domain_agnostic(h_spec)
-            h = h_da + h_spec
-        else:
-            h_da = h = h_spec
-        return h, h_da, (v_u, v_t, v_s)
-
-    def _dnn(self, x):
+            x = self.crossing_off(ops.reshape(fields, (-1, 4 * d)))
         for layer in self.dnn:
             x = layer(x)
-        return x
+        h_spec = x
+        if self.domain_agnostic is not None:
+            h_da = self.domain_agnostic(h_spec)
+            return h_da + h_spec, h_da, (v_u, v_t, v_s)
+        return h_spec, h_spec, (v_u, v_t, v_s)
 
     def predict_logit(self, h, training=False):
-        x = h
-        for layer in self.predictor:
-            x = layer(x, training=training) if isinstance(layer, keras.layers.Dropout) else layer(x)
-        return ops.squeeze(x, -1)
+        x = self.predictor[0](h)
+        x = self.predictor[1](x, training=training)
+        return ops.squeeze(self.predictor[2](x), -1)
+
+    def domain_losses(self, h_da, logits, domain) -> dict:
+        cfg = self.config
+        losses = self.domain_classifiers(h_da, ops.sigmoid(logits), domain)
+        return {"domain_loss": losses["global"],
+                "intra_loss": intra_class_loss(losses["negative"], losses["positive"],
+                                               cfg.alpha, cfg.loss_form)}
 
 
 @dataclasses.dataclass
@@ -206,11 +308,9 @@ class DANNConfig(DADINConfig):
     ablation: str = "dann"
 
 
-@registered("dann", DANNConfig, "ctr",
-            "DANN: DADIN's extractor with one gradient-reversal domain classifier (baseline)")
-@registered("dadin", DADINConfig, "ctr",
-            "DADIN: domain-adversarial deep interest network for cross-domain CTR")
-def build_dadin(config: DADINConfig, sizes: dict, seed: int) -> DADIN:
-    model = DADIN(sizes["fields"], config, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
-    return model
+register("dadin", DADIN, DADINConfig, "ctr",
+         "DADIN: domain-adversarial deep interest network for cross-domain CTR",
+         min_domains=2, max_domains=2)
+register("dann", DADIN, DANNConfig, "ctr",
+         "DANN: DADIN's extractor with one gradient-reversal domain classifier (baseline)",
+         min_domains=2, max_domains=2)

@@ -6,10 +6,11 @@ base model, so that the comparison isolates joint training:
 
 - ``dcn`` trains on the rows that ``train_domains`` keeps: ``target`` is the paper's
   Self-train, ``source`` its Src-only, ``both`` one pooled model;
-- ``dcn_finetune`` trains on the source domain for ``source_epochs`` epochs,
-  then on the target domain (two ``fit`` phases, each on its own domain's
-  instances); its checkpoint is chosen among the fine-tuning epochs on the
-  target's validation AUC (the source epochs are not validated);
+- ``dcn_finetune`` trains on the source domain (the first listed) for
+  ``source_epochs`` epochs, then on the target domain (the last): two training
+  phases, each on its own domain's instances; its checkpoint is chosen among
+  the fine-tuning epochs on the target's validation AUC (the source epochs are
+  not validated);
 - ``dann_dcn`` is DANN: one fully shared extractor (no domain-specific
   embeddings) and a gradient-reversed domain classifier on its output.
 
@@ -23,22 +24,18 @@ import dataclasses
 from typing import Literal
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from tfxdr.config import CtrTrainConfig, TrainingRowsConfig, require
-from tfxdr.layers import DomainClassifiers
+from tfxdr.config import CtrTrainConfig, require
+from tfxdr.layers import DomainClassifier
 from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
-from tfxdr.models.gated_cross import (GatedCrossConfig, GatedCrossNetwork, embedding_for,
-                                     l2_of_networks)
-from tfxdr.models.registry import registered
-from tfxdr.models.tracked import LossTermsModel
-
-TRACKED = ("loss", "ctr_loss", "l2_loss")
+from tfxdr.models.base import Phase
+from tfxdr.models.deep_cross_base import GatedCrossConfig, GatedCrossModel
+from tfxdr.models.registry import register
 
 
 @dataclasses.dataclass
-class DCNConfig(GatedCrossConfig, TrainingRowsConfig, CtrTrainConfig):
+class DCNConfig(GatedCrossConfig, CtrTrainConfig):
     """Hyperparameters: CNAN-AT's extractor and schedule.
 
     Args:
@@ -46,8 +43,8 @@ class DCNConfig(GatedCrossConfig, TrainingRowsConfig, CtrTrainConfig):
             one domain it simply widens the embedding).
         gated: use the field gates (the paper's base models have them).
         l2: weight of the L2 term on the network weights (CNAN-AT's lambda_4).
-        source_epochs: ``dcn_finetune`` only: epochs on the source domain before
-            the fine-tuning epochs on the target.
+        source_epochs: epochs on the source domain before the fine-tuning epochs
+            on the target (``dcn_finetune``; 0 trains on every domain at once).
     """
 
     specific_dim: int = 8
@@ -62,8 +59,8 @@ class DCNConfig(GatedCrossConfig, TrainingRowsConfig, CtrTrainConfig):
         require(self, "source_epochs", 0 <= self.source_epochs < self.epochs,
                 f"an integer in [0, epochs={self.epochs})")
         if self.source_epochs:
-            require(self, "train_domains", self.train_domains == "both",
-                    "both (source epochs then target epochs need both domains)")
+            require(self, "train_domains", self.train_domains in ("all", "both"),
+                    "all (source epochs then target epochs need both domains)")
 
 
 @dataclasses.dataclass
@@ -82,71 +79,53 @@ class DCNFineTuneConfig(DCNConfig):
         require(self, "source_epochs", self.source_epochs >= 1, "an integer >= 1")
 
 
-class DCN(LossTermsModel):
+@keras.saving.register_keras_serializable(package="tfxdr")
+class DCN(GatedCrossModel):
     """sigmoid(w^T GatedCross(e) + b): the base model on whatever rows it is given."""
 
-    per_batch_metrics = TRACKED
-
-    def __init__(self, sizes: dict, config: DCNConfig, seed: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.embedding = embedding_for(config, sizes, config.specific_dim)
-        self.network = GatedCrossNetwork(config, config.gated, seed, name="network")
-        self.head = keras.layers.Dense(1, name="logit")
-        self.selection_start_epoch = config.source_epochs
+    loss_terms = ("loss", "ctr_loss", "l2_loss")
 
     def build(self, input_shape=None):
-        self.built = True
+        super().build(input_shape)
+        self.embedding = self.make_embedding(self.config.specific_dim)
+        self.network = self.make_network(self.embedding, self.config.gated, self.seed, "network")
+        self.head = keras.layers.Dense(1, name="logit")
+        self.head.build((None, self.network.output_width(len(self.embedding.fields),
+                                                         self.embedding.output_dim)))
 
-    def training_phases(self, dataset: tf.data.Dataset, epochs: int) -> list:
-        """Fine-tuning: ``source_epochs`` on the source's instances, then the target's,
-        each phase in full batches of its own domain."""
+    def training_phases(self, epochs: int) -> list[Phase]:
+        """Fine-tuning: ``source_epochs`` on the source's rows (not validated), then
+        the target's."""
         if not self.config.source_epochs:
-            return [(epochs, dataset)]
+            return [Phase(epochs)]
+        domains = self.spec.domains
+        return [Phase(self.config.source_epochs, (domains[0],), selects=False),
+                Phase(epochs, (domains[-1],))]
 
-        def only(domain):
-            def keep(features, label):
-                return tf.equal(tf.cast(features["domain"], tf.int32), domain)
-            rows = dataset.unbatch().filter(keep)
-            # One counting pass, so that Keras knows each phase's epoch length.
-            count = int(rows.reduce(0, lambda n, _: n + 1))
-            batches = -(-count // self.config.batch_size)
-            return (rows.batch(self.config.batch_size)
-                    .apply(tf.data.experimental.assert_cardinality(batches))
-                    .prefetch(tf.data.AUTOTUNE))
-
-        return [(self.config.source_epochs, only(0)), (epochs, only(1))]
-
-    def logits(self, inputs, training=False):
-        output, _ = self.network(self.embedding(inputs), training=training)
+    def logits(self, features, training=False):
+        output, _ = self.network(self.embedding(features), training=training)
         return ops.squeeze(self.head(output), -1)
 
-    def call(self, inputs, training=False):
-        return ops.sigmoid(self.logits(inputs, training=training))
-
     def field_gates(self, inputs):
-        """[B, F] gates (``embedding.field_names`` orders the fields)."""
-        return self.network(self.embedding(inputs))[1]
+        """[B, F] gates of a raw request (``embedding.fields`` orders the fields)."""
+        return self.network(self.embedding(self.indices(inputs)))[1]
 
-    def train_step(self, data):
-        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape() as tape:
-            ctr_loss = ops.mean(ops.binary_crossentropy(
-                ops.cast(labels, "float32"), self.logits(inputs, training=True), from_logits=True))
-            l2_loss = l2_of_networks(self, self.embedding)
-            loss = ctr_loss + 0.5 * self.config.l2 * l2_loss
-        return self.minimise(tape, {"loss": loss, "ctr_loss": ctr_loss, "l2_loss": l2_loss})
+    def compute_losses(self, data, training=True):
+        ctr_loss = super().compute_losses(data, training)["loss"]
+        l2_loss = self.l2_of_networks(self.embedding)
+        return {"loss": ctr_loss + 0.5 * self.config.l2 * l2_loss, "ctr_loss": ctr_loss,
+                "l2_loss": l2_loss}
 
 
 @dataclasses.dataclass
-class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig,
-                    CtrTrainConfig):
+class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, CtrTrainConfig):
     """DANN on the Deep & Cross extractor: fully shared, one reversed domain classifier.
 
     ``lambda_2`` weights the domain loss and ``grl_scale`` is the reversal's
     lambda (:class:`AdversarialLossConfig`; the intra-class terms are unused).
     The classifier reads tanh of the extractor's unbounded output, as ``dann``'s
-    does (see :class:`tfxdr.models.dadin.DANNConfig`).
+    does (see :class:`tfxdr.models.dadin.DANNConfig`); with n > 2 domains it is
+    an n-way softmax.
 
     ``grl_scale`` defaults to 0.1, chosen on validation: on ML-100K
     (Drama -> Comedy, seeds 0-1) the target's validation AUC was 0.7205 with
@@ -157,54 +136,42 @@ class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, TrainingRowsConfig,
     grl_scale: float = 0.1
     classifier_input_activation: Literal["none", "tanh"] = "tanh"
 
-    def has(self, part: str) -> bool:
-        return part == "global"
 
-
-class DANNDCN(DomainAdversarialModel):
+@keras.saving.register_keras_serializable(package="tfxdr")
+class DANNDCN(DomainAdversarialModel, GatedCrossModel):
     """Click logit w^T o + b and domain classifier D(GRL(o)) on o = GatedCross(e)."""
 
-    def __init__(self, sizes: dict, config: DANNDCNConfig, seed: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.embedding = embedding_for(config, sizes, 0)
-        self.network = GatedCrossNetwork(config, True, seed, name="network")
-        self.head = keras.layers.Dense(1, name="logit")
-        width = config.output_width(len(self.embedding.field_names), config.shared_dim)
-        self.domain_classifiers = DomainClassifiers(
-            width, config.threshold, config.grl_scale,
-            input_activation=None if config.classifier_input_activation == "none" else "tanh",
-            name="domain_classifiers")
-
     def build(self, input_shape=None):
-        self.built = True
+        super().build(input_shape)
+        cfg = self.config
+        self.embedding = self.make_embedding(0)
+        self.network = self.make_network(self.embedding, True, self.seed, "network")
+        width = self.network.output_width(len(self.embedding.fields), self.embedding.output_dim)
+        self.head = keras.layers.Dense(1, name="logit")
+        self.head.build((None, width))
+        self.domain_classifier = DomainClassifier(self.num_domains, cfg.grl_scale,
+                                                  cfg.classifier_activation,
+                                                  name="domain_classifier")
+        self.domain_classifier.build((None, width))
 
-    def features(self, inputs, training=False):
-        output, _ = self.network(self.embedding(inputs), training=training)
+    def discriminator_variables(self):
+        return list(self.domain_classifier.trainable_variables)
+
+    def features(self, features, training=False):
+        output, _ = self.network(self.embedding(features), training=training)
         return output, output
 
     def predict_logit(self, h, training=False):
         return ops.squeeze(self.head(h), -1)
 
-
-def _compiled(model: keras.Model, config) -> keras.Model:
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
-    return model
-
-
-@registered("dcn", DCNConfig, "ctr",
-            "Deep & Cross with field gates on one domain or both (DAAN's Self-train, Src-only)")
-def build_dcn(config: DCNConfig, sizes: dict, seed: int) -> DCN:
-    return _compiled(DCN(sizes, config, seed=seed), config)
+    def domain_losses(self, h_da, logits, domain) -> dict:
+        return {"domain_loss": ops.mean(self.domain_classifier(h_da, domain)),
+                "intra_loss": ops.zeros(())}
 
 
-@registered("dcn_finetune", DCNFineTuneConfig, "ctr",
-            "Deep & Cross trained on the source, fine-tuned on the target (DAAN's FineTune)")
-def build_dcn_finetune(config: DCNFineTuneConfig, sizes: dict, seed: int) -> DCN:
-    return build_dcn(config, sizes, seed)
-
-
-@registered("dann_dcn", DANNDCNConfig, "ctr",
-            "DANN on the Deep & Cross extractor: one gradient-reversal domain classifier")
-def build_dann_dcn(config: DANNDCNConfig, sizes: dict, seed: int) -> DANNDCN:
-    return _compiled(DANNDCN(sizes, config, seed=seed), config)
+register("dcn", DCN, DCNConfig, "ctr",
+         "Deep & Cross with field gates on some domains or all (DAAN's Self-train, Src-only)")
+register("dcn_finetune", DCN, DCNFineTuneConfig, "ctr",
+         "Deep & Cross trained on the source, fine-tuned on the target (DAAN's FineTune)")
+register("dann_dcn", DANNDCN, DANNDCNConfig, "ctr",
+         "DANN on the Deep & Cross extractor: one gradient-reversal domain classifier")

@@ -1,14 +1,14 @@
 """DIN: the deep interest network, DADIN's single-domain baseline.
 
-The paper's single-domain protocol trains one model on both domains' instances
-as one table, so DIN has no notion of domain: the user's clicks in both domains
-form one behaviour sequence (source history then target history), pooled by one
-candidate-aware attention unit.  [profile || candidate || pooled] goes through
-an MLP to the click logit.
+The paper's single-domain protocol trains one model on every domain's
+instances as one table, so DIN has no notion of domain: the user's clicks in
+all domains form one behaviour sequence (the domains' histories in the run's
+order), pooled by one candidate-aware attention unit.  [profile || candidate ||
+pooled] goes through an MLP to the click logit.
 
 Departures from Zhou et al. (config fields where they change the model): ReLU
 instead of Dice/PReLU in the MLP, and no mini-batch aware regularisation
-(``l2`` on every weight instead).
+(``l2`` on every MLP kernel instead).
 
 Reference: Zhou et al. Deep Interest Network for Click-Through Rate Prediction.
 KDD 2018.
@@ -23,8 +23,8 @@ from keras import ops
 
 from tfxdr.config import CtrTrainConfig, require
 from tfxdr.layers import AttentionPooling, FieldEmbedding
-from tfxdr.layers.field_embedding import history_inputs
-from tfxdr.models.registry import registered
+from tfxdr.models.ctr_base import ITEM_ID, CtrModel
+from tfxdr.models.registry import register
 
 
 @dataclasses.dataclass
@@ -43,45 +43,46 @@ class DINConfig(CtrTrainConfig):
         require(self, "l2", self.l2 >= 0.0, "a number >= 0")
 
 
-class DIN(keras.Model):
+@keras.saving.register_keras_serializable(package="tfxdr")
+class DIN(CtrModel):
     """sigmoid(MLP([p || q || attention_pool(histories; q)])); ``call`` returns [B]."""
 
-    def __init__(self, field_sizes: dict[str, int], history_fields: tuple[str, ...],
-                 config: DINConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.history_fields = tuple(history_fields)
-        self.embedding = FieldEmbedding(field_sizes, config.embedding_dim, name="fields")
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        cfg = self.config
+        d = cfg.embedding_dim
+        fields = self.profile_fields + self.candidate_fields + self.bag_fields
+        self.embedding = FieldEmbedding(self.table_sizes(fields), d,
+                                        shared={h: ITEM_ID for h in self.history_fields},
+                                        name="fields")
+        self.embedding.build()
         self.pooling = AttentionPooling(name="history_attention")
-        regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
+        self.pooling.build((None, None, d), (None, d))
+        regularizer = keras.regularizers.L2(cfg.l2) if cfg.l2 else None
         self.mlp = [keras.layers.Dense(int(units), activation="relu", name=f"mlp_{i}",
                                        kernel_regularizer=regularizer)
-                    for i, units in enumerate(config.hidden_units)]
+                    for i, units in enumerate(cfg.hidden_units)]
         self.output_layer = keras.layers.Dense(1, name="logit")
+        width = 3 * d
+        for layer in self.mlp + [self.output_layer]:
+            layer.build((None, width))
+            width = layer.units
 
-    def build(self, input_shape=None):
-        """Sub-layers build on their first call."""
-        self.built = True
-
-    def pooled_history(self, inputs, query):
-        parts = [self.embedding.history(inputs[name]) for name in self.history_fields]
+    def pooled_history(self, features, query):
+        parts = [self.embedding.sequence(features, name) for name in self.history_fields]
         history = ops.concatenate([vectors for vectors, _ in parts], axis=1)
         mask = ops.concatenate([mask for _, mask in parts], axis=1)
         return self.pooling(history, query, mask)
 
-    def call(self, inputs, training=False):
-        p, q = self.embedding.profile(inputs), self.embedding.candidate(inputs)
-        x = ops.concatenate([p, q, self.pooled_history(inputs, q)], axis=-1)
+    def logits(self, features, training=False):
+        p = sum(self.embedding.field(features, name) for name in self.profile_fields)
+        q = sum(self.embedding.field(features, name)
+                for name in self.candidate_fields + self.bag_fields)
+        x = ops.concatenate([p, q, self.pooled_history(features, q)], axis=-1)
         for layer in self.mlp:
             x = layer(x)
-        return ops.sigmoid(ops.squeeze(self.output_layer(x), -1))
+        return ops.squeeze(self.output_layer(x), -1)
 
 
-@registered("din", DINConfig, "ctr",
-            "DIN: deep interest network on both domains' instances as one table (baseline)")
-def build_din(config: DINConfig, sizes: dict, seed: int) -> DIN:
-    histories = history_inputs(sizes["num_domains"])
-    model = DIN(sizes["fields"], histories, config)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss=keras.losses.BinaryCrossentropy())
-    return model
+register("din", DIN, DINConfig, "ctr",
+         "DIN: deep interest network on all domains' instances as one table (baseline)")

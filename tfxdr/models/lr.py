@@ -7,13 +7,15 @@ import dataclasses
 import keras
 from keras import ops
 
-from tfxdr.config import TrainConfig, require
-from tfxdr.layers.field_embedding import history_inputs
-from tfxdr.models.registry import registered
+from tfxdr.config import CtrTrainConfig, require
+from tfxdr.models.ctr_base import ITEM_ID, CtrModel
+from tfxdr.models.registry import register
+
+HISTORY_TABLE = "history_item"
 
 
 @dataclasses.dataclass
-class LRConfig(TrainConfig):
+class LRConfig(CtrTrainConfig):
     """Adam on the cross-entropy; ``l2`` on the per-value weights."""
 
     l2: float = 1e-6
@@ -27,54 +29,42 @@ class LRConfig(TrainConfig):
         require(self, "l2", self.l2 >= 0.0, "a number >= 0")
 
 
-class LogisticRegression(keras.Model):
+@keras.saving.register_keras_serializable(package="tfxdr")
+class LogisticRegression(CtrModel):
     """sigmoid(b + sum_f w_f[x_f]): one weight per value of every field.
 
     Multi-valued fields (genres) add the weights of their values; the behaviour
-    histories add theirs as bags of items, so the floor sees the same inputs as
-    the deep models.
-
-    Args:
-        field_sizes: vocabulary size of each categorical field (0 = padding).
-        history_fields: names of the history inputs, looked up in the ``item`` table.
-        l2: weight decay on the per-value weights.
+    histories add theirs as bags of items (one table for every history), so the
+    floor sees the same inputs as the deep models.  The candidate's domain is a
+    field too.
     """
 
-    def __init__(self, field_sizes: dict[str, int], history_fields: tuple[str, ...],
-                 l2: float = 0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.field_sizes = dict(field_sizes)
-        self.history_fields = tuple(history_fields)
-        regularizer = keras.regularizers.L2(l2) if l2 else None
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        regularizer = keras.regularizers.L2(self.config.l2) if self.config.l2 else None
+        fields = self.profile_fields + self.candidate_fields + self.bag_fields + ["domain"]
+        rows = {**self.table_sizes(fields), HISTORY_TABLE: self.spec.size(ITEM_ID)}
         self.weights_by_field = {
             name: keras.layers.Embedding(size, 1, embeddings_initializer="zeros",
                                          embeddings_regularizer=regularizer, name=f"w_{name}")
-            for name, size in self.field_sizes.items()}
-        self.history_weights = keras.layers.Embedding(
-            self.field_sizes["item"], 1, embeddings_initializer="zeros",
-            embeddings_regularizer=regularizer, name="w_history_item")
+            for name, size in rows.items()}
+        for table in self.weights_by_field.values():
+            table.build((None,))
+        self.fields = fields
         self.bias = self.add_weight(shape=(), initializer="zeros", name="bias")
 
-    def call(self, inputs, training=False):
+    def logits(self, features, training=False):
         logit = self.bias
-        for name, table in self.weights_by_field.items():
-            values = ops.cast(inputs[name], "int32")
-            weights = ops.squeeze(table(values), -1)
-            if len(weights.shape) > 1:  # multi-valued: padding index 0 contributes nothing
+        bags = [(name, name) for name in self.fields] + [(h, HISTORY_TABLE)
+                                                         for h in self.history_fields]
+        for name, table in bags:
+            values = ops.cast(features[name], "int32")
+            weights = ops.squeeze(self.weights_by_field[table](values), -1)
+            if len(weights.shape) > 1:  # a bag: padding index 0 contributes nothing
                 weights = ops.sum(weights * ops.cast(values > 0, weights.dtype), axis=-1)
             logit = logit + weights
-        for name in self.history_fields:
-            values = ops.cast(inputs[name], "int32")
-            weights = ops.squeeze(self.history_weights(values), -1)
-            logit = logit + ops.sum(weights * ops.cast(values > 0, weights.dtype), axis=-1)
-        return ops.sigmoid(logit)
+        return logit
 
 
-@registered("lr", LRConfig, "ctr",
-            "logistic regression on all fields and history items (CTR floor)")
-def build_lr(config: LRConfig, sizes: dict, seed: int) -> LogisticRegression:
-    histories = history_inputs(sizes["num_domains"])
-    model = LogisticRegression(sizes["fields"], histories, l2=config.l2)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss=keras.losses.BinaryCrossentropy())
-    return model
+register("lr", LogisticRegression, LRConfig, "ctr",
+         "logistic regression on all fields and history items (CTR floor)")

@@ -1,7 +1,8 @@
-"""Multi-VAE (Liang et al., 2018) on the concatenated click vectors of two domains.
+"""Multi-VAE (Liang et al., 2018) on the concatenated click vectors of every domain.
 
-The cross-domain baseline of D2D-TM: train on ``[x_A, x_B]``; to translate,
-feed ``[x_A, 0]`` and rank the B part of the output (and B -> A likewise).
+The cross-domain baseline of D2D-TM: train on ``[x_1, ..., x_n]``; to translate
+from domain s to domain t, feed x_s with every other domain's vector zero and
+rank the t part of the output.
 
 Reference: Liang, Krishnan, Hoffman, Jebara. Variational Autoencoders for
 Collaborative Filtering. WWW 2018.
@@ -12,13 +13,13 @@ from __future__ import annotations
 import dataclasses
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from tfxdr.config import TrainConfig, require
 from tfxdr.layers import GaussianSample
 from tfxdr.losses import kl_standard_normal, multinomial_log_likelihood
-from tfxdr.models.registry import registered
+from tfxdr.models.click_base import ClickModel
+from tfxdr.models.registry import register
 
 
 @dataclasses.dataclass
@@ -53,43 +54,42 @@ class MultiVAEConfig(TrainConfig):
         require(self, "l2", self.l2 >= 0.0, "a number >= 0")
 
 
-class MultiVAE(keras.Model):
-    """Multi-VAE over ``[x_a, x_b]`` with cross-domain scoring.
+@keras.saving.register_keras_serializable(package="tfxdr")
+class MultiVAE(ClickModel):
+    """Multi-VAE over the concatenated click vectors, with cross-domain scoring.
 
-    Args:
-        num_items_a: items in domain A.
-        num_items_b: items in domain B.
-        config: hyperparameters.
-        seed: seed of dropout and latent noise.
+    The KL weight at a training step is min(beta_cap, step / anneal_steps), the
+    step being the optimizer's iteration count.
     """
 
-    def __init__(self, num_items_a: int, num_items_b: int, config: MultiVAEConfig,
-                 seed: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.num_items_a = num_items_a
-        self.num_items_b = num_items_b
-        self.config = config
-        regularizer = keras.regularizers.L2(config.l2) if config.l2 else None
-        dense = lambda units, name, act="tanh": keras.layers.Dense(  # noqa: E731
-            units, activation=act, kernel_regularizer=regularizer, name=name)
-        self.input_dropout = keras.layers.Dropout(config.dropout, seed=seed)
-        self.encoder = [dense(d, f"encoder_{i}") for i, d in enumerate(config.hidden_dims)]
-        self.to_mean = dense(config.latent_dim, "mean", act=None)
-        self.to_log_var = dense(config.latent_dim, "log_var", act=None)
-        self.sample = GaussianSample(seed=seed + 1)
-        self.decoder = [dense(d, f"decoder_{i}")
-                        for i, d in enumerate(reversed(config.hidden_dims))]
-        self.to_logits = dense(num_items_a + num_items_b, "logits", act=None)
-        self.step_counter = self.add_weight(shape=(), initializer="zeros", trainable=False,
-                                            dtype="float32", name="anneal_step")
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.nll_tracker = keras.metrics.Mean(name="nll")
-        self.kl_tracker = keras.metrics.Mean(name="kl")
-        self.beta_tracker = keras.metrics.Mean(name="beta")
+    loss_terms = ("loss", "nll", "kl", "beta")
 
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.nll_tracker, self.kl_tracker, self.beta_tracker]
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        cfg = self.config
+        regularizer = keras.regularizers.L2(cfg.l2) if cfg.l2 else None
+
+        def dense(units, name, activation="tanh"):
+            return keras.layers.Dense(units, activation=activation,
+                                      kernel_regularizer=regularizer, name=name)
+
+        width = sum(self.num_items)
+        self.input_dropout = keras.layers.Dropout(cfg.dropout, seed=self.seed)
+        self.encoder = [dense(d, f"encoder_{i}") for i, d in enumerate(cfg.hidden_dims)]
+        self.to_mean = dense(cfg.latent_dim, "mean", activation=None)
+        self.to_log_var = dense(cfg.latent_dim, "log_var", activation=None)
+        self.sample = GaussianSample(seed=self.seed + 1)
+        self.decoder = [dense(d, f"decoder_{i}") for i, d in enumerate(reversed(cfg.hidden_dims))]
+        self.to_logits = dense(width, "logits", activation=None)
+        for layer in self.encoder:
+            layer.build((None, width))
+            width = layer.units
+        self.to_mean.build((None, width))
+        self.to_log_var.build((None, width))
+        width = cfg.latent_dim
+        for layer in self.decoder + [self.to_logits]:
+            layer.build((None, width))
+            width = layer.units
 
     def encode(self, x, training=False):
         h = x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), 1e-12)
@@ -103,46 +103,26 @@ class MultiVAE(keras.Model):
             z = layer(z)
         return self.to_logits(z)
 
-    def call(self, inputs, training=False):
-        x = ops.concatenate([inputs["x_a"], inputs["x_b"]], axis=-1)
+    def compute_losses(self, data, training=True):
+        x = ops.concatenate(self.click_vectors(data), axis=-1)
+        step = ops.cast(self.optimizer.iterations, "float32")
+        beta = ops.minimum(self.config.beta_cap, step / self.config.anneal_steps)
         mean, log_var = self.encode(x, training=training)
-        return self.decode(self.sample(mean, log_var, training=training)), mean, log_var
+        logits = self.decode(self.sample(mean, log_var, training=training))
+        nll = -ops.mean(multinomial_log_likelihood(x, logits))
+        kl = ops.mean(kl_standard_normal(mean, log_var))
+        return {"loss": nll + beta * kl, "nll": nll, "kl": kl, "beta": beta}
 
-    def train_step(self, data):
-        x = ops.concatenate([data["x_a"], data["x_b"]], axis=-1)
-        beta = ops.minimum(self.config.beta_cap, self.step_counter / self.config.anneal_steps)
-        with tf.GradientTape() as tape:
-            logits, mean, log_var = self(data, training=True)
-            nll = -ops.mean(multinomial_log_likelihood(x, logits))
-            kl = ops.mean(kl_standard_normal(mean, log_var))
-            loss = nll + beta * kl
-            if self.losses:
-                loss = loss + ops.sum(self.losses)
-        gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        self.step_counter.assign_add(1.0)
-        for tracker, value in ((self.loss_tracker, loss), (self.nll_tracker, nll),
-                               (self.kl_tracker, kl), (self.beta_tracker, beta)):
-            tracker.update_state(value)
-        return {m.name: m.result() for m in self.metrics}
-
-    def cross_domain_scores(self, x_source, direction: str):
+    def translate(self, inputs, source: int, target: int):
         """Logits over the target domain's items from the source domain's clicks."""
+        x_source = self.click_vector(self.preprocess(inputs), source)
         batch = ops.shape(x_source)[0]
-        if direction == "a_to_b":
-            x = ops.concatenate([x_source, ops.zeros((batch, self.num_items_b))], axis=-1)
-        else:
-            x = ops.concatenate([ops.zeros((batch, self.num_items_a)), x_source], axis=-1)
-        mean, _ = self.encode(x, training=False)
-        logits = self.decode(mean)
-        if direction == "a_to_b":
-            return logits[:, self.num_items_a:]
-        return logits[:, : self.num_items_a]
+        parts = [x_source if k == source else ops.zeros((batch, n))
+                 for k, n in enumerate(self.num_items)]
+        mean, _ = self.encode(ops.concatenate(parts, axis=-1), training=False)
+        start = sum(self.num_items[:target])
+        return self.decode(mean)[:, start:start + self.num_items[target]]
 
 
-@registered("multivae", MultiVAEConfig, "clicks",
-            "Multi-VAE on concatenated click vectors (Liang et al. 2018; D2D-TM baseline)")
-def build_multivae(config: MultiVAEConfig, sizes: dict, seed: int) -> MultiVAE:
-    model = MultiVAE(sizes["num_items_a"], sizes["num_items_b"], config, seed=seed)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
-    return model
+register("multivae", MultiVAE, MultiVAEConfig, "clicks",
+         "Multi-VAE on concatenated click vectors (Liang et al. 2018; D2D-TM baseline)")

@@ -1,4 +1,4 @@
-"""Popularity baseline: rank target-domain items by how many training users clicked them."""
+"""Popularity baseline: rank a domain's items by how many training users clicked them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import keras
 from keras import ops
 
 from tfxdr.config import TrainConfig
-from tfxdr.models.registry import registered
+from tfxdr.models.click_base import ClickModel
+from tfxdr.models.registry import register
 
 
 @dataclasses.dataclass
@@ -19,53 +20,38 @@ class PopConfig(TrainConfig):
     batch_size: int = 1000
 
 
-class Popularity(keras.Model):
-    """Counts clicks per item of each domain in ``train_step``; scores ignore the user.
+@keras.saving.register_keras_serializable(package="tfxdr")
+class Popularity(ClickModel):
+    """Counts clicks per item of each domain; scores ignore the user.
 
     It is a Keras model so that it trains, checkpoints and exports through the
-    same path as every other model.
-
-    Args:
-        num_items_a: items in domain A.
-        num_items_b: items in domain B.
+    same path as every other model.  Its ``train_step`` counts instead of
+    taking a gradient step (there is nothing to differentiate); the count of
+    clicks is its logged term.
     """
 
-    def __init__(self, num_items_a: int, num_items_b: int, **kwargs):
-        super().__init__(**kwargs)
-        self.num_items_a = num_items_a
-        self.num_items_b = num_items_b
-        self.counts_a = self.add_weight(shape=(num_items_a,), initializer="zeros",
-                                        trainable=False, name="counts_a")
-        self.counts_b = self.add_weight(shape=(num_items_b,), initializer="zeros",
-                                        trainable=False, name="counts_b")
-        self.clicks_tracker = keras.metrics.Sum(name="clicks")
+    loss_terms = ("loss", "clicks")
 
-    @property
-    def metrics(self):
-        return [self.clicks_tracker]
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        self.counts = [self.add_weight(shape=(n,), initializer="zeros", trainable=False,
+                                       name=f"counts_{k}") for k, n in enumerate(self.num_items)]
 
-    def call(self, inputs):
-        return self.cross_domain_scores(inputs["x_a"], "a_to_b")
+    def compute_losses(self, data, training=True):
+        raise NotImplementedError("popularity counts; it has no loss to minimise")
 
     def train_step(self, data):
-        x_a, x_b = data["x_a"], data["x_b"]
-        self.counts_a.assign_add(ops.sum(x_a, axis=0))
-        self.counts_b.assign_add(ops.sum(x_b, axis=0))
-        self.clicks_tracker.update_state(ops.sum(x_a) + ops.sum(x_b))
-        return {"loss": ops.zeros(()), "clicks": self.clicks_tracker.result()}
+        clicks = 0.0
+        for counts, vector in zip(self.counts, self.click_vectors(data)):
+            counts.assign_add(ops.sum(vector, axis=0))
+            clicks = clicks + ops.sum(vector)
+        return self.log_terms({"loss": ops.zeros(()), "clicks": clicks})
 
-    def cross_domain_scores(self, x_source, direction: str):
-        """[B, I_target] scores: the target domain's click counts for every user."""
-        counts = self.counts_b if direction == "a_to_b" else self.counts_a
-        return ops.broadcast_to(counts[None, :], (ops.shape(x_source)[0], counts.shape[0]))
-
-    def get_config(self):
-        return {"num_items_a": self.num_items_a, "num_items_b": self.num_items_b}
+    def translate(self, inputs, source: int, target: int):
+        """[B, I_target]: the target domain's click counts for every user."""
+        batch = ops.shape(self.click_vector(self.preprocess(inputs), source))[0]
+        counts = self.counts[target]
+        return ops.broadcast_to(counts[None, :], (batch, counts.shape[0]))
 
 
-@registered("pop", PopConfig, "clicks",
-            "popularity in the target domain (baseline)")
-def build_pop(config: PopConfig, sizes: dict, seed: int) -> Popularity:
-    model = Popularity(sizes["num_items_a"], sizes["num_items_b"])
-    model.compile()
-    return model
+register("pop", Popularity, PopConfig, "clicks", "popularity in the target domain (baseline)")

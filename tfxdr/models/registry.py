@@ -1,11 +1,11 @@
-"""A registry of models by name: config class, task family and builder."""
+"""A registry of models by name: model class, config class, task family, domain count."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
 
-from tfxdr.errors import ConfigError
+from tfxdr.errors import ConfigError, DataError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -13,19 +13,41 @@ class ModelSpec:
     """What the training helper needs to know about a model.
 
     Args:
-        name: registry key (the CLI's MODEL argument).
+        name: registry key (the command line's MODEL argument).
+        model_cls: a :class:`tfxdr.models.base.TfxdrModel` subclass.
         config_cls: dataclass of hyperparameters whose defaults are the paper's.
-        task: example family the model consumes (``clicks``, ``sequences``, ``ctr``).
-        build: ``build(config, sizes, seed) -> keras.Model``; ``sizes`` holds the
-            vocabulary sizes the task derived from the data.
+        task: example family the model consumes (``clicks``, ``ctr``).
         summary: one line for ``tfxdr models``.
+        min_domains / max_domains: how many domains the model takes (None: no limit).
     """
 
     name: str
+    model_cls: type
     config_cls: type
     task: str
-    build: Callable[[Any, dict, int], Any]
     summary: str
+    min_domains: int = 2
+    max_domains: int | None = None
+
+    def create(self, config, spec, seed: int = 0):
+        """The model, built from the feature spec and compiled with its optimizers."""
+        model = self.model_cls(spec, config, seed=seed, registered_as=self.name)
+        model.build()
+        model.compile_default()
+        return model
+
+    def check_domains(self, domains: tuple[str, ...]) -> None:
+        """Raises DataError naming the model and the count when it cannot take ``domains``."""
+        n = len(domains)
+        if n < self.min_domains or (self.max_domains is not None and n > self.max_domains):
+            if self.min_domains == self.max_domains:
+                expected = f"exactly {self.min_domains}"
+            elif self.max_domains is None:
+                expected = f"at least {self.min_domains}"
+            else:
+                expected = f"{self.min_domains} to {self.max_domains}"
+            raise DataError(f"model {self.name!r} takes {expected} domains; got {n} "
+                            f"({', '.join(domains)})", field="domains")
 
 
 class Registry:
@@ -45,8 +67,8 @@ class Registry:
             return self._specs[name]
         except KeyError:
             raise ConfigError(
-                f"unknown model {name!r}; registered models: {', '.join(self.names())}"
-            ) from None
+                f"unknown model {name!r}; registered models: {', '.join(self.names())}",
+                field="model") from None
 
     def names(self) -> list[str]:
         return sorted(self._specs)
@@ -58,13 +80,12 @@ class Registry:
 MODELS = Registry()
 
 
-def registered(name: str, config_cls: type, task: str, summary: str):
-    """Decorates a ``build(config, sizes, seed)`` function: registers it in :data:`MODELS`
-    under ``name``.  Decorators stack to register one builder under several names."""
+def register(name: str, model_cls: type, config_cls: type, task: str, summary: str,
+             min_domains: int = 2, max_domains: int | None = None) -> ModelSpec:
+    """Registers ``model_cls`` under ``name`` in :data:`MODELS`."""
+    return MODELS.register(ModelSpec(name, model_cls, config_cls, task, summary, min_domains,
+                                     max_domains))
 
-    def decorate(build):
-        MODELS.register(ModelSpec(name=name, config_cls=config_cls, task=task, build=build,
-                                  summary=summary))
-        return build
 
-    return decorate
+def config_class(name: str) -> Any:
+    return MODELS.get(name).config_cls

@@ -1,0 +1,69 @@
+"""Files and directories that are either complete or absent.
+
+Everything tfxdr writes for later reading (run directories, exports) is
+written under a hidden sibling name and renamed into place once complete, so
+an interrupted write never leaves something that looks finished and never
+damages what was there before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from tfxdr.errors import RunDirError
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path, replace: bool = False) -> Iterator[Path]:
+    """Yields a scratch directory that becomes ``target`` if the block succeeds.
+
+    Args:
+        target: the directory to create.
+        replace: an existing ``target`` is replaced once the block succeeds
+            (otherwise it is an error, raised before the block runs).
+
+    Raises:
+        RunDirError: ``target`` exists and ``replace`` is false (``field="out"``).
+    """
+    target = Path(target)
+    if target.exists() and not replace:
+        raise RunDirError(f"{target}: already exists", field="out")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        yield scratch
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        target.rename(retired / target.name)
+        scratch.rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        scratch.rename(target)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Writes ``payload`` as indented JSON, replacing ``path`` in one rename."""
+    path = Path(path)
+    scratch = path.with_name(f".{path.name}.partial")
+    scratch.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(scratch, path)
+
+
+def read_json(path: Path, what: str = "a finished run directory") -> dict:
+    """Reads a JSON file, naming ``path`` and what it belongs to when it is missing or bad."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError(f"{path}: missing; is {path.parent} {what}?")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise RunDirError(f"{path}: not valid JSON ({error})") from None

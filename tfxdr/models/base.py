@@ -1,0 +1,232 @@
+"""The one training base of every model: loss terms, guards, one or two players.
+
+A model subclasses :class:`TfxdrModel`, builds its networks in ``build`` from
+the feature spec and its config, and computes its loss terms in
+``compute_losses``; the base's ``train_step`` does the rest:
+
+- every loss term is logged by its own tracker (the ``metrics`` property), and
+  checked: a non-finite term stops training with an error naming it, before
+  any update is applied, so the weights and the best checkpoint stay sound;
+- a model with a discriminator or critic names its variables
+  (``discriminator_variables``) and the term they minimise
+  (``discriminator_objective``) and is compiled with
+  ``compile(optimizer=..., d_optimizer=..., d_steps=k)``: each training step
+  makes k - 1 discriminator-only updates, then one update of both players on
+  one forward pass (the generator on ``loss``, the discriminator on its
+  objective), so after training ``d_optimizer.iterations == k *
+  optimizer.iterations``.  Both optimizers are built with the model, so every
+  checkpoint saves and restores the state of both.
+
+Every model takes raw requests: its first layer is the run's
+:class:`~tfxdr.layers.FeaturePreprocessor`, built from the same spec, so a model
+saved as ``.keras`` or exported scores raw ids exactly as in training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tfxdr.config import Config, TwoPlayerConfig, from_dict, to_dict
+from tfxdr.features import FeatureSpec
+from tfxdr.layers import FeaturePreprocessor
+from tfxdr.models.registry import MODELS
+
+NON_FINITE = "non-finite loss term"
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """Epochs up to ``last_epoch`` train on the rows of ``domains`` (None: all the
+    model trains on); ``selects`` is false for a pre-training phase, whose epochs
+    are neither validated nor candidates for the checkpoint."""
+
+    last_epoch: int
+    domains: tuple[str, ...] | None = None
+    selects: bool = True
+
+
+class TfxdrModel(keras.Model):
+    """Base of every registered model; see the module docstring.
+
+    Args:
+        spec: the run's :class:`FeatureSpec` (or its dict); None for a model on
+            numeric inputs that need no preprocessing.
+        config: the model's config dataclass.
+        seed: seed of the model's random layers.
+        registered_as: the registry name, which rebuilds the config class on load.
+
+    Subclasses set ``loss_terms`` (the names ``compute_losses`` returns, ``loss``
+    first) and, with a second player, ``discriminator_objective``.
+    """
+
+    loss_terms: ClassVar[tuple[str, ...]] = ("loss",)
+    discriminator_objective: ClassVar[str | None] = None
+
+    def __init__(self, spec, config: Config, seed: int = 0, registered_as: str = "",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.spec = spec if spec is None or isinstance(spec, FeatureSpec) \
+            else FeatureSpec.from_dict(spec)
+        self.config = config
+        self.seed = int(seed)
+        self.registered_as = registered_as
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_terms}
+        self.d_optimizer = None
+        self.d_steps = 1
+
+    # -- Keras serialisation ------------------------------------------------
+    def get_config(self):
+        return {"name": self.name, "registered_as": self.registered_as,
+                "spec": None if self.spec is None else self.spec.to_dict(),
+                "config": to_dict(self.config), "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config_cls = MODELS.get(config["registered_as"]).config_cls
+        config["config"] = from_dict(config_cls, config["config"])
+        return cls(**config)
+
+    # -- building -----------------------------------------------------------
+    def build(self, input_shape=None):
+        """Creates the preprocessing layer; subclasses then create their networks."""
+        if self.spec is not None:
+            self.preprocessor = FeaturePreprocessor(self.spec, name="preprocessor")
+            self.preprocessor.build()
+        self.built = True
+
+    def preprocess(self, inputs):
+        """Raw request -> indices (numeric inputs pass through a model without a spec)."""
+        return inputs if self.spec is None else self.preprocessor(inputs)
+
+    def compile_default(self) -> None:
+        """Adam at the config's learning rate(s); a discriminator gets its own Adam."""
+        cfg = self.config
+        d_optimizer, d_steps = None, 1
+        if self.discriminator_objective is not None:
+            d_rate = cfg.learning_rate
+            if isinstance(cfg, TwoPlayerConfig):
+                d_rate, d_steps = cfg.d_learning_rate or cfg.learning_rate, cfg.d_steps
+            d_optimizer = keras.optimizers.Adam(d_rate)
+        self.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), d_optimizer=d_optimizer,
+                     d_steps=d_steps)
+
+    def compile(self, optimizer="adam", d_optimizer=None, d_steps: int = 1, **kwargs):
+        """``optimizer`` updates everything but the discriminator, ``d_optimizer`` the
+        discriminator, ``d_steps`` times per training step.  String ops (the
+        vocabulary lookups) cannot be XLA-compiled, so ``jit_compile`` is off."""
+        if (d_optimizer is None) != (self.discriminator_objective is None):
+            raise ValueError(f"{type(self).__name__}: d_optimizer is "
+                             + ("required" if d_optimizer is None else "not used")
+                             + " by this model")
+        if d_steps < 1:
+            raise ValueError(f"d_steps={d_steps} is invalid: expected an integer >= 1")
+        kwargs["jit_compile"] = False
+        super().compile(optimizer=optimizer, **kwargs)
+        self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer is not None else None
+        self.d_steps = int(d_steps)
+        self.build_optimizers()
+
+    def get_compile_config(self):
+        config = super().get_compile_config() or {}
+        if self.d_optimizer is not None:
+            config["d_optimizer"] = keras.saving.serialize_keras_object(self.d_optimizer)
+            config["d_steps"] = self.d_steps
+        return config
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("optimizer", "d_optimizer"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**{k: v for k, v in config.items()
+                        if k in ("optimizer", "d_optimizer", "d_steps")})
+
+    def build_optimizers(self) -> None:
+        """Builds each optimizer over its player's variables, so that a checkpoint
+        saves and restores the state of both (Keras builds only ``optimizer``)."""
+        if not self.built:
+            return
+        if not self.optimizer.built:
+            self.optimizer.build(self.generator_variables())
+        if self.d_optimizer is not None and not self.d_optimizer.built:
+            self.d_optimizer.build(self.discriminator_variables())
+
+    # -- the two players ------------------------------------------------------
+    def discriminator_variables(self) -> list:
+        """The second player's variables (none for a one-player model)."""
+        return []
+
+    def generator_variables(self) -> list:
+        excluded = {id(v) for v in self.discriminator_variables()}
+        return [v for v in self.trainable_variables if id(v) not in excluded]
+
+    # -- training -----------------------------------------------------------
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def per_batch_metrics(self) -> tuple[str, ...]:
+        """Every tracker gets one unweighted update per batch (see StepLossWriter)."""
+        return self.loss_terms
+
+    def compute_losses(self, data, training: bool = True) -> dict:
+        """Every term of ``loss_terms`` for a batch; ``loss`` is what the generator
+        (or the only player) minimises."""
+        raise NotImplementedError
+
+    def training_phases(self, epochs: int) -> list[Phase]:
+        """How the epochs split into phases on different rows (default: one)."""
+        return [Phase(epochs)]
+
+    def training_callbacks(self, total_steps: int | None) -> list:
+        """Schedules the model needs while it trains (default: none)."""
+        return []
+
+    def train_step(self, data):
+        for _ in range(self.d_steps - 1):
+            self._discriminator_step(data)
+        with tf.GradientTape(persistent=self.d_optimizer is not None) as tape:
+            losses = self.compute_losses(data, training=True)
+            if self.losses:  # weight regularisers of the layers
+                losses["loss"] = losses["loss"] + ops.sum(self.losses)
+        with tf.control_dependencies(self._guards(losses)):
+            self._apply(self.optimizer, tape.gradient(losses["loss"], self.generator_variables()),
+                        self.generator_variables())
+            if self.d_optimizer is not None:
+                d_vars = self.discriminator_variables()
+                self._apply(self.d_optimizer,
+                            tape.gradient(losses[self.discriminator_objective], d_vars), d_vars)
+        del tape
+        return self.log_terms(losses)
+
+    def _discriminator_step(self, data) -> None:
+        d_vars = self.discriminator_variables()
+        with tf.GradientTape() as tape:
+            objective = self.compute_losses(data, training=True)[self.discriminator_objective]
+        with tf.control_dependencies(self._guards({self.discriminator_objective: objective})):
+            self._apply(self.d_optimizer, tape.gradient(objective, d_vars), d_vars)
+
+    @staticmethod
+    def _apply(optimizer, gradients, variables) -> None:
+        # A variable an ablation leaves unused has no gradient; it is not updated.
+        pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+        if pairs:
+            optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    @staticmethod
+    def _guards(losses: dict) -> list:
+        return [tf.debugging.check_numerics(ops.convert_to_tensor(value, "float32"),
+                                            f"{NON_FINITE} '{name}'")
+                for name, value in losses.items()]
+
+    def log_terms(self, losses: dict) -> dict:
+        for name, value in losses.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -1,0 +1,55 @@
+"""What every click-translation model shares: click vectors per domain, translation.
+
+A request holds, per domain, the raw ids of the items a user clicked
+(``items_<domain>``, [B, T], padded); the model turns them into indices with
+its preprocessing layer and into 0/1 click vectors over the domain's known
+items with :class:`~tfxdr.layers.MultiHot`.  ``translate`` scores every item of
+a target domain from the clicks in a source domain.
+"""
+
+from __future__ import annotations
+
+from tfxdr.features import domain_slug
+from tfxdr.layers import MultiHot
+from tfxdr.models.base import TfxdrModel
+
+ITEMS_PREFIX = "items_"
+
+
+def items_input(domain: str) -> str:
+    """The request key of a domain's clicked items."""
+    return ITEMS_PREFIX + domain_slug(domain)
+
+
+class ClickModel(TfxdrModel):
+    """Base of the click-translation models.  Subclasses implement
+    ``translate(inputs, source, target)``; ``call`` is the first domain -> the
+    second (the export's ``serving_default``)."""
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        self.num_items = [len(self.spec[items_input(d)].vocabulary) for d in self.spec.domains]
+        self.multi_hot = [MultiHot(n, name=f"multi_hot_{k}") for k, n in enumerate(self.num_items)]
+        for layer in self.multi_hot:
+            layer.build()
+
+    @property
+    def num_domains(self) -> int:
+        return len(self.spec.domains)
+
+    def click_vector(self, indices, domain: int):
+        """[B, I_domain] click vector of a preprocessed request."""
+        return self.multi_hot[domain](indices[items_input(self.spec.domains[domain])])
+
+    def click_vectors(self, inputs) -> list:
+        """Every domain's click vector of a raw request holding every domain."""
+        indices = self.preprocess(inputs)
+        return [self.click_vector(indices, k) for k in range(self.num_domains)]
+
+    def translate(self, inputs, source: int, target: int):
+        """[B, I_target] scores of the target domain's items from the raw clicks in
+        ``inputs[items_input(source)]`` (the other domains' inputs are not read)."""
+        raise NotImplementedError
+
+    def call(self, inputs, training=False):
+        return self.translate(inputs, 0, 1)

@@ -1,0 +1,90 @@
+"""The task protocol: what a family of models needs from the data and how it is scored.
+
+A task turns a split of interactions into examples for one family of models
+(click translation, CTR, ...).  It keeps no state between calls: everything a
+call needs is in its arguments or in the prepared data it returned.  Adding a
+family is one new module with one :class:`Task` subclass.
+
+The order of calls (see :func:`tfxdr.experiment.train`):
+
+1. ``restrict(interactions)``: the interactions the protocol evaluates on;
+2. the split (``default_split`` with the run's seed), then
+   ``select_training_rows(split_frame, domains, config, seed)``;
+3. ``feature_spec(interactions, split_frame, config)``: vocabularies, buckets
+   and entity tables from the training rows only;
+4. ``prepare(split_frame, spec, config)`` -> the prepared data every later call
+   takes;
+5. ``train_dataset`` for ``model.fit``, ``evaluate`` on ``val`` every epoch and
+   ``selection_score`` on the result, ``evaluate`` on ``test`` once;
+6. ``serving_module(model, data)`` for the export.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import pandas as pd
+import tensorflow as tf
+
+from tfxdr.data.domains import Interactions
+from tfxdr.data.splits import SplitSpec
+from tfxdr.features import FeatureSpec
+
+
+class Task(abc.ABC):
+    """Base of every task; see the module docstring.
+
+    Class attributes:
+        name: the family's name (``ModelSpec.task``).
+        default_split: the protocol's split (the run's seed and fractions replace
+            its own).
+        summary_metrics: metrics of the bench's summary table.
+        default_seeds: seeds a bench runs by default.
+        paired_metric: the metric of the bench's paired differences.
+    """
+
+    name: ClassVar[str]
+    default_split: ClassVar[SplitSpec]
+    summary_metrics: ClassVar[tuple[str, ...]]
+    default_seeds: ClassVar[int]
+    paired_metric: ClassVar[str]
+
+    def restrict(self, interactions: Interactions) -> Interactions:
+        """The interactions the protocol uses (default: all of them)."""
+        return interactions
+
+    def select_training_rows(self, split_frame: pd.DataFrame, domains: tuple[str, ...],
+                             config, seed: int) -> pd.DataFrame:
+        """The split with the training rows ``config`` leaves out removed (default: none)."""
+        return split_frame
+
+    @abc.abstractmethod
+    def feature_spec(self, interactions: Interactions, split_frame: pd.DataFrame,
+                     config) -> FeatureSpec:
+        """The run's features, from the training rows of ``split_frame`` only."""
+
+    @abc.abstractmethod
+    def prepare(self, split_frame: pd.DataFrame, spec: FeatureSpec, config) -> Any:
+        """The examples of every part of the split, ready for the calls below."""
+
+    @abc.abstractmethod
+    def train_dataset(self, data, batch_size: int, seed: int,
+                      domains: tuple[str, ...] | None = None) -> tf.data.Dataset:
+        """Shuffled training batches of raw requests (of ``domains``' rows only, if set)."""
+
+    @abc.abstractmethod
+    def num_train_examples(self, data, domains: tuple[str, ...] | None = None) -> int:
+        """Examples in one epoch of :meth:`train_dataset`."""
+
+    @abc.abstractmethod
+    def evaluate(self, model, data, part: str) -> dict[str, dict[str, float]]:
+        """``{key: {metric: value}}`` of the model on ``part`` (``val`` or ``test``)."""
+
+    @abc.abstractmethod
+    def selection_score(self, metrics: dict[str, dict[str, float]], data) -> float:
+        """One number from validation metrics, higher is better: the checkpoint's choice."""
+
+    @abc.abstractmethod
+    def serving_module(self, model, data) -> tuple[tf.Module, dict]:
+        """The SavedModel module of a trained model and its named signatures."""
