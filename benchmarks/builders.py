@@ -12,12 +12,12 @@ For each builder this measures two things separately:
 
 The builders and their inputs follow the tasks that use them:
 
-- click pairs: dense click vectors of both domains for the train users of a
-  ``users`` split (70/5/25);
+- click bags: the raw clicked item ids of every domain for the train users of
+  a ``users`` split (70/5/25);
 - sequences: per-domain item sequences (``max_len`` 50, with [eos]) of every
   user, histories from train, targets from test of a ``leave_one_out`` split;
-- CTR: one instance per train event of the ``users`` split, with both
-  domains' leak-free click histories (``history_len`` 50).
+- CTR: one raw request per train event of the ``users`` split, with every
+  domain's leak-free click history (``history_len`` 50).
 
 Usage::
 
@@ -36,15 +36,15 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfxdr.data import (  # noqa: E402
-    CtrSpec,
+    CtrOptions,
     SplitSpec,
     Vocabularies,
     build_ctr_instances,
     build_sequences,
-    click_pair_dataset,
+    click_bag_dataset,
+    click_rows,
     make_split,
     parse_domains,
-    sparse_rows,
 )
 from tfxdr.experiment import DataConfig, load_interactions  # noqa: E402
 
@@ -60,9 +60,10 @@ def _full_pass(dataset: tf.data.Dataset, example_key: str) -> tuple[int, int, fl
     examples = batches = 0
     start = time.perf_counter()
     for batch in dataset:
-        for value in batch.values():
+        features = batch[0] if isinstance(batch, tuple) else batch
+        for value in features.values():
             value.numpy()
-        examples += int(batch[example_key].shape[0])
+        examples += int(features[example_key].shape[0])
         batches += 1
     return examples, batches, time.perf_counter() - start
 
@@ -110,31 +111,29 @@ def main(argv: list[str] | None = None) -> None:
           f"batch size {args.batch_size}; TensorFlow {tf.__version__}, "
           f"{os.cpu_count()} CPU cores\n")
     batch_size = args.batch_size
-    a, b = domains[0], domains[1]
 
     def prepare_clicks():
-        rows = tuple(sparse_rows(users_split[users_split["domain"] == d], vocabs.users,
-                                 vocabs.items[d]) for d in (a, b))
+        users = np.sort(users_split["user_id"].unique())
+        rows = {d: click_rows(users_split[users_split["domain"] == d], users) for d in domains}
         train_ids = users_split.loc[users_split["split"] == "train", "user_id"].unique()
-        return rows, np.sort(vocabs.users.index(train_ids))
+        return rows, np.sort(np.searchsorted(users, train_ids))
 
     def clicks_dataset(prepared):
-        (rows_a, rows_b), train_users = prepared
-        return click_pair_dataset(rows_a, rows_b, train_users, batch_size, seed=args.seed)
+        rows, train_users = prepared
+        return click_bag_dataset(rows, train_users, batch_size, seed=args.seed)
 
     def prepare_sequences():
         return build_sequences(loo_split, domains, vocabs.users, vocabs.items, max_len=50,
                                target_split="test", add_eos=True)
 
     def prepare_ctr():
-        return build_ctr_instances(interactions, users_split, vocabs, "train",
-                                   CtrSpec(history_len=50))
+        return build_ctr_instances(users_split, domains, "train", CtrOptions(history_len=50))
 
     rows = [
-        _measure("click pairs", prepare_clicks, clicks_dataset, "x_a"),
+        _measure("click bags", prepare_clicks, clicks_dataset, domains[0]),
         _measure("sequences", prepare_sequences,
                  lambda s: s.dataset(batch_size, seed=args.seed), "user"),
-        _measure("ctr", prepare_ctr, lambda c: c.dataset(batch_size, seed=args.seed), "label"),
+        _measure("ctr", prepare_ctr, lambda c: c.dataset(batch_size, seed=args.seed), "item_id"),
     ]
     _print_table(rows)
 

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from tfxdr.experiment import load_run
-from tfxdr.layers.field_embedding import history_inputs
 from tfxdr.report import pyplot
 
 
@@ -25,23 +24,22 @@ def mean_gates(run, part: str = "test") -> pd.DataFrame:
     """Rows: "shared on D" and "D network" for each domain D; columns: fields."""
     sums: dict[str, np.ndarray] = {}
     counts: dict[str, int] = {}
-    for batch in run.prepared.parts[part].dataset(4096, shuffle=False):
-        features = {k: v for k, v in batch.items() if k != "label"}
-        gates = run.model.field_gates(features)
+    for request, _ in run.prepared.parts[part].dataset(4096, shuffle=False):
+        gates = run.model.field_gates(request)
         if gates["shared"] is None:
             raise SystemExit("this run has no attention gates (ablation cnan2)")
-        domain = batch["domain"].numpy()
+        domain = request["domain"].numpy().astype(str)
         shared = np.asarray(gates["shared"])
         for d, name in enumerate(run.domains):
-            rows = {f"shared on {name}": shared[domain == d],
+            rows = {f"shared on {name}": shared[domain == name],
                     f"{name} network": np.asarray(gates["domains"][d])}
             for key, values in rows.items():
                 sums[key] = sums.get(key, 0) + values.sum(axis=0)
                 counts[key] = counts.get(key, 0) + len(values)
     order = [f"shared on {d}" for d in run.domains] + [f"{d} network" for d in run.domains]
-    histories = dict(zip(history_inputs(len(run.domains)), run.domains))
+    histories = {run.spec.history(d).name: d for d in run.domains}
     columns = [f"{histories[f]} history" if f in histories else f
-               for f in run.model.embedding.field_names]
+               for f in run.model.embedding.fields]
     return pd.DataFrame([sums[k] / max(counts[k], 1) for k in order], index=order,
                         columns=columns)
 

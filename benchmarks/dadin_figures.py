@@ -26,12 +26,11 @@ def interest_weights(run, part: str = "test") -> pd.DataFrame:
     """One row per instance: domain name, label and the three interest weights."""
     instances = run.prepared.parts[part]
     rows = []
-    for batch in instances.dataset(4096, shuffle=False):
-        features = {k: v for k, v in batch.items() if k != "label"}
-        _, _, weights = run.model.features(features, training=False)
+    for request, label in instances.dataset(4096, shuffle=False):
+        _, _, weights = run.model.features(run.model.indices(request), training=False)
         rows.append(pd.DataFrame({
-            "domain": np.asarray(run.domains)[batch["domain"].numpy()],
-            "label": batch["label"].numpy().astype(int),
+            "domain": request["domain"].numpy().astype(str),
+            "label": label.numpy().astype(int),
             **{name: np.asarray(w).reshape(-1) for name, w in zip(WEIGHTS, weights)},
         }))
     return pd.concat(rows, ignore_index=True)

@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfxdr.layers import DomainClassifiers
 from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
+from tfxdr.models.dadin import DadinDomainClassifiers, intra_class_loss
 from tfxdr.training import set_seed
 
 ROTATION_DEGREES = 35.0
@@ -81,22 +81,33 @@ class ToyConfig(AdversarialLossConfig):
     hidden: int = 32
     grl_warmup_gamma: float = 10.0
 
-    def has(self, part: str) -> bool:
-        return self.adversarial or part not in ("global", "intra")
-
 
 class DADINToy(DomainAdversarialModel):
-    """x -> three ReLU layers -> h_spec; h = tanh-layer(h_spec) + h_spec -> logit."""
+    """x -> three ReLU layers -> h_spec; h = tanh-layer(h_spec) + h_spec -> logit.
 
-    def __init__(self, config: ToyConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.extractor = [keras.layers.Dense(config.hidden, activation="relu")
-                          for _ in range(3)]
-        self.domain_agnostic = keras.layers.Dense(config.hidden, activation="tanh")
+    It reads numeric points, so it has no feature spec and no preprocessing layer.
+    """
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        hidden = self.config.hidden
+        self.extractor = [keras.layers.Dense(hidden, activation="relu") for _ in range(3)]
+        self.domain_agnostic = keras.layers.Dense(hidden, activation="tanh")
         self.predictor = keras.layers.Dense(1)
-        self.domain_classifiers = DomainClassifiers(config.hidden, config.threshold,
-                                                    config.grl_scale)
+        width = 2
+        for layer in self.extractor:
+            layer.build((None, width))
+            width = hidden
+        self.domain_agnostic.build((None, hidden))
+        self.predictor.build((None, hidden))
+        adversarial = self.config.adversarial
+        self.domain_classifiers = DadinDomainClassifiers(
+            self.config.grl_scale, self.config.threshold, global_loss=adversarial,
+            intra=adversarial)
+        self.domain_classifiers.build((None, hidden))
+
+    def discriminator_variables(self):
+        return list(self.domain_classifiers.trainable_variables)
 
     def features(self, inputs, training=False):
         h_spec = inputs["x"]
@@ -107,6 +118,12 @@ class DADINToy(DomainAdversarialModel):
 
     def predict_logit(self, h, training=False):
         return ops.squeeze(self.predictor(h), -1)
+
+    def domain_losses(self, h_da, logits, domain) -> dict:
+        losses = self.domain_classifiers(h_da, ops.sigmoid(logits), domain)
+        return {"domain_loss": losses["global"],
+                "intra_loss": intra_class_loss(losses["negative"], losses["positive"],
+                                               self.config.alpha, self.config.loss_form)}
 
 
 def train_toy(data: ToyData, adversarial: bool, seed: int, labeled_target: bool = False,
@@ -125,8 +142,11 @@ def train_toy(data: ToyData, adversarial: bool, seed: int, labeled_target: bool 
     domain = np.concatenate([np.zeros(len(data.source_x)), np.ones(len(data.target_train_x))])
     weight = np.concatenate([np.ones(len(data.source_x)),
                              np.full(len(data.target_train_x), float(labeled_target))])
-    model = DADINToy(dataclasses.replace(config or ToyConfig(), adversarial=adversarial))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    model = DADINToy(None, dataclasses.replace(config or ToyConfig(), adversarial=adversarial),
+                     seed=seed)
+    model.build()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  d_optimizer=keras.optimizers.Adam(learning_rate))
     batch = ({"x": x, "domain": domain.astype(np.float32)}, y, weight.astype(np.float32))
     callbacks = model.training_callbacks(epochs) if adversarial else []
     model.fit(tf.data.Dataset.from_tensors(batch).repeat(epochs), epochs=1, verbose=0,

@@ -685,12 +685,12 @@ def test_parse_domains():
 
 
 @pytest.mark.parametrize("text,message", [
-    ("Drama", "--domains 'Drama': expected at least two comma-separated domain names"),
-    ("Drama,", "--domains 'Drama,': expected at least two comma-separated domain names"),
-    ("Drama,,Comedy", "--domains 'Drama,,Comedy': expected at least two comma-separated "
+    ("Drama", "domains 'Drama': expected at least two comma-separated domain names"),
+    ("Drama,", "domains 'Drama,': expected at least two comma-separated domain names"),
+    ("Drama,,Comedy", "domains 'Drama,,Comedy': expected at least two comma-separated "
                       "domain names"),
-    ("Drama,Drama", "--domains 'Drama,Drama': a domain is listed twice"),
-    ("Drama, Comedy, Drama", "--domains 'Drama, Comedy, Drama': a domain is listed twice"),
+    ("Drama,Drama", "domains 'Drama,Drama': a domain is listed twice"),
+    ("Drama, Comedy, Drama", "domains 'Drama, Comedy, Drama': a domain is listed twice"),
 ])
 def test_parse_domains_rejects(text, message):
     with raises(message):

@@ -233,7 +233,9 @@ def explain(error: TfxdrError) -> str:
     if isinstance(error, RunDirError) and error.field == "out":
         return f"{text}; choose another --out or pass --overwrite"
     if error.field in FLAGS:
-        return f"{FLAGS[error.field]}: {text}"
+        flag = FLAGS[error.field]
+        return flag + text[len(error.field):] if text.startswith(error.field + " ") \
+            else f"{flag}: {text}"
     if isinstance(error, ConfigError) and error.field or error.field == "learning_rate":
         return f"{text} (--set {error.field}=VALUE)"
     return text

@@ -17,3 +17,8 @@ def masked_mean(values, mask, axis=None, keepdims: bool = False):
     total = ops.sum(values * weights, axis=axis, keepdims=keepdims)
     count = ops.sum(ops.broadcast_to(weights, ops.shape(values)), axis=axis, keepdims=keepdims)
     return total / ops.maximum(count, 1.0)
+
+
+def l2_normalize(x):
+    """Rows scaled to unit L2 norm (an all-zero row stays zero)."""
+    return x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), 1e-12)

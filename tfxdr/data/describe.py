@@ -1,6 +1,9 @@
-"""Dataset statistics per domain: the shape of D2D-TM's Table 1."""
+"""Dataset statistics per domain (the shape of D2D-TM's Table 1) and the user overlap
+of every pair of domains."""
 
 from __future__ import annotations
+
+import itertools
 
 import pandas as pd
 
@@ -13,7 +16,9 @@ def describe(interactions: Interactions) -> dict:
     per_domain_users = {d: set(interactions.domain_frame(d)["user_id"]) for d in interactions.domains}
     overlap = set.intersection(*per_domain_users.values())
     report = {"dataset": interactions.dataset, "domains": {}, "overlap_users": len(overlap),
-              "all_users": int(frame["user_id"].nunique())}
+              "all_users": int(frame["user_id"].nunique()),
+              "pairwise_overlap": {f"{a}&{b}": len(per_domain_users[a] & per_domain_users[b])
+                                   for a, b in itertools.combinations(interactions.domains, 2)}}
     for domain in interactions.domains:
         report["domains"][domain] = _stats(interactions.domain_frame(domain))
     in_overlap = frame[frame["user_id"].isin(overlap)]
@@ -43,4 +48,7 @@ def format_description(report: dict) -> str:
                 f"{scope:<10} {domain:<16} {stats['users']:>7} {stats['items']:>7} "
                 f"{stats['interactions']:>13} {stats['density_percent']:>9.3f}"
             )
+    lines.append("users in both domains of each pair:")
+    lines += [f"  {pair.replace('&', ' & ')}: {count}"
+              for pair, count in report["pairwise_overlap"].items()]
     return "\n".join(lines)

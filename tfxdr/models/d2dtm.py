@@ -46,6 +46,7 @@ from tfxdr.losses import (
 )
 from tfxdr.models.click_base import ClickModel
 from tfxdr.models.registry import register
+from tfxdr.ops import l2_normalize
 
 PRESETS = {
     # name: (private encoder / generator layers, shared layers), the paper's Sec. 4.3
@@ -197,7 +198,7 @@ class D2DTM(ClickModel):
     # -- sub-networks -------------------------------------------------------
     def encode(self, x, domain: str, training=False):
         """Latent mean E_domain(x) of a click (or probability) vector."""
-        h = x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), 1e-12)
+        h = l2_normalize(x)
         h = self.dropout(h, training=training)
         for layer in self.encoder_private[domain] + self.encoder_shared:
             h = layer(h)
@@ -210,7 +211,7 @@ class D2DTM(ClickModel):
         return self.to_logits[domain](z)
 
     def discriminate(self, vector, domain: str):
-        h = vector / ops.maximum(ops.norm(vector, axis=-1, keepdims=True), 1e-12)
+        h = l2_normalize(vector)
         for layer in self.discriminators[domain]:
             h = layer(h)
         return h

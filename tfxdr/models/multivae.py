@@ -20,6 +20,7 @@ from tfxdr.layers import GaussianSample
 from tfxdr.losses import kl_standard_normal, multinomial_log_likelihood
 from tfxdr.models.click_base import ClickModel
 from tfxdr.models.registry import register
+from tfxdr.ops import l2_normalize
 
 
 @dataclasses.dataclass
@@ -92,7 +93,7 @@ class MultiVAE(ClickModel):
             width = layer.units
 
     def encode(self, x, training=False):
-        h = x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), 1e-12)
+        h = l2_normalize(x)
         h = self.input_dropout(h, training=training)
         for layer in self.encoder:
             h = layer(h)
