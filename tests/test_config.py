@@ -1,4 +1,4 @@
-"""--set parsing and validation: every error names the field."""
+"""Override parsing and validation: every error names the field."""
 
 import dataclasses
 import re
@@ -7,7 +7,12 @@ import pytest
 
 from tfxdr.config import apply_overrides, from_dict, to_dict
 from tfxdr.errors import ConfigError
-from tfxdr.models import MODELS, MultiVAEConfig
+from tfxdr.models import MODELS, D2DTMConfig, DCNConfig, MultiVAEConfig
+
+
+def _raises(message):
+    """pytest.raises for a ConfigError whose message is exactly ``message``."""
+    return pytest.raises(ConfigError, match=f"^{re.escape(message)}$")
 
 
 def test_overrides_parse_each_field_type():
@@ -19,40 +24,63 @@ def test_overrides_parse_each_field_type():
     assert config.dropout == pytest.approx(0.3)
     assert config.hidden_dims == (300, 100)
     assert config.epochs == 7
-    # Defaults are untouched and the original is not mutated.
-    assert config.beta_cap == MultiVAEConfig().beta_cap
-    assert MultiVAEConfig().latent_dim == 50
+    assert config.beta_cap == MultiVAEConfig().beta_cap  # fields not named keep their value
+
+
+def test_overrides_leave_the_config_passed_in_unchanged():
+    original = MultiVAEConfig(latent_dim=20, hidden_dims=(8,))
+    updated = apply_overrides(original, ["latent_dim=64", "hidden_dims=300,100"])
+    assert updated is not original
+    assert (original.latent_dim, original.hidden_dims) == (20, (8,))
+    assert original == MultiVAEConfig(latent_dim=20, hidden_dims=(8,))
+    assert (updated.latent_dim, updated.hidden_dims) == (64, (300, 100))
 
 
 def test_unknown_field_lists_valid_fields():
     valid = ", ".join(f.name for f in dataclasses.fields(MultiVAEConfig))
     message = f"unknown config field 'latnt_dim' for MultiVAEConfig; valid fields: {valid}"
-    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+    with _raises(message) as error:
         apply_overrides(MultiVAEConfig(), ["latnt_dim=3"])
+    assert error.value.field == "latnt_dim"
 
 
-def test_bad_value_names_field_and_expected_type():
-    with pytest.raises(ConfigError, match=re.escape(
-            "MultiVAEConfig.latent_dim='big' is invalid: expected an integer")):
-        apply_overrides(MultiVAEConfig(), ["latent_dim=big"])
-    with pytest.raises(ConfigError, match=re.escape(
-            "MultiVAEConfig.dropout='x' is invalid: expected a number")):
-        apply_overrides(MultiVAEConfig(), ["dropout=x"])
+@pytest.mark.parametrize("override, field, message", [
+    ("latent_dim=big", "latent_dim", "MultiVAEConfig.latent_dim='big' is invalid: expected an "
+                                     "integer"),
+    ("dropout=x", "dropout", "MultiVAEConfig.dropout='x' is invalid: expected a number"),
+    # An empty list is no list of sizes.
+    ("hidden_dims=", "hidden_dims", "MultiVAEConfig.hidden_dims='' is invalid: expected a "
+                                    "comma-separated list with at least one value"),
+    ("hidden_dims=,", "hidden_dims", "MultiVAEConfig.hidden_dims=',' is invalid: expected a "
+                                     "comma-separated list with at least one value"),
+])
+def test_bad_value_names_field_and_expected_type(override, field, message):
+    with _raises(message) as error:
+        apply_overrides(MultiVAEConfig(), [override])
+    assert error.value.field == field
 
 
-def test_out_of_range_value_is_rejected_by_validate():
-    with pytest.raises(ConfigError, match=re.escape(
-            "MultiVAEConfig.dropout=1.5 is invalid: expected a number in [0, 1)")):
-        apply_overrides(MultiVAEConfig(), ["dropout=1.5"])
-    with pytest.raises(ConfigError, match=re.escape(
-            "MultiVAEConfig.epochs=0 is invalid: expected an integer >= 1")):
-        apply_overrides(MultiVAEConfig(), ["epochs=0"])
+@pytest.mark.parametrize("override, field, message", [
+    ("dropout=1.5", "dropout", "MultiVAEConfig.dropout=1.5 is invalid: expected a number in "
+                               "[0, 1)"),
+    ("epochs=0", "epochs", "MultiVAEConfig.epochs=0 is invalid: expected an integer >= 1"),
+    # float("inf") and float("nan") parse; validate refuses them.
+    ("learning_rate=inf", "learning_rate", "MultiVAEConfig.learning_rate=inf is invalid: "
+                                           "expected a finite number > 0"),
+    ("learning_rate=nan", "learning_rate", "MultiVAEConfig.learning_rate=nan is invalid: "
+                                           "expected a finite number > 0"),
+])
+def test_out_of_range_value_is_rejected_by_validate(override, field, message):
+    with _raises(message) as error:
+        apply_overrides(MultiVAEConfig(), [override])
+    assert error.value.field == field
 
 
 def test_malformed_item():
-    with pytest.raises(ConfigError, match=re.escape(
-            "--set 'dropout' is malformed: expected key=value")):
+    with _raises("override 'dropout' is malformed: expected key=value"):
         apply_overrides(MultiVAEConfig(), ["dropout"])
+    with _raises("override '=3' is malformed: expected key=value"):
+        apply_overrides(MultiVAEConfig(), ["=3"])
 
 
 def test_round_trip_through_json_values():
@@ -60,6 +88,56 @@ def test_round_trip_through_json_values():
     assert from_dict(MultiVAEConfig, to_dict(config)) == config
     with pytest.raises(ConfigError, match="unknown field\\(s\\) bogus for MultiVAEConfig"):
         from_dict(MultiVAEConfig, {**to_dict(config), "bogus": 1})
+
+
+LITERAL_MESSAGE = "D2DTMConfig.gan_loss='x' is invalid: expected one of log, lsq"
+
+
+def test_literal_field_outside_its_choices_is_refused_from_a_saved_config():
+    with _raises(LITERAL_MESSAGE) as error:
+        from_dict(D2DTMConfig, {**to_dict(D2DTMConfig()), "gan_loss": "x"})
+    assert error.value.field == "gan_loss"
+
+
+def test_literal_field_outside_its_choices_is_refused_by_validate():
+    config = D2DTMConfig(gan_loss="x")  # a dataclass does not check its types
+    with _raises(LITERAL_MESSAGE) as error:
+        config.validate()
+    assert error.value.field == "gan_loss"
+    with _raises(LITERAL_MESSAGE):
+        apply_overrides(D2DTMConfig(), ["gan_loss=x"])
+
+
+@pytest.mark.parametrize("override, field, message", [
+    ("d_steps=0", "d_steps", "D2DTMConfig.d_steps=0 is invalid: expected an integer >= 1"),
+    ("preset=medium", "preset", "D2DTMConfig.preset='medium' is invalid: expected one of "
+                                "auto, small, large"),
+])
+def test_two_player_fields_are_checked(override, field, message):
+    with _raises(message) as error:
+        apply_overrides(D2DTMConfig(), [override])
+    assert error.value.field == field
+
+
+def test_optional_number_field_parses_a_number_and_none():
+    assert apply_overrides(D2DTMConfig(), ["d_learning_rate=0.002"]).d_learning_rate == 0.002
+    assert apply_overrides(D2DTMConfig(), ["d_learning_rate=none"]).d_learning_rate is None
+
+
+@pytest.mark.parametrize("override, field, message", [
+    ("continuous_buckets=1", "continuous_buckets",
+     "DCNConfig.continuous_buckets=1 is invalid: expected 0 or an integer in [2, 100]"),
+    ("unknown_id_rate=1", "unknown_id_rate",
+     "DCNConfig.unknown_id_rate=1.0 is invalid: expected a number in [0, 1)"),
+    ("target_fraction=0", "target_fraction",
+     "DCNConfig.target_fraction=0.0 is invalid: expected a fraction in (0, 1]"),
+    ("train_domains=", "train_domains",
+     "DCNConfig.train_domains='' is invalid: expected all, source, target or domain names"),
+])
+def test_ctr_training_fields_are_checked(override, field, message):
+    with _raises(message) as error:
+        apply_overrides(DCNConfig(), [override])
+    assert error.value.field == field
 
 
 @pytest.mark.parametrize("model, owner", [("dann_dcn", "DANNDCNConfig"), ("dadin", "DADINConfig")])

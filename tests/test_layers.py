@@ -2,11 +2,20 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfxdr.layers import AttentionPooling, BiInteractionPooling, GradientReversal
+from tfxdr.errors import TrainingError
+from tfxdr.layers import (AttentionPooling, BiInteractionPooling, DomainClassifier,
+                          GradientReversal, ReversalWarmup)
+from tfxdr.models.dadin import DadinDomainClassifiers
+
+
+def _bce(label, logit):
+    p = 1 / (1 + np.exp(-np.asarray(logit, np.float64)))
+    return -(label * np.log(p) + (1 - label) * np.log(1 - p))
 
 
 def test_gradient_reversal_forward_identity_backward_reversed_numerically():
@@ -101,28 +110,79 @@ def test_bi_interaction_pooling_by_hand():
         BiInteractionPooling(field_weights=False, absolute=True)(opposite).numpy(), [[1.0]])
 
 
-def test_domain_classifiers_losses_by_hand_and_reversed_feature_gradient():
-    from tfxdr.layers import DomainClassifiers
+def _set_classifier(classifier: DomainClassifier, kernel, bias):
+    classifier.classifier.kernel.assign(np.asarray(kernel, np.float32))
+    classifier.classifier.bias.assign(np.asarray(bias, np.float32))
 
-    layer = DomainClassifiers(dim=2, threshold=0.5, scale=0.5)
+
+def test_domain_classifier_two_domains_is_one_logit_and_its_reversed_gradient():
+    layer = DomainClassifier(2, reversal_scale=0.5)
+    layer.build((None, 2))
+    _set_classifier(layer, [[1.0], [-1.0]], [0.25])
+    h = tf.constant([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    domain = tf.constant([1, 0, 0])
+    with tf.GradientTape() as tape:
+        tape.watch(h)
+        losses = layer(h, domain)
+    # Logits h @ [1, -1] + 0.25 = [1.25, -1.75, 0.25]; one cross-entropy per row.
+    logits = np.array([1.25, -1.75, 0.25])
+    labels = np.array([1, 0, 0])
+    np.testing.assert_allclose(losses.numpy(), _bce(labels, logits), rtol=1e-5)
+    # d loss / d h = (sigmoid(logit) - label) * [1, -1]; the features get -0.5 times it.
+    p = 1 / (1 + np.exp(-logits))
+    expected = -0.5 * (p - labels)[:, None] * np.array([[1.0, -1.0]])
+    np.testing.assert_allclose(tape.gradient(losses, h).numpy(), expected, rtol=1e-5)
+
+
+def test_domain_classifier_with_three_domains_is_a_softmax_without_reversal():
+    layer = DomainClassifier(3)
+    layer.build((None, 1))
+    assert layer.reversal is None
+    _set_classifier(layer, [[1.0, 0.0, -1.0]], [0.0, 0.0, 0.0])
+    h = tf.constant([[2.0], [0.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(h)
+        losses = layer(h, tf.constant([0, 2]))
+    # Row 0: logits [2, 0, -2], domain 0: log(1 + e^-2 + e^-4).
+    # Row 1: logits [0, 0, 0], domain 2: log 3.
+    expected = [math.log(1 + math.exp(-2) + math.exp(-4)), math.log(3)]
+    np.testing.assert_allclose(losses.numpy(), expected, rtol=1e-5)
+    # Without a reversal the features get the plain gradient: row 1 is
+    # sum_k softmax_k w_k - w_2 = (1 + 0 - 1) / 3 + 1 = 1.
+    np.testing.assert_allclose(tape.gradient(losses, h).numpy()[1], [1.0], rtol=1e-5)
+    with pytest.raises(ValueError, match="num_domains=1 is invalid: expected an integer >= 2"):
+        DomainClassifier(1)
+
+
+def test_domain_classifier_tanh_input_bounds_what_the_classifier_sees():
+    layer = DomainClassifier(2, input_activation="tanh")
+    layer.build((None, 1))
+    _set_classifier(layer, [[1.0]], [0.0])
+    huge = layer(tf.constant([[1e6]]), tf.constant([0]))
+    # tanh(1e6) = 1: the loss is that of logit 1 for domain 0, log(1 + e), not 1e6.
+    assert float(huge[0]) == pytest.approx(np.log1p(np.e), rel=1e-5)
+    assert DomainClassifier.from_config(layer.get_config()).input_activation == "tanh"
+    with pytest.raises(ValueError, match="input_activation='relu' is invalid: expected None "
+                                         "or 'tanh'"):
+        DomainClassifier(2, input_activation="relu")
+
+
+def test_dadin_domain_classifiers_losses_by_hand_and_reversed_feature_gradient():
+    layer = DadinDomainClassifiers(scale=0.5, threshold=0.5)
+    layer.build((None, 2))
     for classifier in layer.classifiers.values():
-        classifier.set_weights([np.array([[1.0], [-1.0]], np.float32), np.zeros(1, np.float32)])
+        _set_classifier(classifier, [[1.0], [-1.0]], [0.0])
     h = tf.constant([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
     y_hat = tf.constant([0.8, 0.2, 0.5])  # 0.5 >= T counts as positive
     domain = tf.constant([1, 0, 0])
-
-    def bce(label, logit):
-        p = 1 / (1 + np.exp(-logit))
-        return -(label * np.log(p) + (1 - label) * np.log(1 - p))
-
     with tf.GradientTape() as tape:
         tape.watch(h)
         losses = layer(h, y_hat, domain)
     logits = np.array([1.0, -2.0, 0.0])  # h @ [1, -1]
-    assert float(losses["global"]) == pytest.approx(np.mean(bce(np.array([1, 0, 0]), logits)),
+    assert float(losses["global"]) == pytest.approx(np.mean(_bce(np.array([1, 0, 0]), logits)),
                                                     rel=1e-5)
-    positive = bce(1, 0.8 * 1.0) / 2 + bce(0, 0.5 * 0.0) / 2  # rows 0 and 2
-    negative = bce(0, 0.8 * -2.0)  # row 1: (1 - 0.2) * logit
+    positive = _bce(1, 0.8 * 1.0) / 2 + _bce(0, 0.5 * 0.0) / 2  # rows 0 and 2: y_hat * logit
+    negative = _bce(0, 0.8 * -2.0)  # row 1: (1 - 0.2) * logit
     assert float(losses["positive"]) == pytest.approx(positive, rel=1e-5)
     assert float(losses["negative"]) == pytest.approx(negative, rel=1e-5)
     # Features receive -scale times the gradient that would lower the global loss.
@@ -132,11 +192,26 @@ def test_domain_classifiers_losses_by_hand_and_reversed_feature_gradient():
     np.testing.assert_allclose(gradient, expected, rtol=1e-5)
 
 
+def test_dadin_domain_classifiers_leave_out_parts_they_do_not_build():
+    """An ablation without intra-class (or global) classifiers builds no weights for them,
+    and their losses read 0."""
+    layer = DadinDomainClassifiers(intra=False)
+    layer.build((None, 2))
+    assert sorted(layer.classifiers) == ["global"]
+    _set_classifier(layer.classifiers["global"], [[1.0], [-1.0]], [0.0])
+    losses = layer(tf.constant([[1.0, 2.0]]), tf.constant([0.9]), tf.constant([1]))
+    assert float(losses["positive"]) == 0.0 and float(losses["negative"]) == 0.0
+    # Logit 1 - 2 = -1 for domain 1: log(1 + e).
+    assert float(losses["global"]) == pytest.approx(math.log1p(math.e), rel=1e-5)
+    only_intra = DadinDomainClassifiers(global_loss=False)
+    only_intra.build((None, 2))
+    assert sorted(only_intra.classifiers) == ["negative", "positive"]
+    assert len(only_intra.trainable_weights) == 4
+    losses = only_intra(tf.constant([[1.0, 2.0]]), tf.constant([0.9]), tf.constant([1]))
+    assert float(losses["global"]) == 0.0
+
+
 def test_reversal_warmup_schedules_the_reversed_gradient():
-    import keras
-
-    from tfxdr.training import ReversalWarmup
-
     warmup = ReversalWarmup(total_steps=10, gamma=10.0)
     assert warmup.weight(0) == 0.0
     assert warmup.weight(5) == pytest.approx(2 / (1 + math.exp(-5)) - 1)
@@ -158,27 +233,11 @@ def test_reversal_warmup_schedules_the_reversed_gradient():
                                                              rel=1e-5)
     with pytest.raises(ValueError, match="ReversalWarmup total_steps=0 is invalid"):
         ReversalWarmup(total_steps=0)
-    from tfxdr.errors import TrainingError
 
     plain = ReversalWarmup(total_steps=10)
     plain.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
     with pytest.raises(TrainingError, match="the model has no GradientReversal layer"):
         plain.on_train_begin()
-
-
-def test_domain_classifiers_tanh_input_bounds_what_the_classifier_sees():
-    from tfxdr.layers import DomainClassifiers
-
-    layer = DomainClassifiers(dim=1, input_activation="tanh")
-    for classifier in layer.classifiers.values():
-        classifier.set_weights([np.ones((1, 1), np.float32), np.zeros(1, np.float32)])
-    huge = layer(tf.constant([[1e6]]), tf.constant([0.9]), tf.constant([0]))["global"]
-    # tanh(1e6) = 1: the loss is that of logit 1, not of logit 1e6.
-    assert float(huge) == pytest.approx(np.log1p(np.e), rel=1e-5)
-    assert DomainClassifiers.from_config(layer.get_config()).input_activation == "tanh"
-    with pytest.raises(ValueError, match="input_activation='relu' is invalid: expected None "
-                                         "or 'tanh'"):
-        DomainClassifiers(dim=1, input_activation="relu")
 
 
 @pytest.mark.parametrize("with_context", [False, True])

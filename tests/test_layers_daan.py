@@ -1,10 +1,11 @@
-"""DAAN's building blocks: field gates, Deep & Cross tower, shared + specific embeddings."""
+"""DAAN's building blocks: field gates, Deep & Cross tower, gated networks, shared +
+specific embeddings."""
 
 import keras
 import numpy as np
 import pytest
 
-from tfxdr.layers import DeepCross, DomainAwareEmbedding, FieldGate
+from tfxdr.layers import DeepCross, DomainAwareEmbedding, FieldGate, GatedCrossNetwork
 
 
 def _sigmoid(x):
@@ -105,58 +106,96 @@ def test_deep_cross_trains_its_cross_kernels():
     assert len(model.trainable_weights) == len(tower.trainable_weights) + 2
 
 
+def _zero_crosses(tower: DeepCross):
+    """Cross kernels and biases at zero: every cross layer passes its input through."""
+    for cross in tower.crosses:
+        cross.dense.kernel.assign(np.zeros(cross.dense.kernel.shape, np.float32))
+        cross.dense.bias.assign(np.zeros(cross.dense.bias.shape, np.float32))
+
+
+def test_gated_cross_network_gates_each_field_then_flattens_into_the_tower():
+    fields = np.array([[[1.0, -2.0], [3.0, 4.0]]], np.float32)  # B=1, F=2, K=2
+    network = GatedCrossNetwork(gate_units=(2,), cross_layers=1, fcn_units=())
+    network.build(fields.shape)
+    _zero_crosses(network.tower)
+    # Zero gate kernels: the hidden layer is sigmoid(0) = 0.5 and the gate is
+    # sigmoid(final bias): 0 -> 0.5 for field 0, ln 3 -> 0.75 for field 1.
+    for kernel in network.gate.kernels:
+        kernel.assign(np.zeros(kernel.shape, np.float32))
+    network.gate.biases[1].assign(np.array([[0.0], [np.log(3.0)]], np.float32))
+    output, gates = network(fields)
+    np.testing.assert_allclose(np.asarray(gates), [[0.5, 0.75]], rtol=1e-6)
+    # Fields flattened in order: [0.5 * (1, -2), 0.75 * (3, 4)].
+    np.testing.assert_allclose(np.asarray(output), [[0.5, -1.0, 2.25, 3.0]], rtol=1e-6)
+    assert network.output_width(2, 2) == 4
+
+
+def test_ungated_network_is_the_tower_on_the_plain_fields():
+    fields = np.array([[[1.0, -2.0], [3.0, 4.0]]], np.float32)
+    network = GatedCrossNetwork(gated=False, cross_layers=2, fcn_units=(3,),
+                                projection_dim=1)
+    network.build(fields.shape)
+    assert network.gate is None
+    assert all(cross.down_proj_dense is not None for cross in network.tower.crosses)
+    _zero_crosses(network.tower)
+    output, gates = network(fields)
+    assert gates is None
+    kernel, bias = (np.asarray(v) for v in network.tower.fcn[0].weights)
+    flat = fields.reshape(1, 4)
+    # FCN(x) || x, the crosses passing x through.
+    np.testing.assert_allclose(np.asarray(output),
+                               np.concatenate([np.maximum(flat @ kernel + bias, 0), flat], 1),
+                               rtol=1e-5)
+    assert network.output_width(2, 2) == 3 + 4
+
+
 def _embedding(specific_dim=2):
-    return DomainAwareEmbedding({"user": 3, "u_age": 2, "item": 5, "genres": 4, "domain": 2},
-                                histories=("hist_0",), shared_dim=3,
-                                specific_dim=specific_dim, num_domains=2)
+    return DomainAwareEmbedding(
+        {"user_id": 3, "user_age": 2, "item_id": 5, "item_genres": 4},
+        fields=["user_age", "user_id", "item_id", "item_genres", "history_0"],
+        shared={"history_0": "item_id"}, shared_dim=3, specific_dim=specific_dim,
+        num_domains=2)
 
 
 def test_domain_aware_embedding_concatenates_shared_and_the_domain_specific_part():
     layer = _embedding()
-    assert layer.field_names == ["u_age", "user", "item", "genres", "hist_0"]
+    layer.build()
     assert layer.output_dim == 5
-    inputs = {"user": np.array([1, 2]), "u_age": np.array([1, 0]), "item": np.array([4, 2]),
-              "genres": np.array([[1, 3], [0, 0]]), "hist_0": np.array([[0, 2, 4], [0, 0, 1]]),
-              "domain": np.array([0, 1])}
+    inputs = {"user_id": np.array([1, 2]), "user_age": np.array([1, 0]),
+              "item_id": np.array([4, 2]), "item_genres": np.array([[1, 3], [0, 0]]),
+              "history_0": np.array([[0, 2, 4], [0, 0, 1]]), "domain": np.array([0, 1])}
     out = np.asarray(layer(inputs))
     assert out.shape == (2, 5, 5)
-    shared = {t: np.asarray(e.embeddings) for t, e in layer.shared.items()}
-    specific = {t: np.asarray(e.embeddings) for t, e in layer.specific.items()}
-    assert set(shared) == {"user", "u_age", "item", "genres"}  # histories use the item tables
-    # Row 1 is domain 1: specific rows are offset by the field's size.
-    np.testing.assert_allclose(out[1, 1], np.concatenate([shared["user"][2], specific["user"][2 + 3]]))
-    np.testing.assert_allclose(out[0, 2], np.concatenate([shared["item"][4], specific["item"][4]]))
+    shared = {t: np.asarray(e.embeddings) for t, e in layer.common.embeddings.items()}
+    specific = {t: np.asarray(e.embeddings) for t, e in layer.specific.embeddings.items()}
+    # Histories use the item table: no table of their own.
+    assert set(shared) == {"user_id", "user_age", "item_id", "item_genres"}
+    # One specific table of rows x domains per table: row r of domain d is r + d * rows.
+    assert specific["user_id"].shape == (3 * 2, 2) and specific["item_id"].shape == (5 * 2, 2)
+    np.testing.assert_allclose(out[1, 1], np.concatenate([shared["user_id"][2],
+                                                          specific["user_id"][2 + 3]]))
+    np.testing.assert_allclose(out[0, 2], np.concatenate([shared["item_id"][4],
+                                                          specific["item_id"][4]]))
+    np.testing.assert_allclose(out[0, 0], np.concatenate([shared["user_age"][1],
+                                                          specific["user_age"][1]]))
     # Bags average their non-padding values; an empty bag is zeros.
-    np.testing.assert_allclose(out[0, 3, :3], (shared["genres"][1] + shared["genres"][3]) / 2,
+    np.testing.assert_allclose(out[0, 3, :3],
+                               (shared["item_genres"][1] + shared["item_genres"][3]) / 2,
                                rtol=1e-6)
     np.testing.assert_allclose(out[1, 3], np.zeros(5))
-    np.testing.assert_allclose(out[0, 4, 3:], (specific["item"][2] + specific["item"][4]) / 2,
+    np.testing.assert_allclose(out[0, 4, 3:],
+                               (specific["item_id"][2] + specific["item_id"][4]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(out[1, 4], np.concatenate([shared["item_id"][1],
+                                                          specific["item_id"][1 + 5]]),
                                rtol=1e-6)
-    np.testing.assert_allclose(out[1, 4], np.concatenate([shared["item"][1],
-                                                          specific["item"][1 + 5]]), rtol=1e-6)
 
 
 def test_domain_aware_embedding_without_specific_part_needs_no_domain():
     layer = _embedding(specific_dim=0)
-    out = np.asarray(layer({"user": np.array([1]), "u_age": np.array([1]), "item": np.array([2]),
-                            "genres": np.array([[2, 0]]), "hist_0": np.array([[3, 0, 0]])}))
-    assert out.shape == (1, 5, 3) and layer.specific == {}
-    np.testing.assert_allclose(out[0, 4], np.asarray(layer.shared["item"].embeddings)[3])
-    with pytest.raises(ValueError, match="DomainAwareEmbedding needs an 'item' field"):
-        DomainAwareEmbedding({"user": 3})
-
-
-def test_continuous_fields_are_bucketed_in_place_of_their_categorical_field():
-    layer = DomainAwareEmbedding({"user": 3, "u_age": 9, "item": 5}, shared_dim=2,
-                                 specific_dim=1, continuous={"n_u_age": [10.0, 20.0]})
-    assert layer.field_names == ["n_u_age", "user", "item"]
-    assert layer.table_sizes["n_u_age"] == 4  # three buckets and the unknown row
-    ages = np.array([5.0, 10.0, 15.0, 25.0, np.nan], np.float32)
-    np.testing.assert_array_equal(np.asarray(layer._index("n_u_age", ages)), [1, 2, 2, 3, 0])
-    inputs = {"user": np.ones(5, np.int32), "item": np.ones(5, np.int32), "n_u_age": ages,
-              "domain": np.array([0, 0, 0, 1, 1])}
-    out = np.asarray(layer(inputs))
-    shared = np.asarray(layer.shared["n_u_age"].embeddings)
-    specific = np.asarray(layer.specific["n_u_age"].embeddings)
-    np.testing.assert_allclose(out[3, 0], np.concatenate([shared[3], specific[3 + 4]]))
-    np.testing.assert_allclose(out[4, 0], np.concatenate([shared[0], specific[0 + 4]]))
+    layer.build()
+    out = np.asarray(layer({"user_id": np.array([1]), "user_age": np.array([1]),
+                            "item_id": np.array([2]), "item_genres": np.array([[2, 0]]),
+                            "history_0": np.array([[3, 0, 0]])}))
+    assert out.shape == (1, 5, 3) and layer.specific is None and layer.output_dim == 3
+    np.testing.assert_allclose(out[0, 4], np.asarray(layer.common.embeddings["item_id"]
+                                                     .embeddings)[3])

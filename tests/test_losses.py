@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tfxdr.layers import GaussianSample
-from tfxdr.losses import kl_standard_normal, multinomial_log_likelihood, weighted_mean
+from tfxdr.losses import kl_standard_normal, multinomial_log_likelihood
+from tfxdr.ops import masked_mean
 
 
 def test_multinomial_log_likelihood_by_hand():
@@ -80,16 +81,33 @@ def test_gan_losses_by_hand():
         (math.log(3.0) - 1) ** 2, abs=1e-5)
 
 
-def test_intra_class_domain_loss_readings():
-    from tfxdr.losses import intra_class_domain_loss
+def test_intra_class_loss_readings():
+    from tfxdr.models.dadin import intra_class_loss
 
-    assert intra_class_domain_loss(2.0, 4.0, alpha=0.25) == pytest.approx(0.25 * 2 + 0.75 * 4)
-    assert intra_class_domain_loss(2.0, 4.0, 0.25, "eq21") == pytest.approx(0.25 * (2 + 0.75 * 4))
+    # eq22: alpha L0 + (1 - alpha) L1 = 0.25 * 2 + 0.75 * 4 = 3.5
+    assert intra_class_loss(2.0, 4.0, alpha=0.25) == pytest.approx(3.5)
+    # eq21: alpha (L0 + (1 - alpha) L1) = 0.25 * (2 + 3) = 1.25
+    assert intra_class_loss(2.0, 4.0, 0.25, "eq21") == pytest.approx(1.25)
     with pytest.raises(ValueError, match="loss form 'eq20' is invalid: expected eq22 or eq21"):
-        intra_class_domain_loss(2.0, 4.0, 0.25, "eq20")
+        intra_class_loss(2.0, 4.0, 0.25, "eq20")
 
 
-def test_weighted_mean_averages_the_selected_rows_and_is_zero_when_none_are():
+def test_masked_mean_averages_the_selected_rows_and_is_zero_when_none_are():
     values = np.array([1.0, 2.0, 4.0], np.float32)
-    assert float(weighted_mean(values, np.array([1.0, 0.0, 1.0], np.float32))) == 2.5
-    assert float(weighted_mean(values, np.zeros(3, np.float32))) == 0.0
+    # (1 + 4) / 2
+    assert float(masked_mean(values, np.array([True, False, True]))) == 2.5
+    assert float(masked_mean(values, np.zeros(3, bool))) == 0.0
+    # Weights instead of a mask: (0.5 * 1 + 1 * 4) / 1.5 = 3
+    assert float(masked_mean(values, np.array([0.5, 0.0, 1.0], np.float32))) == pytest.approx(3.0)
+
+
+def test_masked_mean_broadcasts_a_sequence_mask_over_the_vector_axis():
+    # [B=2, T=3, d=2]; the mask keeps positions 0 and 2 of row 0 and none of row 1.
+    values = np.array([[[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]],
+                       [[5.0, 50.0], [6.0, 60.0], [7.0, 70.0]]], np.float32)
+    mask = np.array([[True, False, True], [False, False, False]])
+    pooled = np.asarray(masked_mean(values, mask[..., None], axis=1))
+    # Row 0: ((1, 10) + (3, 30)) / 2 = (2, 20); row 1 has nothing: zeros, not NaN.
+    np.testing.assert_allclose(pooled, [[2.0, 20.0], [0.0, 0.0]])
+    kept = np.asarray(masked_mean(values, mask[..., None], axis=1, keepdims=True))
+    assert kept.shape == (2, 1, 2)

@@ -251,18 +251,36 @@ def test_accumulator_two_batches_equal_one_batch():
         np.testing.assert_allclose(values, two.per_user()[key])
 
 
-def test_accumulator_result_is_mean_over_non_skipped_users():
-    scores, relevant, exclude = _random_batch(1)
-    acc = M.RankingAccumulator(ks=(5,))
-    acc.update(scores, relevant, exclude)
-    expected = M.ranking_metrics_per_user(M.top_k_items(scores, 5, exclude), relevant, ks=(5,))
-    num_empty = sum(len(r) == 0 for r in relevant)
-    assert num_empty > 0  # the seed yields users without relevant items
-    assert acc.skipped_users == num_empty
-    assert acc.num_users == len(relevant) - num_empty
-    for key, values in expected.items():
-        assert acc.result()[key] == pytest.approx(np.nanmean(values))
-        assert acc.per_user()[key].shape == (acc.num_users,)
+def test_accumulator_result_is_the_mean_over_users_with_relevant_items_by_hand():
+    # Three users over 5 items, K in (1, 3), fed in two batches [A, C] and [B].
+    # A: scores [0.5, 0.9, 0.1, 0.7, 0.3], item 1 excluded, relevant {3, 4}.
+    #    Ranking without item 1: [3, 0, 4, 2]; top-3 [3, 0, 4]: hits at ranks 1 and 3.
+    #    recall@1 = 1/2, recall@3 = 2/2; recall_capped@1 = 1/min(2, 1) = 1, @3 = 2/2;
+    #    ndcg@1 = 1; ndcg@3 = (1/log2 2 + 1/log2 4) / (1/log2 2 + 1/log2 3)
+    #                       = 1.5 / (1 + 1/log2 3); hr@1 = hr@3 = 1.
+    # B: scores [0.2, 0.4, 0.6, 0.8, 1.0], relevant {0}: top-3 [4, 3, 2], no hit: all 0.
+    # C: no relevant items: skipped.
+    # Means over A and B: half of A's values.
+    a = ([0.5, 0.9, 0.1, 0.7, 0.3], [3, 4], [1])
+    b = ([0.2, 0.4, 0.6, 0.8, 1.0], [0], [])
+    c = ([0.3, 0.2, 0.1, 0.0, 0.5], [], [])
+    acc = M.RankingAccumulator(ks=(1, 3))
+    for batch in ([a, c], [b]):
+        acc.update(np.array([user[0] for user in batch]), [user[1] for user in batch],
+                   [user[2] for user in batch])
+    assert acc.num_users == 2
+    assert acc.skipped_users == 1
+    ndcg3_a = 1.5 / (1 + 1 / L3)
+    expected = {"recall@1": 0.25, "recall@3": 0.5, "recall_capped@1": 0.5,
+                "recall_capped@3": 0.5, "ndcg@1": 0.5, "ndcg@3": ndcg3_a / 2,
+                "hr@1": 0.5, "hr@3": 0.5}
+    result = acc.result()
+    assert set(result) == set(expected)
+    for key, value in expected.items():
+        assert result[key] == pytest.approx(value), key
+    # Per-user values in update order, the skipped user left out: A then B.
+    np.testing.assert_allclose(acc.per_user()["ndcg@3"], [ndcg3_a, 0.0])
+    np.testing.assert_allclose(acc.per_user()["recall@1"], [0.5, 0.0])
 
 
 def test_accumulator_hand_example_and_skipped_user():

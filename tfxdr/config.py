@@ -14,12 +14,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import types
 import typing
 from typing import Any, Iterable, Literal, Mapping, TypeVar
 
 from tfxdr.errors import ConfigError
 
 C = TypeVar("C")
+UNIONS = (typing.Union, types.UnionType)  # Optional[X] and X | None
 
 
 @dataclasses.dataclass
@@ -42,7 +44,7 @@ def literal_choices(hint: Any) -> tuple | None:
     """The allowed values of a ``Literal`` (or ``Literal | None``) type, else None."""
     if typing.get_origin(hint) is Literal:
         return typing.get_args(hint)
-    if typing.get_origin(hint) is typing.Union:
+    if typing.get_origin(hint) in UNIONS:
         for arg in typing.get_args(hint):
             if typing.get_origin(arg) is Literal:
                 return typing.get_args(arg) + ((None,) if type(None) in typing.get_args(hint)
@@ -231,7 +233,7 @@ def parse_value(owner: str, key: str, hint: Any, raw: str) -> Any:
     def invalid(expected: str) -> ConfigError:
         return ConfigError(f"{owner}.{key}={raw!r} is invalid: expected {expected}", field=key)
 
-    if origin is typing.Union:
+    if origin in UNIONS:
         non_none = [a for a in args if a is not type(None)]
         if raw.lower() in ("none", "null", ""):
             return None

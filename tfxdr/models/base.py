@@ -209,9 +209,10 @@ class TfxdrModel(keras.Model):
     def _discriminator_step(self, data) -> None:
         d_vars = self.discriminator_variables()
         with tf.GradientTape() as tape:
-            objective = self.compute_losses(data, training=True)[self.discriminator_objective]
-        with tf.control_dependencies(self._guards({self.discriminator_objective: objective})):
-            self._apply(self.d_optimizer, tape.gradient(objective, d_vars), d_vars)
+            losses = self.compute_losses(data, training=True)
+        with tf.control_dependencies(self._guards(losses)):
+            self._apply(self.d_optimizer, tape.gradient(losses[self.discriminator_objective],
+                                                        d_vars), d_vars)
 
     @staticmethod
     def _apply(optimizer, gradients, variables) -> None:
