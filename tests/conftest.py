@@ -1,12 +1,14 @@
-"""Shared fixtures: quiet TensorFlow, a synthetic two-domain dataset on disk."""
+"""Shared fixtures: quiet TensorFlow, synthetic planted datasets (two and three domains)."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import dataclasses  # noqa: E402
+
 import pytest  # noqa: E402
 
-from tfxdr.data import SplitSpec, Vocabularies, make_split, select_domains  # noqa: E402
+from tfxdr.data import make_split, select_domains  # noqa: E402
 from tfxdr.data.synthetic import planted_domains  # noqa: E402
 from tfxdr.data.table import RawDataset  # noqa: E402
 from tfxdr.tasks import ClickTranslationTask  # noqa: E402
@@ -15,6 +17,13 @@ from tfxdr.tasks import ClickTranslationTask  # noqa: E402
 @pytest.fixture(scope="session")
 def planted_frame():
     return planted_domains(seed=0)
+
+
+@pytest.fixture(scope="session")
+def planted3_frame():
+    """Three domains with the same planted groups; item ids b*, m* and g* never collide."""
+    return planted_domains(num_users=300, items_per_domain=(48, 40, 32),
+                           domains=("books", "movies", "games"), seed=1)
 
 
 @pytest.fixture()
@@ -27,13 +36,15 @@ def planted_csv(tmp_path, planted_frame):
 
 @pytest.fixture(scope="session")
 def planted(planted_frame):
-    """The click-translation task and its prepared data on the planted dataset (seed 0)."""
+    """The click-translation task and its prepared data on the planted dataset (seed 0),
+    built as ``tfxdr train`` builds them: split, feature spec from the training rows,
+    prepared click bags."""
     raw = RawDataset("planted", planted_frame, None, None, {"path": "planted"})
     task = ClickTranslationTask()
     interactions = task.restrict(select_domains(raw, ("books", "movies")))
-    split = make_split(interactions, SplitSpec(seed=0))
-    vocabs = Vocabularies.build(split, interactions.domains)
-    return task, task.prepare(split, vocabs, interactions.domains)
+    split = make_split(interactions, dataclasses.replace(task.default_split, seed=0))
+    spec = task.feature_spec(interactions, split, None)
+    return task, task.prepare(split, spec, None)
 
 
 @pytest.fixture()
@@ -48,3 +59,8 @@ def taste_csv(tmp_path):
     from ctr_data import write_taste_csv
 
     return write_taste_csv(tmp_path / "taste.csv")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast tests run first, the integration tests on real MovieLens data last."""
+    items.sort(key=lambda item: item.get_closest_marker("integration") is not None)

@@ -1,6 +1,6 @@
 """The tf.data example builders give exactly the hand-computed tensors, and never leak.
 
-Click pairs, per-domain sequences and CTR instances are built from small
+Click bags, per-domain sequences and CTR requests are built from small
 interaction tables whose expected outputs are written out below, plus one
 randomised CTR table whose histories are recomputed by brute force.
 """
@@ -11,19 +11,22 @@ import pytest
 import tensorflow as tf
 
 from tfxdr.data import (
+    CtrOptions,
     RawDataset,
     Vocabularies,
     build_ctr_instances,
     build_sequences,
-    click_pair_dataset,
+    click_bag_dataset,
+    click_rows,
+    ctr_feature_spec,
     select_domains,
-    sparse_rows,
 )
-from tfxdr.data.ctr import CtrSpec
 from tfxdr.data.domains import Interactions
 from tfxdr.data.sequences import EOS_ID, MASK_ID, NUM_SPECIAL_TOKENS, PAD_ID
 from tfxdr.data.splits import leave_one_out, split_users
 from tfxdr.errors import DataError
+from tfxdr.features import Feature, FeatureSpec
+from tfxdr.layers import FeaturePreprocessor, MultiHot
 
 DOMAINS = ("A", "B")
 
@@ -33,15 +36,24 @@ def _interactions(rows, columns, users=None, items=None) -> Interactions:
     return select_domains(raw, DOMAINS)
 
 
+def _numpy(value: tf.Tensor) -> np.ndarray:
+    """A tensor as NumPy, byte strings decoded."""
+    array = value.numpy()
+    if array.dtype == object:
+        return np.vectorize(lambda b: b.decode(), otypes=[object])(array) if array.size \
+            else array.astype(str)
+    return array
+
+
 def _batches(dataset: tf.data.Dataset) -> list[dict[str, np.ndarray]]:
-    return [{name: value.numpy() for name, value in batch.items()} for batch in dataset]
+    return [{name: _numpy(value) for name, value in batch.items()} for batch in dataset]
 
 
 def _concat(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
 
 
-# ---------------------------------------------------------------- click pairs
+# ---------------------------------------------------------------- click bags
 
 def _click_interactions() -> Interactions:
     # u1 clicks a1 twice; u3 and u5 have no A clicks, u4 no B clicks.
@@ -53,52 +65,64 @@ def _click_interactions() -> Interactions:
     return _interactions(rows, ["user_id", "item_id", "domain"])
 
 
-# Rows u1..u5 (user index 0..4); columns a1..a3 and b1..b2.
+USERS = np.array(["u1", "u2", "u3", "u4", "u5"])
+# Rows u1..u5 (user position 0..4); columns a1..a3 and b1..b2.
 CLICKS_A = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0], [1, 1, 1], [0, 0, 0]], np.float32)
 CLICKS_B = np.array([[0, 1], [1, 1], [1, 0], [0, 0], [0, 1]], np.float32)
 
 
-def _click_rows(interactions: Interactions, frame: pd.DataFrame | None = None):
-    frame = interactions.frame if frame is None else frame
-    vocabs = Vocabularies.build(frame, interactions.domains)
-    rows = tuple(sparse_rows(frame[frame["domain"] == d], vocabs.users, vocabs.items[d])
-                 for d in interactions.domains)
-    return vocabs, rows
+def _click_rows(frame: pd.DataFrame, users=USERS) -> dict:
+    return {f"items_{d}": click_rows(frame[frame["domain"] == d], users) for d in DOMAINS}
 
 
-def test_sparse_rows_hold_each_users_distinct_clicks_sorted():
-    vocabs, (rows_a, rows_b) = _click_rows(_click_interactions())
-    assert vocabs.users.ids == ["u1", "u2", "u3", "u4", "u5"]
-    assert (rows_a.num_rows, rows_a.num_items, rows_b.num_items) == (5, 3, 2)
+def _click_vectors(bags: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Raw bags -> 0/1 click vectors through the models' own preprocessing and MultiHot."""
+    spec = FeatureSpec(DOMAINS, (
+        Feature("items_A", "multi_valued", vocabulary=("a1", "a2", "a3"), domain="A"),
+        Feature("items_B", "multi_valued", vocabulary=("b1", "b2"), domain="B")))
+    indices = FeaturePreprocessor(spec)({name: tf.constant(bag.astype(str))
+                                         for name, bag in bags.items()})
+    return {name: np.asarray(MultiHot(len(spec[name].vocabulary))(indices[name]))
+            for name in bags}
+
+
+def test_click_rows_hold_each_users_distinct_clicks_sorted():
+    rows = _click_rows(_click_interactions().frame)
+    rows_a, rows_b = rows["items_A"], rows["items_B"]
+    assert rows_a.num_rows == rows_b.num_rows == 5
     np.testing.assert_array_equal(rows_a.indptr, [0, 2, 3, 3, 6, 6])
-    np.testing.assert_array_equal(rows_a.indices, [0, 2, 1, 0, 1, 2])
+    np.testing.assert_array_equal(rows_a.items, ["a1", "a3", "a2", "a1", "a2", "a3"])
     np.testing.assert_array_equal(rows_a.counts(), [2, 1, 0, 3, 0])
-    np.testing.assert_array_equal(rows_b.row(4), [1])
-    users = np.arange(5)
-    np.testing.assert_array_equal(rows_a.dense(users), CLICKS_A)
-    np.testing.assert_array_equal(rows_b.dense(users), CLICKS_B)
-    np.testing.assert_array_equal(rows_a.item_counts(), [2, 2, 2])
-    np.testing.assert_array_equal(rows_a.item_counts(np.array([0, 1])), [1, 1, 1])
+    np.testing.assert_array_equal(rows_b.indptr, [0, 1, 3, 4, 4, 5])
+    np.testing.assert_array_equal(rows_b.row(4), ["b2"])
+    # A user the frame does not hold gets an empty row; the order is the users'.
+    other = click_rows(_click_interactions().frame, np.array(["u9", "u2"]))
+    np.testing.assert_array_equal(other.indptr, [0, 0, 3])
+    np.testing.assert_array_equal(other.row(1), ["a2", "b1", "b2"])
 
 
-def test_click_pairs_are_the_click_matrix_rows_in_the_given_order():
-    _, (rows_a, rows_b) = _click_rows(_click_interactions())
+def test_click_bags_are_the_click_rows_in_the_given_order():
+    rows = _click_rows(_click_interactions().frame)
     users = np.array([3, 0, 4, 1])
-    dataset = click_pair_dataset(rows_a, rows_b, users, batch_size=3, shuffle=False)
-    assert dataset.element_spec["x_a"].dtype == tf.float32
+    dataset = click_bag_dataset(rows, users, batch_size=3, shuffle=False)
+    assert dataset.element_spec["items_A"].dtype == tf.string
     batches = _batches(dataset)
-    assert [b["x_a"].shape for b in batches] == [(3, 3), (1, 3)]  # the last batch is smaller
-    assert [b["x_b"].shape for b in batches] == [(3, 2), (1, 2)]
+    # u4, u1, u5 then u2; bags are padded with "" to the batch's longest.
+    np.testing.assert_array_equal(batches[0]["items_A"],
+                                  [["a1", "a2", "a3"], ["a1", "a3", ""], ["", "", ""]])
+    np.testing.assert_array_equal(batches[0]["items_B"], [[""], ["b2"], ["b2"]])
+    np.testing.assert_array_equal(batches[1]["items_A"], [["a2"]])
+    np.testing.assert_array_equal(batches[1]["items_B"], [["b1", "b2"]])
+    # Through the preprocessing layer they are the click matrix's rows; u1's repeated
+    # click on a1 is a 1, not a 2.
     for batch, chosen in zip(batches, (users[:3], users[3:])):
-        assert batch["x_a"].dtype == np.float32 and batch["x_b"].dtype == np.float32
-        np.testing.assert_array_equal(batch["x_a"], CLICKS_A[chosen])
-        np.testing.assert_array_equal(batch["x_b"], CLICKS_B[chosen])
-    # u1's repeated click on a1 is a 1, not a 2.
-    assert batches[0]["x_a"][1].tolist() == [1.0, 0.0, 1.0]
+        vectors = _click_vectors(batch)
+        np.testing.assert_array_equal(vectors["items_A"], CLICKS_A[chosen])
+        np.testing.assert_array_equal(vectors["items_B"], CLICKS_B[chosen])
 
 
 def _one_hot_clicks(num_users: int) -> Interactions:
-    """User i clicks item i in A and item i % 3 in B: the A vector names the user."""
+    """User i clicks item i in A and item i % 3 in B: the A bag names the user."""
     rows = []
     for user in range(num_users):
         rows.append((f"u{user:02d}", f"a{user:02d}", "A"))
@@ -107,15 +131,16 @@ def _one_hot_clicks(num_users: int) -> Interactions:
 
 
 def _user_order(dataset: tf.data.Dataset) -> list[int]:
-    return [int(u) for batch in dataset for u in np.argmax(batch["x_a"].numpy(), axis=1)]
+    return [int(bag[0].decode()[1:]) for batch in dataset for bag in batch["items_A"].numpy()]
 
 
-def test_click_pair_shuffle_is_seeded_and_reshuffles_each_epoch():
-    _, (rows_a, rows_b) = _click_rows(_one_hot_clicks(20))
+def test_click_bag_shuffle_is_seeded_and_reshuffles_each_epoch():
+    interactions = _one_hot_clicks(20)
+    rows = _click_rows(interactions.frame, np.array([f"u{u:02d}" for u in range(20)]))
     users = np.arange(20)
 
     def epochs(seed: int) -> list[list[int]]:
-        dataset = click_pair_dataset(rows_a, rows_b, users, batch_size=4, seed=seed)
+        dataset = click_bag_dataset(rows, users, batch_size=4, seed=seed)
         return [_user_order(dataset), _user_order(dataset)]
 
     first, again, other = epochs(7), epochs(7), epochs(8)
@@ -126,31 +151,31 @@ def test_click_pair_shuffle_is_seeded_and_reshuffles_each_epoch():
         assert sorted(order) == list(range(20))  # a permutation: every user exactly once
 
 
-def test_click_pairs_only_hold_the_given_users():
+def test_click_bags_only_hold_the_given_users():
     interactions = _one_hot_clicks(30)
     split = split_users(interactions.frame, (0.6, 0.0, 0.4), seed=3)
-    vocabs, (rows_a, rows_b) = _click_rows(interactions, split)
+    users = np.sort(split["user_id"].unique())
+    rows = _click_rows(split, users)
     part = split.drop_duplicates("user_id").set_index("user_id")["split"]
-    train = np.sort(vocabs.users.index(part.index[part.to_numpy() == "train"]))
-    test = np.sort(vocabs.users.index(part.index[part.to_numpy() == "test"]))
+    train = np.flatnonzero(np.isin(users, part.index[part.to_numpy() == "train"]))
+    test = np.flatnonzero(np.isin(users, part.index[part.to_numpy() == "test"]))
     assert len(train) == 18 and len(test) == 12
-    train_vectors = {tuple(v) for v in rows_a.dense(train)}
-    test_vectors = {tuple(v) for v in rows_a.dense(test)}
-    assert not train_vectors & test_vectors
+    test_items = {item for u in test for item in rows["items_A"].row(u)}
     seen = []
-    for batch in click_pair_dataset(rows_a, rows_b, train, batch_size=5, seed=1):
-        for x_a, x_b in zip(batch["x_a"].numpy(), batch["x_b"].numpy()):
-            assert tuple(x_a) in train_vectors and tuple(x_a) not in test_vectors
-            user = int(np.argmax(x_a))
-            np.testing.assert_array_equal(x_b, rows_b.dense(np.array([user]))[0])
+    for batch in click_bag_dataset(rows, train, batch_size=5, seed=1):
+        for bag_a, bag_b in zip(batch["items_A"].numpy(), batch["items_B"].numpy()):
+            (item,) = [i.decode() for i in bag_a if i]
+            assert item not in test_items
+            user = int(item[1:])
+            assert [i.decode() for i in bag_b if i] == [f"b{user % 3}"]
             seen.append(user)
-    assert sorted(seen) == train.tolist()
+    assert sorted(seen) == sorted(int(users[u][1:]) for u in train)
 
 
-def test_click_pairs_of_no_users_are_empty():
-    _, (rows_a, rows_b) = _click_rows(_click_interactions())
+def test_click_bags_of_no_users_are_empty():
+    rows = _click_rows(_click_interactions().frame)
     for shuffle in (False, True):
-        dataset = click_pair_dataset(rows_a, rows_b, np.array([], np.int64), 4, shuffle=shuffle)
+        dataset = click_bag_dataset(rows, np.array([], np.int64), 4, shuffle=shuffle)
         assert _batches(dataset) == []
 
 
@@ -172,8 +197,27 @@ def _sequences(split_frame, interactions, **kwargs):
                            **kwargs)
 
 
-def test_special_tokens():
-    assert (PAD_ID, MASK_ID, EOS_ID, NUM_SPECIAL_TOKENS) == (0, 1, 2, 3)
+def test_item_tokens_never_collide_with_special_tokens(planted_frame):
+    """Every item decodes back to the user's own clicks; special tokens only pad and end."""
+    interactions = select_domains(RawDataset("planted", planted_frame, None, None, {}),
+                                  ("books", "movies"))
+    frame = interactions.frame.assign(split="train")
+    vocabs = Vocabularies.build(frame, interactions.domains)
+    f = build_sequences(frame, interactions.domains, vocabs.users, vocabs.items, max_len=10,
+                        add_eos=True).features
+    for k, domain in enumerate(interactions.domains):
+        tokens = f[f"items_{k}"]
+        assert (tokens[:, -1] == EOS_ID).all()
+        items = tokens[:, :-1]
+        assert not np.isin(items, [MASK_ID, EOS_ID]).any()
+        # Padding is on the left only: a row is PAD_ID * (10 - length), then items.
+        np.testing.assert_array_equal(items == PAD_ID,
+                                      np.arange(10)[None, :] < 10 - f[f"length_{k}"][:, None])
+        clicked = interactions.frame[interactions.frame["domain"] == domain]
+        for user, row in zip(f["user"], items):
+            decoded = {vocabs.items[domain].ids[t - NUM_SPECIAL_TOKENS] for t in row if t}
+            expected = clicked.loc[clicked["user_id"] == vocabs.users.ids[user], "item_id"]
+            assert decoded == set(expected)  # planted users click 8 < max_len items
 
 
 def test_sequences_are_recent_items_in_time_order_left_padded():
@@ -313,80 +357,143 @@ def _ctr_interactions(label: bool = False) -> Interactions:
     return interactions
 
 
-# Frame order (user, time, domain, item) and the instances' expected values.
-# Shared item index: a1..a3 -> 1..3, b1..b2 -> 3 + 1 + (0..1) = 4..5.
+# Frame order (user, time, domain, item) and the requests' expected raw values.
 CTR_EXPECTED = {
-    "user":       [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2],
-    "item":       [1, 4, 2, 3, 5, 1, 2, 4, 5, 3, 1],
-    "domain":     [0, 1, 0, 0, 1, 0, 0, 1, 1, 0, 0],
-    "label":      [1, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1],
-    # Clicked A items strictly before, most recent last, history_len 2.
-    "hist_0": [[0, 0], [0, 1], [0, 1], [0, 1], [0, 1], [1, 3], [1, 3], [3, 2],
-               [0, 0], [0, 0], [0, 0]],
-    "hist_1": [[0, 0], [0, 0], [0, 4], [0, 4], [0, 4], [4, 5], [4, 5], [4, 5],
-               [0, 0], [0, 5], [0, 5]],
-    # gender: F -> 1, "" -> 0 (unknown); zip prefix "12" -> 1, "98" -> 2.
-    "u_gender":   [1] * 8 + [0] * 3,
-    "u_zip_code": [1] * 8 + [2] * 3,
-    # year: 1990 -> 1, 1995 -> 2, missing -> 0.
-    "i_year":     [1, 1, 0, 2, 0, 1, 0, 1, 0, 2, 1],
-    # genres: Action -> 1, Comedy -> 2, Drama -> 3; two slots.
-    "genres": [[3, 0], [1, 2], [2, 3], [0, 0], [0, 0], [3, 0], [2, 3], [1, 2], [0, 0],
-               [0, 0], [3, 0]],
+    "user_id":   ["u1"] * 8 + ["u2"] * 3,
+    "item_id":   ["a1", "b1", "a2", "a3", "b2", "a1", "a2", "b1", "b2", "a3", "a1"],
+    "domain":    ["A", "B", "A", "A", "B", "A", "A", "B", "B", "A", "A"],
+    "label":     [1, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1],
+    # Clicked A items strictly before, most recent last, history_len 2, "" in front.
+    "history_A": [["", ""], ["", "a1"], ["", "a1"], ["", "a1"], ["", "a1"], ["a1", "a3"],
+                  ["a1", "a3"], ["a3", "a2"], ["", ""], ["", ""], ["", ""]],
+    "history_B": [["", ""], ["", ""], ["", "b1"], ["", "b1"], ["", "b1"], ["b1", "b2"],
+                  ["b1", "b2"], ["b1", "b2"], ["", ""], ["", "b2"], ["", "b2"]],
 }
+# The same requests through the preprocessing layer (0 padding or missing, 1 unknown,
+# 2.. known in vocabulary order).  Items a1 a2 a3 b1 b2 -> 2..6; users u1 u2 -> 2, 3.
+CTR_INDICES = {
+    "user_id":  [2] * 8 + [3] * 3,
+    "item_id":  [2, 5, 3, 4, 6, 2, 3, 5, 6, 4, 2],
+    "domain":   [0, 1, 0, 0, 1, 0, 0, 1, 1, 0, 0],
+    "history_A": [[0, 0], [0, 2], [0, 2], [0, 2], [0, 2], [2, 4], [2, 4], [4, 3],
+                  [0, 0], [0, 0], [0, 0]],
+    "history_B": [[0, 0], [0, 0], [0, 5], [0, 5], [0, 5], [5, 6], [5, 6], [5, 6],
+                  [0, 0], [0, 6], [0, 6]],
+    # gender: F -> 2, "" -> 0 (missing); zip prefix "12" -> 2, "98" -> 3.
+    "user_gender":   [2] * 8 + [0] * 3,
+    "user_zip_code": [2] * 8 + [3] * 3,
+    # year: 1990 -> 2, 1995 -> 3, missing (a2 has none, b2 no row) -> 0.
+    "item_year":     [2, 2, 0, 3, 0, 2, 0, 2, 0, 3, 2],
+    # genres: Action -> 2, Comedy -> 3, Drama -> 4; two slots, extra genres dropped.
+    "item_genres": [[4, 0], [2, 3], [3, 4], [0, 0], [0, 0], [4, 0], [3, 4], [2, 3],
+                    [0, 0], [0, 0], [4, 0]],
+}
+OPTIONS = CtrOptions(history_len=2, max_genres=2)
 
 
-def _ctr(interactions: Interactions, split_frame=None, part=None, history_len=2):
-    split_frame = interactions.frame if split_frame is None else split_frame
-    vocabs = Vocabularies.build(split_frame, interactions.domains)
-    spec = CtrSpec(history_len=history_len, max_genres=2)
-    return build_ctr_instances(interactions, split_frame, vocabs, part, spec)
+def _ctr(split_frame, part=None, history_len=2):
+    options = CtrOptions(history_len=history_len, max_genres=2)
+    return build_ctr_instances(split_frame, DOMAINS, part, options)
 
 
-def test_ctr_instances_have_leak_free_histories_and_indexed_fields():
-    instances = _ctr(_ctr_interactions())
+def _requests(instances, batch_size=4, **kwargs) -> dict[str, np.ndarray]:
+    """Every (raw request, label) of the instances' dataset, concatenated."""
+    batches = [{**{name: _numpy(value) for name, value in request.items()},
+                "label": label.numpy()}
+               for request, label in instances.dataset(batch_size, **kwargs)]
+    return _concat(batches)
+
+
+def test_ctr_requests_have_leak_free_raw_histories():
+    frame = _ctr_interactions().frame
+    instances = _ctr(frame)
     assert len(instances) == 11
-    assert instances.field_sizes == {"user": 3, "u_gender": 2, "u_zip_code": 3, "item": 6,
-                                     "i_year": 3, "genres": 4, "domain": 2}
     dataset = instances.dataset(batch_size=4, shuffle=False)
-    batches = _batches(dataset)
-    assert [len(b["label"]) for b in batches] == [4, 4, 3]
-    assert set(batches[0]) == set(CTR_EXPECTED)
-    for batch in batches:
-        for name, value in batch.items():
-            assert value.dtype == (np.float32 if name == "label" else np.int32), name
-        assert batch["hist_0"].shape[1:] == (2,) and batch["genres"].shape[1:] == (2,)
-    got = _concat(batches)
+    batches = list(dataset)
+    assert [len(label) for _, label in batches] == [4, 4, 3]
+    request, label = batches[0]
+    assert sorted(request) == ["domain", "history_A", "history_B", "item_id", "user_id"]
+    assert label.dtype == tf.float32
+    assert all(request[name].dtype == tf.string for name in request)
+    assert request["history_A"].shape[1:] == (2,)
+    got = _requests(instances, shuffle=False)
     for name, expected in CTR_EXPECTED.items():
         np.testing.assert_array_equal(got[name], np.asarray(expected), err_msg=name)
 
 
+def test_ctr_feature_spec_is_built_from_training_rows_and_indexes_requests():
+    interactions = _ctr_interactions()
+    frame = interactions.frame.assign(split="train")
+    spec = ctr_feature_spec(interactions, frame, OPTIONS)
+    assert spec.names == ["user_id", "item_id", "domain", "history_A", "history_B",
+                          "user_gender", "user_zip_code", "item_year", "item_genres"]
+    assert spec["item_id"].vocabulary == ("a1", "a2", "a3", "b1", "b2")
+    assert spec["item_genres"].vocabulary == ("Action", "Comedy", "Drama")
+    assert spec["history_B"].table == "item_id" and spec["history_B"].width == 2
+    # Heights: 2 reserved rows + known values; the domain feature is a position.
+    assert {f.name: spec.size(f.name) for f in spec.features} == {
+        "user_id": 4, "item_id": 7, "domain": 2, "history_A": 7, "history_B": 7,
+        "user_gender": 3, "user_zip_code": 4, "item_year": 4, "item_genres": 5}
+    indices = _concat([{name: np.asarray(value) for name, value in
+                        FeaturePreprocessor(spec)(request).items()}
+                       for request, _ in _ctr(frame).dataset(4, shuffle=False)])
+    assert sorted(indices) == sorted(CTR_INDICES)
+    for name, expected in CTR_INDICES.items():
+        np.testing.assert_array_equal(indices[name], np.asarray(expected), err_msg=name)
+
+
+def test_ctr_feature_spec_sees_only_training_rows():
+    interactions = _ctr_interactions()
+    split = interactions.frame.assign(split="train")
+    split.loc[split["user_id"] == "u2", "split"] = "test"  # u2 and its b2@1 click held out
+    spec = ctr_feature_spec(interactions, split, OPTIONS)
+    assert spec["user_id"].vocabulary == ("u1",)
+    assert spec["user_zip_code"].vocabulary == ("12",)  # u2's "98" is not known
+    request = {"user_id": tf.constant(["u2", "u1"]), "item_id": tf.constant(["a1", "z9"])}
+    indices = FeaturePreprocessor(spec)(request)
+    # A held-out user is unknown (1) but keeps its profile row; z9 has no row at all.
+    np.testing.assert_array_equal(indices["user_id"], [1, 2])
+    np.testing.assert_array_equal(indices["user_zip_code"], [1, 2])
+    np.testing.assert_array_equal(indices["item_id"], [2, 1])
+    np.testing.assert_array_equal(indices["item_year"], [2, 0])
+
+
 def test_ctr_histories_are_truncated_to_the_most_recent():
-    got = _concat(_batches(_ctr(_ctr_interactions(), history_len=1).dataset(4, shuffle=False)))
-    np.testing.assert_array_equal(got["hist_0"][:, 0], [0, 1, 1, 1, 1, 3, 3, 2, 0, 0, 0])
-    got = _concat(_batches(_ctr(_ctr_interactions(), history_len=4).dataset(4, shuffle=False)))
-    np.testing.assert_array_equal(got["hist_0"][7], [0, 1, 3, 2])
-    np.testing.assert_array_equal(got["hist_1"][7], [0, 0, 4, 5])
+    frame = _ctr_interactions().frame
+    got = _requests(_ctr(frame, history_len=1), shuffle=False)
+    np.testing.assert_array_equal(got["history_A"][:, 0],
+                                  ["", "a1", "a1", "a1", "a1", "a3", "a3", "a2", "", "", ""])
+    got = _requests(_ctr(frame, history_len=4), shuffle=False)
+    np.testing.assert_array_equal(got["history_A"][7], ["", "a1", "a3", "a2"])
+    np.testing.assert_array_equal(got["history_B"][7], ["", "", "b1", "b2"])
 
 
 def test_ctr_labels_come_from_the_label_column_when_present():
-    got = _concat(_batches(_ctr(_ctr_interactions(label=True)).dataset(4, shuffle=False)))
+    got = _requests(_ctr(_ctr_interactions(label=True).frame), shuffle=False)
     np.testing.assert_array_equal(got["label"], 1 - np.asarray(CTR_EXPECTED["label"]))
     # Histories follow the labels: u1's A clicks are now a2@3 and a1@6.
-    np.testing.assert_array_equal(got["hist_0"][:8], [[0, 0], [0, 0], [0, 0], [0, 2], [0, 2],
-                                                      [0, 2], [2, 1], [2, 1]])
+    np.testing.assert_array_equal(got["history_A"][:8], [
+        ["", ""], ["", ""], ["", ""], ["", "a2"], ["", "a2"], ["", "a2"], ["a2", "a1"],
+        ["a2", "a1"]])
 
 
 def test_ctr_instances_of_a_part_see_every_earlier_click():
-    interactions = _ctr_interactions()
-    split = interactions.frame.assign(split="train")
+    split = _ctr_interactions().frame.assign(split="train")
     split.loc[[5, 6, 7], "split"] = "test"  # u1 at t=6, 7, 9
-    got = _concat(_batches(_ctr(interactions, split, part="test").dataset(4, shuffle=False)))
-    np.testing.assert_array_equal(got["item"], [1, 2, 4])
-    np.testing.assert_array_equal(got["hist_0"], CTR_EXPECTED["hist_0"][5:8])
-    np.testing.assert_array_equal(got["hist_1"], CTR_EXPECTED["hist_1"][5:8])
+    got = _requests(_ctr(split, part="test"), shuffle=False)
+    np.testing.assert_array_equal(got["item_id"], ["a1", "a2", "b1"])
+    np.testing.assert_array_equal(got["history_A"], CTR_EXPECTED["history_A"][5:8])
+    np.testing.assert_array_equal(got["history_B"], CTR_EXPECTED["history_B"][5:8])
     # The a2@7 test click is in the t=9 test instance's history, as it would be when served.
-    assert got["hist_0"][2, -1] == 2
+    assert got["history_A"][2, -1] == "a2"
+
+
+def test_ctr_requests_of_chosen_domains():
+    instances = _ctr(_ctr_interactions().frame)
+    got = _requests(instances, shuffle=False, domains=("B",))
+    np.testing.assert_array_equal(got["item_id"], ["b1", "b2", "b1", "b2"])
+    np.testing.assert_array_equal(got["history_A"], np.asarray(CTR_EXPECTED["history_A"])[
+        [1, 4, 7, 8]])
 
 
 def _random_frame(seed: int = 0, users: int = 50, events: int = 2000) -> pd.DataFrame:
@@ -402,23 +509,21 @@ def _random_frame(seed: int = 0, users: int = 50, events: int = 2000) -> pd.Data
     return frame
 
 
-def _brute_force_histories(frame, vocabs, threshold, history_len):
-    """For each row, each domain's clicked items strictly earlier, built one by one."""
-    offsets = {"A": 0, "B": len(vocabs.items["A"])}
+def _brute_force_histories(frame, threshold, history_len):
+    """For each row, each domain's clicked raw ids strictly earlier, built one by one."""
     clicks = {}  # (user, domain) -> [(timestamp, row, item)]
     for row, event in enumerate(frame.itertuples(index=False)):
         if event.rating >= threshold:
-            item = vocabs.items[event.domain].ids.index(event.item_id) + offsets[event.domain] + 1
             clicks.setdefault((event.user_id, event.domain), []).append(
-                (event.timestamp, row, item))
-    out = {"hist_0": [], "hist_1": []}
+                (event.timestamp, row, event.item_id))
+    out = {f"history_{d}": [] for d in DOMAINS}
     for event in frame.itertuples(index=False):
-        for k, domain in enumerate(DOMAINS):
+        for domain in DOMAINS:
             earlier = sorted(c for c in clicks.get((event.user_id, domain), [])
                              if c[0] < event.timestamp)
             items = [item for _, _, item in earlier][-history_len:]
-            out[f"hist_{k}"].append([0] * (history_len - len(items)) + items)
-    return {name: np.array(values, np.int32) for name, values in out.items()}
+            out[f"history_{domain}"].append([""] * (history_len - len(items)) + items)
+    return {name: np.array(values, dtype=object) for name, values in out.items()}
 
 
 @pytest.mark.parametrize("history_len", [3, 50])
@@ -427,54 +532,77 @@ def test_ctr_histories_match_brute_force_on_random_data(history_len):
     interactions = _interactions(frame, frame.columns)
     # Rows in an arbitrary order: instances follow the split frame's order.
     split_frame = interactions.frame.sample(frac=1.0, random_state=1).reset_index(drop=True)
-    vocabs = Vocabularies.build(split_frame, DOMAINS)
-    spec = CtrSpec(history_len=history_len)
-    instances = build_ctr_instances(interactions, split_frame, vocabs, None, spec)
-    expected = _brute_force_histories(split_frame, vocabs, spec.label_threshold, history_len)
-    got = _concat(_batches(instances.dataset(batch_size=256, shuffle=False)))
+    options = CtrOptions(history_len=history_len)
+    instances = build_ctr_instances(split_frame, DOMAINS, None, options)
+    expected = _brute_force_histories(split_frame, options.label_threshold, history_len)
+    got = _requests(instances, batch_size=256, shuffle=False)
     assert len(got["label"]) == 2000
     np.testing.assert_array_equal(got["label"], (split_frame["rating"] >= 4).to_numpy())
-    for name in ("hist_0", "hist_1"):
+    np.testing.assert_array_equal(got["user_id"], split_frame["user_id"])
+    np.testing.assert_array_equal(got["item_id"], split_frame["item_id"])
+    for name in ("history_A", "history_B"):
         np.testing.assert_array_equal(got[name], expected[name])
-    assert (expected["hist_0"] > 0).any(axis=1).mean() > 0.5  # the check is not vacuous
+    assert (expected["history_A"] != "").any(axis=1).mean() > 0.5  # the check is not vacuous
 
     # Shuffled batches keep each instance with its own histories.
-    shuffled = _concat(_batches(instances.dataset(batch_size=256, seed=3)))
+    shuffled = _requests(instances, batch_size=256, seed=3)
 
-    def instance_rows(features):
-        return sorted(zip(features["user"].tolist(), features["item"].tolist(),
-                          features["label"].tolist(), map(tuple, features["hist_0"].tolist()),
-                          map(tuple, features["hist_1"].tolist())))
+    def instance_rows(requests):
+        return sorted(zip(requests["user_id"].tolist(), requests["item_id"].tolist(),
+                          requests["label"].tolist(), map(tuple, requests["history_A"].tolist()),
+                          map(tuple, requests["history_B"].tolist())))
 
+    assert not np.array_equal(shuffled["item_id"], got["item_id"])
     assert instance_rows(shuffled) == instance_rows(got)
 
 
 def test_ctr_needs_timestamps_and_labels():
-    interactions = _ctr_interactions()
-    no_time = interactions.frame.drop(columns="timestamp")
+    frame = _ctr_interactions().frame
     with pytest.raises(DataError, match="CTR instances need a 'timestamp' column to build "
                                         "leak-free histories"):
-        _ctr(interactions, no_time)
-    no_label = interactions.frame.drop(columns="rating")
+        _ctr(frame.drop(columns="timestamp"))
     with pytest.raises(DataError, match="CTR instances need a 'label' or a 'rating' column; "
                                         "the data has neither"):
-        _ctr(interactions, no_label)
+        _ctr(frame.drop(columns="rating"))
 
 
 def test_ctr_instances_of_an_empty_part_are_empty():
-    interactions = _ctr_interactions()
-    instances = _ctr(interactions, interactions.frame.assign(split="train"), part="test")
+    instances = _ctr(_ctr_interactions().frame.assign(split="train"), part="test")
     assert len(instances) == 0
     for shuffle in (False, True):
-        assert _batches(instances.dataset(batch_size=4, shuffle=shuffle)) == []
+        assert list(instances.dataset(batch_size=4, shuffle=shuffle)) == []
 
 
-def test_continuous_columns_are_numeric_with_many_values():
-    from tfxdr.data.ctr import continuous_values
+def _aged_interactions(ages) -> Interactions:
+    """Users u0..u5, one A and one B click each except u5 (two of each)."""
+    rows = [(f"u{u}", f"{d.lower()}{u}", d, u * 10 + k, 5.0)
+            for u in range(6) for k, d in enumerate(DOMAINS)]
+    rows += [("u5", "a9", "A", 90, 5.0), ("u5", "b9", "B", 91, 5.0)]
+    users = pd.DataFrame({"user_id": [f"u{u}" for u in range(6)], "age": ages,
+                          "zip_code": ["10001", "20002", "30003", "40004", "50005", "60006"]})
+    return _interactions(rows, ["user_id", "item_id", "domain", "timestamp", "rating"], users)
 
-    spec = CtrSpec(max_categories=3)
-    np.testing.assert_array_equal(
-        continuous_values(pd.Series(["1990", "", "1995", "2001.5", "1990", "1970"]), spec),
-        np.array([1990, np.nan, 1995, 2001.5, 1990, 1970], np.float32))
-    assert continuous_values(pd.Series(["1", "2", "3", "1"]), spec) is None  # few values
-    assert continuous_values(pd.Series(["1", "2", "3", "4", "x5"]), spec) is None  # not numbers
+
+def test_numeric_columns_with_many_values_are_bucketed_by_training_rows():
+    options = CtrOptions(max_categories=3)
+    interactions = _aged_interactions(["20", "", "30", "40", "50", "60.5"])
+    split = interactions.frame.assign(split="train")
+    split.loc[split["user_id"] == "u4", "split"] = "test"
+    spec = ctr_feature_spec(interactions, split, options, continuous_buckets=2)
+    age = spec["user_age"]
+    # Training rows' ages, one per row: 20 20 30 30 40 40 60.5 x4 (u1 missing, u4 held
+    # out); their median is 40.
+    assert (age.kind, age.boundaries) == ("continuous", (40.0,))
+    assert spec.size("user_age") == 3
+    assert spec["user_zip_code"].kind == "categorical"  # never continuous
+    indices = FeaturePreprocessor(spec)(
+        {"user_id": tf.constant(["u0", "u1", "u2", "u3", "u4", "u5", "new"])})
+    # 0 missing (u1's age, a user without a profile), else bucket + 1.
+    np.testing.assert_array_equal(indices["user_age"], [1, 0, 1, 2, 2, 2, 0])
+
+    # Without buckets, or with few values, or with a value that is not a number, the
+    # column is categorical.
+    assert ctr_feature_spec(interactions, split, options)["user_age"].kind == "categorical"
+    for ages in (["1", "2", "3", "1", "2", "3"], ["1", "2", "3", "4", "x5", "6"]):
+        spec = ctr_feature_spec(_aged_interactions(ages), split, options, continuous_buckets=2)
+        assert spec["user_age"].kind == "categorical", ages

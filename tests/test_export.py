@@ -1,16 +1,22 @@
 """SavedModel export: named signatures, raw ids in and out, equal to the Keras model."""
 
+import dataclasses
+import itertools
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
 from tfxdr import experiment
 from tfxdr.cli import main
+from tfxdr.config import apply_overrides
+from tfxdr.data import RawDataset, make_split, select_domains
+from tfxdr.export import save_module
+from tfxdr.models import MODELS
+from tfxdr.tasks import ClickTranslationTask
+from tfxdr.training import set_seed
 
 FAST = ["--epochs", "3", "--quiet", "--set", "private_dims=32", "--set", "shared_dims=16",
         "--set", "latent_dim=8", "--set", "batch_size=64", "--set", "top_k=5"]
@@ -25,12 +31,9 @@ def exported(tmp_path_factory, planted_frame):
         frame["domain"] == "books", 1000, 2000)
     # Item 1000 is also sold as a movie: a request holding it must not get it back.
     extra = frame[frame["item_id"] == 2000].assign(item_id=1000)
-    frame = frame.loc[frame["item_id"] != 2000]
-    frame = np.concatenate([frame.to_numpy(), extra.to_numpy()])
+    frame = pd.concat([frame.loc[frame["item_id"] != 2000], extra])
     csv = root / "interactions.csv"
-    import pandas as pd
-
-    pd.DataFrame(frame, columns=planted_frame.columns).to_csv(csv, index=False)
+    frame.to_csv(csv, index=False)
     run = root / "run"
     assert main(["train", "d2dtm", "--dataset", str(csv), "--domains", "books,movies",
                  "--out", str(run), *FAST]) == 0
@@ -38,32 +41,49 @@ def exported(tmp_path_factory, planted_frame):
     return run, run / "export" / "1"
 
 
-def test_saved_model_cli_lists_named_signatures(exported):
+def _meta_graph(path):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((path / "saved_model.pb").read_bytes())
+    return proto.meta_graphs[0]
+
+
+def test_saved_model_declares_named_signatures(exported):
+    """What TF Serving (and ``saved_model_cli show``) reads from the SavedModel."""
     _, path = exported
-    cli = Path(sys.executable).parent / "saved_model_cli"
-    shown = subprocess.run([str(cli), "show", "--dir", str(path), "--all"],
-                           capture_output=True, text=True, check=True).stdout
-    for name in ("a_to_b", "b_to_a", "serving_default"):
-        assert f"signature_def['{name}']:" in shown
-    # The rank is left open in the signature and checked at run time (see export.py).
-    assert re.search(r"inputs\['item_ids'\] tensor_info:\s+dtype: DT_INT64\s+shape: unknown_rank",
-                     shown)
-    for output in ("scores", "top_k_ids", "top_k_scores"):
-        assert f"outputs['{output}']" in shown
+    signatures = _meta_graph(path).signature_def
+    assert sorted(signatures) == ["__saved_model_init_op", "books_to_movies", "movies_to_books",
+                                  "serving_default"]
+    for name, num_items in (("books_to_movies", 40), ("movies_to_books", 60),
+                            ("serving_default", 40)):
+        signature = signatures[name]
+        assert signature.method_name == "tensorflow/serving/predict"
+        (item_ids,) = signature.inputs.values()
+        assert list(signature.inputs) == ["item_ids"]
+        # The rank is left open in the signature and checked at run time (see export/common.py).
+        assert item_ids.dtype == tf.int64.as_datatype_enum and item_ids.tensor_shape.unknown_rank
+        outputs = {key: (tf.dtypes.as_dtype(value.dtype),
+                         [d.size for d in value.tensor_shape.dim])
+                   for key, value in signature.outputs.items()}
+        assert outputs == {"scores": (tf.float32, [-1, num_items]),
+                           "top_k_ids": (tf.int64, [-1, 5]),
+                           "top_k_scores": (tf.float32, [-1, 5])}
 
 
 def test_reloaded_model_equals_keras_model_and_uses_raw_ids(exported):
     run_dir, path = exported
     run = experiment.load_run(run_dir)
     served = tf.saved_model.load(str(path))
-    books = [int(i) for i in run.vocabs.items["books"].ids]
-    movies = [int(i) for i in run.vocabs.items["movies"].ids]
+    books = [int(i) for i in run.spec["items_books"].vocabulary]
+    movies = [int(i) for i in run.spec["items_movies"].vocabulary]
     request = tf.constant([[books[1], books[3], -1], [books[5], 999999, -1]], tf.int64)
-    out = served.signatures["a_to_b"](item_ids=request)
-    x = np.zeros((2, len(books)), np.float32)
-    x[0, [1, 3]] = 1.0
-    x[1, 5] = 1.0  # 999999 is unknown and ignored, -1 is padding
-    expected = np.asarray(run.model.cross_domain_scores(x, "a_to_b"))
+    out = served.signatures["books_to_movies"](item_ids=request)
+    expected = np.asarray(run.model.translate({"items_books": request}, 0, 1))
+    # 999999 is unknown and ignored, -1 is padding: the same as the known ids alone, as text.
+    known = tf.constant([[str(books[1]), str(books[3])], [str(books[5]), ""]])
+    np.testing.assert_allclose(np.asarray(run.model.translate({"items_books": known}, 0, 1)),
+                               expected, atol=1e-6)
     np.testing.assert_allclose(out["scores"].numpy(), expected, atol=1e-5)
     top = np.argsort(-expected, axis=1, kind="stable")[:, :5]
     np.testing.assert_array_equal(out["top_k_ids"].numpy(), np.asarray(movies)[top])
@@ -72,23 +92,31 @@ def test_reloaded_model_equals_keras_model_and_uses_raw_ids(exported):
 
 
 def test_item_in_both_domains_is_not_recommended_back(exported):
-    _, path = exported
+    run_dir, path = exported
+    run = experiment.load_run(run_dir)
     served = tf.saved_model.load(str(path))
-    out = served.signatures["a_to_b"](item_ids=tf.constant([[1000]], tf.int64))
-    run = experiment.load_run(exported[0])
-    movies_1000 = run.vocabs.items["movies"].ids.index("1000")
-    assert out["scores"].numpy()[0, movies_1000] == -np.inf
+    request = tf.constant([[1000], [1001]], tf.int64)
+    out = served.signatures["books_to_movies"](item_ids=request)
+    movies_1000 = run.spec["items_movies"].vocabulary.index("1000")
+    scores = out["scores"].numpy()
+    assert scores[0, movies_1000] == -np.inf
     assert 1000 not in out["top_k_ids"].numpy()[0]
+    # Only the user who holds it loses it; the other scores are the model's.
+    expected = np.asarray(run.model.translate({"items_books": request}, 0, 1))
+    assert np.isfinite(scores[1, movies_1000])
+    np.testing.assert_allclose(np.delete(scores[0], movies_1000),
+                               np.delete(expected[0], movies_1000), atol=1e-5)
+    np.testing.assert_allclose(scores[1], expected[1], atol=1e-5)
 
 
 def test_bad_requests_name_the_input(exported):
     _, path = exported
     served = tf.saved_model.load(str(path))
-    signature = served.signatures["a_to_b"]
+    signature = served.signatures["books_to_movies"]
     # Through the module's function the dtype error names the input ...
     with pytest.raises(TypeError, match=re.escape(
             "TensorSpec(shape=<unknown>, dtype=tf.int64, name='item_ids')")):
-        served.a_to_b(tf.constant([[1.5]], tf.float32))
+        served.books_to_movies(tf.constant([[1.5]], tf.float32))
     # ... through the raw signature it names input #0 and the expected dtype.
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match=r"input #0\(zero-based\) was expected to be a int64 tensor"):
@@ -97,26 +125,62 @@ def test_bad_requests_name_the_input(exported):
                        match=re.escape("Shape of tensor item_ids [1] is not compatible with "
                                        "expected shape [?,?]")):
         signature(item_ids=tf.constant([1], tf.int64))
-    with pytest.raises(TypeError, match="item_ids"):
+    with pytest.raises(TypeError, match="missing a required argument: 'item_ids'"):
         signature(ids=tf.constant([[1]], tf.int64))
 
 
 def test_no_training_only_ops_in_the_serving_graph(exported):
-    from tensorflow.core.protobuf import saved_model_pb2
-
     _, path = exported
-    proto = saved_model_pb2.SavedModel()
-    proto.ParseFromString((path / "saved_model.pb").read_bytes())
-    graph = proto.meta_graphs[0].graph_def
+    graph = _meta_graph(path).graph_def
     ops = {node.op for node in graph.node}
     for function in graph.library.function:
         ops |= {node.op for node in function.node_def}
+    assert "TopKV2" in ops  # the op set is the serving graph's
     assert not {op for op in ops if "Random" in op or "Dropout" in op}, ops
     names = " ".join(node.name for f in graph.library.function for node in f.node_def)
-    assert "Da_" not in names and "Db_" not in names  # no discriminator in serving
+    assert "Ea_" in names  # the encoder is there ...
+    assert "Da_" not in names and "Db_" not in names  # ... the discriminators are not
 
 
 def test_second_export_gets_next_version(exported, capsys):
     run_dir, _ = exported
     assert main(["export", str(run_dir)]) == 0
-    assert capsys.readouterr().out.strip().endswith("export/2")
+    assert capsys.readouterr().out.strip() == str(run_dir / "export" / "2")
+    assert main(["export", str(run_dir), "--version", "2"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"tfxdr: error: --version: {run_dir / 'export' / '2'}: version 2 is already exported")
+
+
+def test_three_domain_export_has_a_signature_per_ordered_pair(planted3_frame, tmp_path):
+    """Every ordered pair is served, and each signature is ``model.translate`` of that pair."""
+    domains = ("books", "movies", "games")
+    task = ClickTranslationTask()
+    raw = RawDataset("planted3", planted3_frame, None, None, {"path": "planted3"})
+    interactions = task.restrict(select_domains(raw, domains))
+    split = make_split(interactions, dataclasses.replace(task.default_split, seed=0))
+    spec = task.feature_spec(interactions, split, None)
+    data = task.prepare(split, spec, None)
+    set_seed(0)
+    config = apply_overrides(MODELS.get("multivae").config_cls(),
+                             ["hidden_dims=16", "latent_dim=4", "batch_size=64", "top_k=3"])
+    model = MODELS.get("multivae").create(config, spec, 0)
+    model.fit(task.train_dataset(data, 64, 0), epochs=1, verbose=0, shuffle=False)
+    module, signatures = task.serving_module(model, data)
+    served = tf.saved_model.load(str(save_module(module, signatures, tmp_path)))
+
+    pairs = list(itertools.permutations(range(3), 2))
+    assert sorted(served.signatures) == sorted(
+        [f"{domains[s]}_to_{domains[t]}" for s, t in pairs] + ["serving_default"])
+    for s, t in pairs:
+        source = spec[f"items_{domains[s]}"].vocabulary
+        target = np.asarray(spec[f"items_{domains[t]}"].vocabulary)
+        request = tf.constant([[source[0], source[2], ""], [source[1], "unseen", source[3]]])
+        out = served.signatures[f"{domains[s]}_to_{domains[t]}"](item_ids=request)
+        expected = np.asarray(model.translate({f"items_{domains[s]}": request}, s, t))
+        assert expected.shape == (2, len(target))
+        np.testing.assert_allclose(out["scores"].numpy(), expected, atol=1e-5)
+        top = np.argsort(-expected, axis=1, kind="stable")[:, :3]
+        np.testing.assert_array_equal(out["top_k_ids"].numpy().astype(str), target[top])
+        if (s, t) == (0, 1):
+            default = served.signatures["serving_default"](item_ids=request)
+            np.testing.assert_allclose(default["scores"].numpy(), expected, atol=1e-5)

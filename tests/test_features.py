@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tfxdr.errors import DataError, RunDirError
-from tfxdr.features import (EntityTable, Feature, FeatureSpec, cross_listed, domain_slug,
+from tfxdr.features import (EntityTable, Feature, FeatureSpec, domain_slug,
                             integer_ids, vocabulary)
 from tfxdr.layers import FeaturePreprocessor, FieldEmbedding, MultiHot, UnknownIdDropout
 
@@ -114,15 +114,6 @@ def test_vocabulary_and_integer_ids():
     assert vocabulary(["b", "a", "", "b", 3]) == ("3", "a", "b")
     assert integer_ids(["7", "10", "0"])
     assert not integer_ids(["7", "07"]) and not integer_ids(["7.0"]) and not integer_ids(["x"])
-
-
-def test_cross_listed_maps_shared_raw_ids_to_their_target_position():
-    spec = FeatureSpec(("a", "b"), (
-        Feature("items_a", "multi_valued", vocabulary=("x", "y", "z"), domain="a"),
-        Feature("items_b", "multi_valued", vocabulary=("w", "z", "y", "q"), domain="b")))
-    # x is not listed in b; y is b's third item (position 2), z its second (position 1).
-    np.testing.assert_array_equal(cross_listed(spec, "items_a", "items_b"), [-1, 2, 1])
-    np.testing.assert_array_equal(cross_listed(spec, "items_b", "items_a"), [-1, 2, 1, -1])
 
 
 # -- the preprocessing layer ---------------------------------------------------

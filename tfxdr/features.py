@@ -226,16 +226,3 @@ def integer_ids(vocabulary_values: Iterable[str]) -> bool:
         except ValueError:
             return False
     return True
-
-
-def cross_listed(spec: FeatureSpec, source: str, target: str) -> np.ndarray:
-    """For each known item of the ``source`` bag feature, the position among the
-    ``target`` feature's known items of the same raw id, or -1.
-
-    An item listed in two domains is one item: a user who clicked it in the
-    source is never recommended it in the target, by the export and by the
-    offline evaluation alike.
-    """
-    target_position = {raw: i for i, raw in enumerate(spec[target].vocabulary)}
-    return np.array([target_position.get(raw, -1) for raw in spec[source].vocabulary],
-                    dtype=np.int64)

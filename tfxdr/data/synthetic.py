@@ -15,24 +15,29 @@ import pandas as pd
 
 def planted_domains(
     num_users: int = 600,
-    items_per_domain: tuple[int, int] = (60, 40),
+    items_per_domain: tuple[int, ...] = (60, 40),
     num_groups: int = 4,
     clicks_per_domain: int = 8,
     noise: float = 0.1,
-    domains: tuple[str, str] = ("books", "movies"),
+    domains: tuple[str, ...] = ("books", "movies"),
     seed: int = 0,
 ) -> pd.DataFrame:
     """Interactions ``user_id,item_id,domain,timestamp,rating``.
 
     Args:
         num_users: users, assigned round-robin to groups.
-        items_per_domain: items of each domain, split into ``num_groups`` blocks.
+        items_per_domain: items of each domain (one count per domain), split into
+            ``num_groups`` blocks.
         num_groups: latent groups.
         clicks_per_domain: distinct items each user clicks per domain.
         noise: share of a user's clicks drawn uniformly from the whole domain.
-        domains: the two domain names.
+        domains: the domain names (any number); an item id is the domain's first
+            letter and a number, so names must start with different letters.
         seed: NumPy seed; the same seed gives the same frame.
     """
+    if len({d[0] for d in domains}) != len(domains):
+        raise ValueError(f"domains {domains} must start with different letters: item ids "
+                         "are the first letter and a number")
     rng = np.random.default_rng(seed)
     rows = []
     for user in range(num_users):

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
-from tfxdr.features import NUM_RESERVED, cross_listed, domain_slug
+from tfxdr.features import domain_slug
 from tfxdr.models.click_base import items_input
 
 
@@ -34,27 +34,23 @@ class ClickTranslationServing(ServingModule):
         self.functions = {}
         for s, t in itertools.permutations(range(len(spec.domains)), 2):
             source, target = spec[self.names[s]], spec[self.names[t]]
-            # Target position + 2 of each known source item (0: not listed in the target).
-            in_target = tf.constant(cross_listed(spec, self.names[s], self.names[t]) + NUM_RESERVED)
             function = tf.function(
-                self._translator(s, t, in_target, raw_values(target),
-                                 min(top_k, len(target.vocabulary))),
+                self._translator(s, t, raw_values(target), min(top_k, len(target.vocabulary))),
                 input_signature=[tf.TensorSpec(None, raw_dtype(source), name="item_ids")])
             name = f"{domain_slug(spec.domains[s])}_to_{domain_slug(spec.domains[t])}"
             self.functions[name] = function
             setattr(self, name, function)
         self.keep_variables_of(*self.functions.values())
 
-    def _translator(self, source: int, target: int, in_target, target_ids, k: int):
+    def _translator(self, source: int, target: int, target_ids, k: int):
         def translate(item_ids):
             item_ids = checked("item_ids", item_ids, 2)
             scores = tf.cast(self.model.translate({self.names[source]: item_ids}, source,
                                                   target), tf.float32)
-            indices = self.preprocessor.lookup(self.names[source], item_ids)
-            # Source index i >= 2 is known item i - 2; padding and unknown ids map to 0.
-            listed = tf.where(indices >= NUM_RESERVED,
-                              tf.gather(in_target, tf.maximum(indices - NUM_RESERVED, 0)), 0)
-            clicked = self.model.multi_hot[target](listed)
+            # The request's raw ids looked up among the target's items: one listed in
+            # both domains is an item the user has.
+            clicked = self.model.multi_hot[target](
+                self.preprocessor.lookup(self.names[target], item_ids))
             scores = tf.where(clicked > 0, tf.constant(-np.inf, tf.float32), scores)
             top = tf.math.top_k(scores, k=k)
             return {"scores": scores, "top_k_ids": tf.gather(target_ids, top.indices),

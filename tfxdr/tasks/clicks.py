@@ -26,7 +26,7 @@ from tfxdr.data.clicks import ClickRows, click_bag_dataset, click_rows
 from tfxdr.data.domains import Interactions
 from tfxdr.data.splits import SplitSpec
 from tfxdr.export.clicks import ClickTranslationServing
-from tfxdr.features import NUM_RESERVED, Feature, FeatureSpec, cross_listed, integer_ids, vocabulary
+from tfxdr.features import NUM_RESERVED, Feature, FeatureSpec, integer_ids, vocabulary
 from tfxdr.metrics import RankingAccumulator
 from tfxdr.models.click_base import items_input
 from tfxdr.tasks.base import Task
@@ -116,16 +116,21 @@ class ClickTranslationTask(Task):
         for start in range(0, len(users), self.eval_batch_users):
             batch = users[start:start + self.eval_batch_users]
             bags = next(iter(click_bag_dataset(data.rows, batch, len(batch), shuffle=False)))
-            known = [np.asarray(model.preprocessor.lookup(name, bags[name])) - NUM_RESERVED
-                     for name in names]
             for (s, t), accumulator in accumulators.items():
                 scores = np.asarray(model.translate({names[s]: bags[names[s]]}, s, t))
-                in_target = cross_listed(data.spec, names[s], names[t])
-                clicked_there = [in_target[row[row >= 0]] for row in known[s]]
-                accumulator.update(scores, _relevant(known[t], scores.shape[1]),
-                                   exclude=[items[items >= 0] for items in clicked_there])
+                relevant = self._positions(model, names[t], bags[names[t]])
+                # The source clicks looked up among the target's items: one listed in both
+                # domains is an item the user has, never recommended back (as in the export).
+                had = self._positions(model, names[t], bags[names[s]])
+                accumulator.update(scores, _relevant(relevant, scores.shape[1]),
+                                   exclude=[row[row >= 0] for row in had])
         return {direction_key(data.domains[s], data.domains[t]): accumulator.result()
                 for (s, t), accumulator in accumulators.items()}
+
+    @staticmethod
+    def _positions(model, name: str, raw) -> np.ndarray:
+        """Positions of raw ids among feature ``name``'s known items (-1 unknown, -2 padding)."""
+        return np.asarray(model.preprocessor.lookup(name, raw)) - NUM_RESERVED
 
     def selection_score(self, metrics: dict[str, dict[str, float]], data=None,
                         metric: str = "recall@50") -> float:
