@@ -124,7 +124,10 @@ class CtrTrainConfig(TrainConfig):
             makes each value a category.
         unknown_id_rate: share of the user, item and history ids of each training
             batch replaced by the unknown id, so that its embedding is trained
-            (most evaluated users are cold, so served with it).
+            (most evaluated users are cold, so served with it).  On ML-100K
+            validation (din, target AUC, seeds 0-1) rates 0, 0.02 and 0.05 tied
+            (0.7149, 0.7144, 0.7147) and 0.1, 0.2 lost (0.7136, 0.7100); 0.02 is
+            the smallest of the tied rates that trains the row.
     """
 
     epochs: int = 10
@@ -134,7 +137,7 @@ class CtrTrainConfig(TrainConfig):
     train_domains: str = "all"
     target_fraction: float = 1.0
     continuous_buckets: int = 0
-    unknown_id_rate: float = 0.05
+    unknown_id_rate: float = 0.02
 
     def validate(self) -> None:
         super().validate()
