@@ -31,8 +31,7 @@ def _frame(num_users=20):
 
 def _split(seed=0, **kwargs):
     kwargs.setdefault("evaluate_source", False)
-    return cold_start_split(_frame(), "news", "ads", a_train=0.8, a_cross=0.25, seed=seed,
-                            **kwargs)
+    return cold_start_split(_frame(), "ads", a_train=0.8, a_cross=0.25, seed=seed, **kwargs)
 
 
 def test_users_and_rows_follow_algorithm_2():
@@ -102,7 +101,7 @@ def _assert_training_precedes_evaluation(split):
 
 def test_window_is_the_24_hours_ending_at_the_last_target_event():
     frame = _frame()
-    split = cold_start_split(frame, "news", "ads", a_train=0.0, a_cross=0.0, seed=0,
+    split = cold_start_split(frame, "ads", a_train=0.0, a_cross=0.0, seed=0,
                              evaluate_source=False)
     u0 = split[split["user_id"] == "u0"].set_index("item_id")["split"]
     assert "t0edge" not in u0.index  # exactly one day before the last event: outside
@@ -124,10 +123,10 @@ def test_seeded_and_validated():
     pd.testing.assert_frame_equal(_split(seed=3), _split(seed=3))
     assert not _split(seed=3)["split"].equals(_split(seed=4)["split"])
     with pytest.raises(DataError, match=r"a_cross=1.5 is invalid: expected a fraction in \[0, 1\]"):
-        cold_start_split(_frame(), "news", "ads", a_train=0.8, a_cross=1.5, seed=0)
+        cold_start_split(_frame(), "ads", a_train=0.8, a_cross=1.5, seed=0)
 
 
-def test_make_split_uses_source_target_order_and_round_trips(tmp_path):
+def test_make_split_takes_the_last_domain_as_the_target_and_round_trips(tmp_path):
     interactions = Interactions(_frame(), ("news", "ads"), None, None, "x")
     spec = SplitSpec(kind="cold_start", seed=1, a_train=0.5, a_cross=0.2)
     split = make_split(interactions, spec)
@@ -138,7 +137,48 @@ def test_make_split_uses_source_target_order_and_round_trips(tmp_path):
     save_split(tmp_path, split, spec)
     loaded, loaded_spec = load_split(tmp_path)
     assert loaded_spec == spec
-    assert len(loaded) == len(split)
+    pd.testing.assert_frame_equal(loaded[["user_id", "item_id", "domain", "timestamp", "split"]],
+                                  split.reset_index(drop=True))
+    # Listed the other way round, news is the target: a cold user keeps only the last
+    # news day (2.25 and 3 days), and ads from its start on are held out with it.
+    reversed_split = make_split(Interactions(_frame(), ("ads", "news"), None, None, "x"), spec)
+    train_users = set(reversed_split.loc[reversed_split["split"] == "train", "user_id"])
+    cold = reversed_split[~reversed_split["user_id"].isin(train_users)]
+    assert len(cold) and set(cold.loc[cold["domain"] == "news", "timestamp"]) == {
+        2 * DAY + DAY // 4, 3 * DAY}
+    context = cold[(cold["split"] == "context") & (cold["user_id"] != "u0")]  # u0: t0edge
+    assert set(context["timestamp"]) == {10, 2 * DAY}
+
+
+def _three_domain_frame():
+    """_frame() plus a second source, music, on days 0.5 and 2.75 of every user."""
+    frame = _frame()
+    music = [(f"u{u}", f"x{u}{k}", "music", t)
+             for u in range(20) for k, t in (("a", DAY // 2), ("b", 2 * DAY + 3 * DAY // 4))]
+    return pd.concat([frame, pd.DataFrame(music, columns=frame.columns)], ignore_index=True)
+
+
+def test_with_three_domains_every_source_is_held_out_from_the_same_cutoff():
+    frame = _three_domain_frame()
+    interactions = Interactions(frame, ("news", "music", "ads"), None, None, "x")
+    split = make_split(interactions, SplitSpec(kind="cold_start", seed=0, a_train=0.8,
+                                               a_cross=0.25))
+    # ads, listed last, is the target: its users are sampled and its last day is held
+    # out exactly as with one source.
+    pd.testing.assert_frame_equal(split[split["domain"] != "music"].reset_index(drop=True),
+                                  _split(evaluate_source=True).reset_index(drop=True))
+    music = split[split["domain"] == "music"].set_index("item_id")["split"]
+    train_users = set(split.loc[split["split"] == "train", "user_id"])
+    part_of = split[split["domain"] == "ads"].groupby("user_id")["split"].agg(
+        lambda parts: ({"val", "test"} & set(parts) or {"train"}).pop())
+    for user in (f"u{u}" for u in range(20)):
+        n = user[1:]
+        evaluated = part_of[user] in ("val", "test")
+        # Day 0.5 is before the cut-off (day 1.5): training for training users, history
+        # for cold ones.  Day 2.75 is after it: held out with the user's target rows.
+        assert music[f"x{n}a"] == ("train" if user in train_users else "context")
+        assert music[f"x{n}b"] == (part_of[user] if evaluated else "train")
+    _assert_training_precedes_evaluation(split)
 
 
 @pytest.mark.integration

@@ -36,9 +36,13 @@ def test_adversarial_module_beats_the_same_dnn_on_held_out_target_points(toy, tm
     # Measured: 0.85 against 0.71 on these draws; validation draws 100-105 chose the warm-up.
     assert dadin > dnn + 0.05, (dadin, dnn)
     plain, adversarial = results[0]["models"]["dnn"], results[0]["models"]["dadin_toy"]
-    # Same network; only DADIN-toy trains its domain classifiers.
-    assert [w.shape for w in plain.weights] == [w.shape for w in adversarial.weights]
-    assert len(plain.trained_variables()) == len(adversarial.trained_variables()) - 6
+    # Same network; only DADIN-toy has domain classifiers (global, positive, negative:
+    # a kernel and a bias each), trained by the second optimizer.
+    assert [v.shape for v in plain.generator_variables()] == [
+        v.shape for v in adversarial.generator_variables()]
+    assert plain.discriminator_variables() == []
+    assert len(adversarial.discriminator_variables()) == 6
+    assert int(adversarial.d_optimizer.iterations) == int(adversarial.optimizer.iterations) == 300
     path = tmp_path / "boundaries.png"
     toy.plot_boundaries(results[0], str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -233,6 +233,8 @@ class DADIN(DomainAdversarialModel):
         return list(self.domain_classifiers.trainable_variables)
 
     def _history(self, features, name, which, query, profile):
+        if name not in self.history_fields:  # a domain it does not train on: no clicks seen
+            return ops.zeros_like(query)
         history, mask = self.embedding.sequence(features, name)
         if which in self.poolings:
             return self.poolings[which](history, query, mask, context=profile)
