@@ -9,6 +9,8 @@ a target domain from the clicks in a source domain.
 
 from __future__ import annotations
 
+import keras
+
 from tfxdr.features import domain_slug
 from tfxdr.layers import MultiHot
 from tfxdr.models.base import TfxdrModel
@@ -41,8 +43,10 @@ class ClickModel(TfxdrModel):
         """[B, I_domain] click vector of a preprocessed request."""
         return self.multi_hot[domain](indices[items_input(self.spec.domains[domain])])
 
-    def click_vectors(self, inputs) -> list:
-        """Every domain's click vector of a raw request holding every domain."""
+    def click_vectors(self, data) -> list:
+        """Every domain's click vector of a training batch: a raw request holding every
+        domain (alone, or packed as ``fit`` packs ``x``)."""
+        inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         indices = self.preprocess(inputs)
         return [self.click_vector(indices, k) for k in range(self.num_domains)]
 
