@@ -228,3 +228,43 @@ def test_two_player_config_defaults_compile_the_discriminator_optimizer():
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
     assert float(model.d_optimizer.learning_rate) == pytest.approx(0.002)
     assert model.d_steps == 1
+
+
+def test_a_model_made_directly_compiles_trains_saves_and_loads(tmp_path):
+    """Without the registry: compile builds the model, the registry name comes from
+    the model and config classes, and the .keras file loads back."""
+    from tfxdr.models import D2DTM
+
+    model = D2DTM(_click_spec(), D2DTMConfig(**TINY_D2DTM), seed=0)
+    assert model.registered_as == "d2dtm" and not model.built
+    model.compile(optimizer=keras.optimizers.Adam(0.01),
+                  d_optimizer=keras.optimizers.Adam(0.01))
+    model.fit(_clicks(), epochs=1, verbose=0, shuffle=False)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    request = {"items_movies": tf.constant([["m0", "m4"]])}
+    np.testing.assert_allclose(np.asarray(loaded.translate(request, 0, 1)),
+                               np.asarray(model.translate(request, 0, 1)), atol=1e-6)
+    assert int(loaded.d_optimizer.iterations) == 2
+
+
+def test_the_registry_refuses_a_spec_with_the_wrong_number_of_domains():
+    from tfxdr.errors import DataError
+
+    spec = FeatureSpec(("movies", "books", "games"), tuple(
+        Feature(f"items_{d}", "multi_valued", vocabulary=("x", "y"), domain=d)
+        for d in ("movies", "books", "games")))
+    with pytest.raises(DataError, match=re.escape(
+            "model 'd2dtm' takes exactly 2 domains; got 3 (movies, books, games)")):
+        MODELS.get("d2dtm").create(D2DTMConfig(**TINY_D2DTM), spec)
+
+
+def test_evaluate_reports_the_loss_terms_without_training():
+    model = MODELS.get("multivae").create(
+        dataclasses.replace(MODELS.get("multivae").config_cls(), hidden_dims=(4,),
+                            latent_dim=2), _click_spec())
+    before = _values(model.weights)
+    logs = model.evaluate(_clicks(), verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "nll", "kl", "beta"} and logs["nll"] > 0
+    assert int(model.optimizer.iterations) == 0
+    assert all(np.array_equal(a, np.array(b)) for a, b in zip(before, model.weights))

@@ -5,6 +5,9 @@ interaction tables whose expected outputs are written out below, plus one
 randomised CTR table whose histories are recomputed by brute force.
 """
 
+import dataclasses
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -600,9 +603,35 @@ def test_numeric_columns_with_many_values_are_bucketed_by_training_rows():
     # 0 missing (u1's age, a user without a profile), else bucket + 1.
     np.testing.assert_array_equal(indices["user_age"], [1, 0, 1, 2, 2, 2, 0])
 
-    # Without buckets, or with few values, or with a value that is not a number, the
-    # column is categorical.
+    # Without buckets, or with few values, or with a value that is not a number on a
+    # training user, the column is categorical; held-out users do not decide it.
     assert ctr_feature_spec(interactions, split, options)["user_age"].kind == "categorical"
-    for ages in (["1", "2", "3", "1", "2", "3"], ["1", "2", "3", "4", "x5", "6"]):
+    held_out_text = ctr_feature_spec(_aged_interactions(["1", "2", "3", "4", "x5", "6"]), split,
+                                     options, continuous_buckets=2)
+    assert held_out_text["user_age"].kind == "continuous"
+    for ages in (["1", "2", "3", "1", "2", "3"], ["1", "2", "3", "x4", "5", "6"]):
         spec = ctr_feature_spec(_aged_interactions(ages), split, options, continuous_buckets=2)
         assert spec["user_age"].kind == "categorical", ages
+
+
+def test_an_attribute_no_training_user_has_is_left_out():
+    """A column whose only values belong to held-out users carries nothing for the
+    model (and an empty vocabulary cannot be looked up), so it is not a feature."""
+    interactions = _aged_interactions(["20", "30", "40", "50", "60", "70"])
+    users = interactions.users.assign(team=["", "", "", "", "red", ""])
+    interactions = dataclasses.replace(interactions, users=users)
+    split = interactions.frame.assign(split="train")
+    split.loc[split["user_id"] == "u4", "split"] = "test"
+    spec = ctr_feature_spec(interactions, split, CtrOptions())
+    assert "user_team" not in spec.names and "user_age" in spec.names
+    assert "user_team" not in spec.tables["user_id"].columns
+
+
+def test_timestamps_too_wide_to_order_are_an_error():
+    rows = [("u1", "a1", "A", 0, 5.0), ("u2", "b1", "B", 2 ** 61, 5.0),
+            ("u3", "a1", "A", 1, 5.0), ("u4", "b1", "B", 2, 5.0)]
+    interactions = _interactions(rows, ["user_id", "item_id", "domain", "timestamp", "rating"])
+    with pytest.raises(DataError, match=re.escape(
+            f"column 'timestamp' spans {2 ** 61 + 1} units over 4 users, too many to order "
+            "in 64 bits; are the timestamps in seconds?")):
+        _ctr(interactions.frame.assign(split="train"))

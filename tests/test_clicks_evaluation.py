@@ -99,3 +99,17 @@ def test_a_target_item_the_request_holds_is_not_ranked_back_even_if_unknown_in_t
     out = served.signatures["A_to_B"](item_ids=tf.constant([["c"]]))
     assert out["top_k_ids"].numpy()[0, 0] == b"b1"
     assert task.evaluate(model, data, "test")["A->B"]["recall@1"] == 1.0
+
+
+def test_an_item_clicked_in_both_domains_is_neither_ranked_nor_relevant():
+    """A user who clicked c in A and in B has c already: it is not ranked back, and it
+    is not a relevant item to predict either."""
+    rows = [("t1", "a1", "A", "train"), ("t1", "c", "B", "train"), ("t1", "b1", "B", "train"),
+            ("t1", "b2", "B", "train"),
+            ("x", "c", "A", "test"), ("x", "c", "B", "test"), ("x", "b2", "B", "test")]
+    task, data = _prepared(rows, ks=(1, 2))
+    model = _pop(data, [[1], [5, 1, 9]])  # B ranks c, b1, b2
+    metrics = task.evaluate(model, data, "test")
+    # A->B: c excluded, so the ranking is b1, b2; relevant is {b2} alone.
+    assert metrics["A->B"]["recall@1"] == 0.0
+    assert metrics["A->B"]["recall@2"] == 1.0

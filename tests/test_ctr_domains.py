@@ -17,6 +17,7 @@ DOMAINS = ("movies", "music", "books")
 HISTORIES = ("history_movies", "history_music", "history_books")
 SMALL = {"cnan_at": ["shared_dim=8", "specific_dim=2", "gate_units=8,4", "fcn_units=16,8"],
          "dcn": ["shared_dim=8", "specific_dim=2", "gate_units=8,4", "fcn_units=16,8"],
+         "dcn_finetune": ["shared_dim=8", "specific_dim=2", "gate_units=8,4", "fcn_units=16,8"],
          "dann_dcn": ["shared_dim=8", "gate_units=8,4", "fcn_units=16,8"],
          "din": ["embedding_dim=8", "hidden_units=16,8"],
          "lr": []}
@@ -166,3 +167,24 @@ def test_dadin_trained_on_the_target_reads_only_its_history(tmp_path, name):
     request, _ = next(iter(data.parts["test"].dataset(64, shuffle=False)))
     movies = dict(request, history_movies=tf.constant([["m1", "m2", "m3"]] * 64))
     np.testing.assert_array_equal(np.asarray(model(movies)), np.asarray(model(dict(request))))
+
+
+def test_fine_tuning_pre_trains_on_every_source_then_tunes_on_the_target(prepared):
+    from tfxdr.models.base import Phase
+
+    model, _ = _model("dcn_finetune", prepared[1], ["source_epochs=2", "epochs=5"])
+    assert model.training_phases(5) == [Phase(2, ("movies", "music"), selects=False),
+                                        Phase(5, ("books",))]
+
+
+def test_a_phase_without_training_rows_is_an_error(three_domain_csv, tmp_path, capsys):
+    """A target fraction that leaves no target row: one line, no traceback, no run."""
+    out = tmp_path / "run"
+    code = main(["train", "dcn_finetune", "--dataset", str(three_domain_csv), "--domains",
+                 ",".join(DOMAINS), "--out", str(out), "--quiet",
+                 *_settings("dcn", ["target_fraction=0.00001"])])
+    assert code == 2
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tfxdr:")]
+    assert lines == ["tfxdr: error: the training split has no rows of books left to train on "
+                     "(see the config's train_domains and target_fraction)"]
+    assert not out.exists()

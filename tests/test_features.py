@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import keras
 import numpy as np
@@ -114,6 +115,8 @@ def test_vocabulary_and_integer_ids():
     assert vocabulary(["b", "a", "", "b", 3]) == ("3", "a", "b")
     assert integer_ids(["7", "10", "0"])
     assert not integer_ids(["7", "07"]) and not integer_ids(["7.0"]) and not integer_ids(["x"])
+    # -1 is the int64 padding, so a negative id must travel as a string.
+    assert not integer_ids(["7", "-5"])
 
 
 # -- the preprocessing layer ---------------------------------------------------
@@ -171,9 +174,12 @@ def test_entity_attributes_for_known_untrained_absent_and_padding_ids():
     assert "item_genres" not in _preprocessor()({"user_id": tf.constant(["u1"])})
 
 
-def test_domain_names_map_to_their_position_and_unknown_to_minus_one():
-    out = _preprocessor()({"domain": tf.constant(["tv shows", "movies", "books"])})
-    assert _indices(out, "domain") == [1, 0, -1]
+def test_domain_names_map_to_their_position_and_an_unknown_name_fails():
+    out = _preprocessor()({"domain": tf.constant(["tv shows", "movies", "movies"])})
+    assert _indices(out, "domain") == [1, 0, 0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(
+            "domain: unknown domain name; expected one of movies, tv shows")):
+        _preprocessor()({"domain": tf.constant(["tv shows", "movies", "books"])})
 
 
 def test_preprocessor_rebuilds_from_its_config():

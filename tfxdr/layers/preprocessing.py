@@ -52,7 +52,7 @@ class FeaturePreprocessor(keras.layers.Layer):
     int64 ids padded with -1.  Categorical and multi-valued features are looked
     up in their vocabulary (0 padding, 1 unknown, 2.. known); a history keeps its
     most recent ``width`` non-padding ids, left-padded; a continuous value is
-    bucketed; the domain name becomes its position (-1 when unknown).  Features
+    bucketed; the domain name becomes its position (an unknown name fails).  Features
     with a ``key`` are attributes of the entity that id names (a user's profile,
     an item's year and genres), looked up in the spec's entity tables and
     indexed once, when the layer is built.
@@ -114,6 +114,14 @@ class FeaturePreprocessor(keras.layers.Layer):
             raw = np.array(["", "", *column], dtype=object)
         return tf.constant(np.asarray(self.lookups[feature.name](raw.astype(str))), tf.int32)
 
+    def domain_index(self, names):
+        """The position of each domain name; an unknown name fails, naming the domains."""
+        index = ops.cast(self.domain_lookup(names), "int32") - 1
+        known = tf.debugging.assert_non_negative(index, message=(
+            "domain: unknown domain name; expected one of " + ", ".join(self.spec.domains)))
+        with tf.control_dependencies([known]):
+            return tf.identity(index)
+
     def lookup(self, name: str, raw):
         """Indices of raw values of one categorical or multi-valued feature, any shape."""
         return ops.cast(self.lookups[name](raw_strings(raw)), "int32")
@@ -126,7 +134,7 @@ class FeaturePreprocessor(keras.layers.Layer):
                 continue
             raw = inputs[feature.name]
             if feature.kind == "domain":
-                out[feature.name] = ops.cast(self.domain_lookup(raw), "int32") - 1
+                out[feature.name] = self.domain_index(raw)
             elif feature.kind == "continuous":
                 out[feature.name] = bucketize(raw, feature.boundaries)
             elif feature.kind == "history":

@@ -58,7 +58,8 @@ class TfxdrModel(keras.Model):
             numeric inputs that need no preprocessing.
         config: the model's config dataclass.
         seed: seed of the model's random layers.
-        registered_as: the registry name, which rebuilds the config class on load.
+        registered_as: the registry name, which rebuilds the config class on load
+            (default: the name this class is registered under with this config's class).
 
     Subclasses set ``loss_terms`` (the names ``compute_losses`` returns, ``loss``
     first) and, with a second player, ``discriminator_objective``.
@@ -74,7 +75,7 @@ class TfxdrModel(keras.Model):
             else FeatureSpec.from_dict(spec)
         self.config = config
         self.seed = int(seed)
-        self.registered_as = registered_as
+        self.registered_as = registered_as or MODELS.name_of(type(self), type(config))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_terms}
         self.d_optimizer = None
         self.d_steps = 1
@@ -127,6 +128,8 @@ class TfxdrModel(keras.Model):
         if d_steps < 1:
             raise ValueError(f"d_steps={d_steps} is invalid: expected an integer >= 1")
         kwargs["jit_compile"] = False
+        if not self.built:  # a model made directly, not by the registry: build it first
+            self.build()
         super().compile(optimizer=optimizer, **kwargs)
         self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer is not None else None
         self.d_steps = int(d_steps)
@@ -145,13 +148,12 @@ class TfxdrModel(keras.Model):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**{k: v for k, v in config.items()
-                        if k in ("optimizer", "d_optimizer", "d_steps")})
+                        if k in ("optimizer", "d_optimizer", "d_steps", "steps_per_execution",
+                                 "run_eagerly")})
 
     def build_optimizers(self) -> None:
         """Builds each optimizer over its player's variables, so that a checkpoint
         saves and restores the state of both (Keras builds only ``optimizer``)."""
-        if not self.built:
-            return
         if not self.optimizer.built:
             self.optimizer.build(self.generator_variables())
         if self.d_optimizer is not None and not self.d_optimizer.built:
@@ -189,13 +191,18 @@ class TfxdrModel(keras.Model):
         """Schedules the model needs while it trains (default: none)."""
         return []
 
+    def _training_losses(self, data) -> dict:
+        """``compute_losses`` in training, the layers' weight regularisers added to ``loss``."""
+        losses = self.compute_losses(data, training=True)
+        if self.losses:
+            losses["loss"] = losses["loss"] + ops.sum(self.losses)
+        return losses
+
     def train_step(self, data):
         for _ in range(self.d_steps - 1):
             self._discriminator_step(data)
         with tf.GradientTape(persistent=self.d_optimizer is not None) as tape:
-            losses = self.compute_losses(data, training=True)
-            if self.losses:  # weight regularisers of the layers
-                losses["loss"] = losses["loss"] + ops.sum(self.losses)
+            losses = self._training_losses(data)
         with tf.control_dependencies(self._guards(losses)):
             self._apply(self.optimizer, tape.gradient(losses["loss"], self.generator_variables()),
                         self.generator_variables())
@@ -209,10 +216,14 @@ class TfxdrModel(keras.Model):
     def _discriminator_step(self, data) -> None:
         d_vars = self.discriminator_variables()
         with tf.GradientTape() as tape:
-            losses = self.compute_losses(data, training=True)
+            losses = self._training_losses(data)
         with tf.control_dependencies(self._guards(losses)):
             self._apply(self.d_optimizer, tape.gradient(losses[self.discriminator_objective],
                                                         d_vars), d_vars)
+
+    def test_step(self, data):
+        """``model.evaluate``: the loss terms on a batch, without dropout or noise."""
+        return self.log_terms(self.compute_losses(data, training=False))
 
     @staticmethod
     def _apply(optimizer, gradients, variables) -> None:

@@ -13,8 +13,9 @@ entropy of a softmax domain discriminator D on O_c: minimising it makes O_c
 domain-indiscriminate) and L_d = mean -log p(d|O_d) over domain-d instances.
 
 With n > 2 domains (the paper has two) there is one network, one pair of heads
-and one L_d per domain, Loss_d weighs 1/n, D is n-way, and lambda_3 weighs the
-L_d of every domain after the first (the source, whose L_0 lambda_2 weighs).
+and one L_d per domain, Loss_d weighs 1/n (1 over the domains trained on), D is
+n-way, and lambda_3 weighs the L_d of every domain after the first (the source,
+whose L_0 lambda_2 weighs).
 
 Readings (config fields where they change the model):
 
@@ -187,7 +188,8 @@ class CNANAT(GatedCrossModel):
         domain = ops.cast(features["domain"], "int32")
         per_row = ops.binary_crossentropy(ops.cast(labels, "float32"), out["logits"],
                                           from_logits=True)
-        ctr_loss = sum(masked_mean(per_row, domain == d) for d in range(n)) / n
+        trained = [self.spec.domains.index(d) for d in self.trained_domains]
+        ctr_loss = sum(masked_mean(per_row, domain == d) for d in trained) / len(trained)
         kernel, bias = self.discriminator.kernel, self.discriminator.bias
         o_c = self._discriminator_input(out["o_c"])
         # L_adv moves only the shared network: D is held fixed in it.

@@ -18,18 +18,14 @@ from tfxdr.layers import UnknownIdDropout
 from tfxdr.models.base import TfxdrModel
 from tfxdr.ops import masked_mean
 
-ITEM_ID = "item_id"
-
-
 class CtrModel(TfxdrModel):
     """Base of the CTR models: ``call`` returns the click probability [B] of each
     (user, candidate) row.  Subclasses implement ``logits(features, training)``
     on indices and add their loss terms to :meth:`click_loss`.
 
     Attributes (from the spec, set in ``build``):
-        profile_fields: the user's single-valued features (id first).
-        candidate_fields: the item's single-valued features (id first).
-        bag_fields: multi-valued attributes (genres).
+        profile_fields: the user's features: the id, then single values, then bags.
+        candidate_fields: the item's features likewise (genres last).
         history_fields: the histories of the domains the model trains on.
         trained_domains: those domains (``config.train_domains``).
     """
@@ -43,15 +39,15 @@ class CtrModel(TfxdrModel):
             self.id_fields = []
             return
 
-        def singles(entity):
-            names = sorted(f.name for f in spec.select(entity=entity)
-                           if f.kind in ("categorical", "continuous"))
-            return [n for n in names if n.endswith("_id")] + [n for n in names
-                                                              if not n.endswith("_id")]
+        def fields(entity):
+            features = spec.select(entity=entity)
+            ids = [f.name for f in features if f.key == ""]
+            singles = sorted(f.name for f in features if f.key and f.kind != "multi_valued")
+            bags = sorted(f.name for f in features if f.key and f.kind == "multi_valued")
+            return ids + singles + bags
 
-        self.profile_fields = singles("user")
-        self.candidate_fields = singles("item")
-        self.bag_fields = [f.name for f in spec.features if f.kind == "multi_valued"]
+        self.profile_fields = fields("user")
+        self.candidate_fields = fields("item")
         self.trained_domains = resolve_train_domains(self.config.train_domains, spec.domains)
         # A model trained on some domains only never saw the others' clicks.
         self.history_fields = [spec.history(d).name for d in self.trained_domains]
@@ -65,8 +61,12 @@ class CtrModel(TfxdrModel):
         return len(self.spec.domains)
 
     def table_sizes(self, names) -> dict[str, int]:
-        """Embedding rows of each named feature (a history uses the item table)."""
+        """Embedding rows of each named feature."""
         return {name: self.spec.size(name) for name in names}
+
+    def history_tables(self) -> dict[str, str]:
+        """Each history input -> the feature whose embedding table it is looked up in."""
+        return {name: self.spec[name].table for name in self.history_fields}
 
     def indices(self, inputs, training=False) -> dict:
         """Raw request -> indices; in training a share of the ids become unknown."""

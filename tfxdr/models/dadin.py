@@ -41,7 +41,6 @@ from keras import ops
 from tfxdr.config import CtrTrainConfig, require
 from tfxdr.layers import AttentionPooling, BiInteractionPooling, DomainClassifier, FieldEmbedding
 from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
-from tfxdr.models.ctr_base import ITEM_ID
 from tfxdr.models.registry import register
 from tfxdr.ops import masked_mean
 
@@ -175,12 +174,12 @@ class DADIN(DomainAdversarialModel):
         super().build(input_shape)
         cfg = self.config
         d = cfg.embedding_dim
-        fields = self.profile_fields + self.candidate_fields + self.bag_fields
-        self.source_history, self.target_history = (self.spec.history(name).name
-                                                    for name in self.spec.domains)
+        fields = self.profile_fields + self.candidate_fields
+        histories = [self.spec.history(name) for name in self.spec.domains]
+        self.source_history, self.target_history = (h.name for h in histories)
         self.embedding = FieldEmbedding(self.table_sizes(fields), d,
-                                        shared={self.source_history: ITEM_ID,
-                                                self.target_history: ITEM_ID}, name="fields")
+                                        shared={h.name: h.table for h in histories},
+                                        name="fields")
         self.embedding.build()
         self.poolings = {}
         if cfg.has("attention"):
@@ -254,7 +253,7 @@ class DADIN(DomainAdversarialModel):
         """(h, h_DA, interest weights) of a batch of indices."""
         p = sum(self.embedding.field(features, name) for name in self.profile_fields)
         q = sum(self.embedding.field(features, name)
-                for name in self.candidate_fields + self.bag_fields)
+                for name in self.candidate_fields)
         a = self._history(features, self.target_history, "target", q, p)
         b = self._history(features, self.source_history, "source", q, p)
         v_u, v_t, v_s = self.interest_weights(q, p, a, b)

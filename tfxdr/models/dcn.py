@@ -43,8 +43,9 @@ class DCNConfig(GatedCrossConfig, CtrTrainConfig):
             one domain it simply widens the embedding).
         gated: use the field gates (the paper's base models have them).
         l2: weight of the L2 term on the network weights (CNAN-AT's lambda_4).
-        source_epochs: epochs on the source domain before the fine-tuning epochs
-            on the target (``dcn_finetune``; 0 trains on every domain at once).
+        source_epochs: epochs on the source domains (all but the last) before the
+            fine-tuning epochs on the target, the last (``dcn_finetune``; 0 trains on
+            every domain at once).
     """
 
     specific_dim: int = 8
@@ -94,12 +95,12 @@ class DCN(GatedCrossModel):
                                                          self.embedding.output_dim)))
 
     def training_phases(self, epochs: int) -> list[Phase]:
-        """Fine-tuning: ``source_epochs`` on the source's rows (not validated), then
-        the target's."""
+        """Fine-tuning: ``source_epochs`` on the sources' rows (every domain but the
+        last; not validated), then the target's."""
         if not self.config.source_epochs:
             return [Phase(epochs)]
         domains = self.spec.domains
-        return [Phase(self.config.source_epochs, (domains[0],), selects=False),
+        return [Phase(self.config.source_epochs, domains[:-1], selects=False),
                 Phase(epochs, (domains[-1],))]
 
     def logits(self, features, training=False):

@@ -9,7 +9,7 @@ from keras import ops
 
 from tfxdr.config import Config, require
 from tfxdr.layers import DomainAwareEmbedding, GatedCrossNetwork
-from tfxdr.models.ctr_base import ITEM_ID, CtrModel
+from tfxdr.models.ctr_base import CtrModel
 
 
 @dataclasses.dataclass
@@ -69,15 +69,15 @@ class GatedCrossModel(CtrModel):
     config: GatedCrossConfig
 
     def embedding_fields(self) -> list[str]:
-        """Profile, candidate and bag fields, then the histories the model reads."""
+        """Profile and candidate fields, then the histories the model reads."""
         histories = self.history_fields if self.config.use_histories else []
-        return self.profile_fields + self.candidate_fields + self.bag_fields + histories
+        return self.profile_fields + self.candidate_fields + histories
 
     def make_embedding(self, specific_dim: int) -> DomainAwareEmbedding:
         fields = self.embedding_fields()
         tables = self.table_sizes([f for f in fields if f not in self.history_fields])
         embedding = DomainAwareEmbedding(
-            tables, fields, shared={h: ITEM_ID for h in self.history_fields},
+            tables, fields, shared=self.history_tables(),
             shared_dim=self.config.shared_dim, specific_dim=specific_dim,
             num_domains=self.num_domains, name="fields")
         embedding.build()

@@ -23,7 +23,7 @@ from keras import ops
 
 from tfxdr.config import CtrTrainConfig, require
 from tfxdr.layers import AttentionPooling, FieldEmbedding
-from tfxdr.models.ctr_base import ITEM_ID, CtrModel
+from tfxdr.models.ctr_base import CtrModel
 from tfxdr.models.registry import register
 
 
@@ -51,10 +51,9 @@ class DIN(CtrModel):
         super().build(input_shape)
         cfg = self.config
         d = cfg.embedding_dim
-        fields = self.profile_fields + self.candidate_fields + self.bag_fields
+        fields = self.profile_fields + self.candidate_fields
         self.embedding = FieldEmbedding(self.table_sizes(fields), d,
-                                        shared={h: ITEM_ID for h in self.history_fields},
-                                        name="fields")
+                                        shared=self.history_tables(), name="fields")
         self.embedding.build()
         self.pooling = AttentionPooling(name="history_attention")
         self.pooling.build((None, None, d), (None, d))
@@ -77,7 +76,7 @@ class DIN(CtrModel):
     def logits(self, features, training=False):
         p = sum(self.embedding.field(features, name) for name in self.profile_fields)
         q = sum(self.embedding.field(features, name)
-                for name in self.candidate_fields + self.bag_fields)
+                for name in self.candidate_fields)
         x = ops.concatenate([p, q, self.pooled_history(features, q)], axis=-1)
         for layer in self.mlp:
             x = layer(x)

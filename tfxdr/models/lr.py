@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from tfxdr.config import CtrTrainConfig, require
-from tfxdr.models.ctr_base import ITEM_ID, CtrModel
+from tfxdr.models.ctr_base import CtrModel
 from tfxdr.models.registry import register
 
 HISTORY_TABLE = "history_item"
@@ -42,8 +42,9 @@ class LogisticRegression(CtrModel):
     def build(self, input_shape=None):
         super().build(input_shape)
         regularizer = keras.regularizers.L2(self.config.l2) if self.config.l2 else None
-        fields = self.profile_fields + self.candidate_fields + self.bag_fields + ["domain"]
-        rows = {**self.table_sizes(fields), HISTORY_TABLE: self.spec.size(ITEM_ID)}
+        fields = self.profile_fields + self.candidate_fields + ["domain"]
+        history_rows = [self.spec.size(name) for name in self.history_fields]
+        rows = {**self.table_sizes(fields), HISTORY_TABLE: max(history_rows, default=1)}
         self.weights_by_field = {
             name: keras.layers.Embedding(size, 1, embeddings_initializer="zeros",
                                          embeddings_regularizer=regularizer, name=f"w_{name}")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
 from tfxdr.errors import ConfigError, DataError
 
 
@@ -31,6 +29,7 @@ class ModelSpec:
 
     def create(self, config, spec, seed: int = 0):
         """The model, built from the feature spec and compiled with its optimizers."""
+        self.check_domains(tuple(spec.domains))
         model = self.model_cls(spec, config, seed=seed, registered_as=self.name)
         model.build()
         model.compile_default()
@@ -73,6 +72,13 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._specs)
 
+    def name_of(self, model_cls: type, config_cls: type) -> str:
+        """The name a model class is registered under with this config class ("" if none)."""
+        for spec in self._specs.values():
+            if spec.model_cls is model_cls and spec.config_cls is config_cls:
+                return spec.name
+        return ""
+
     def specs(self) -> list[ModelSpec]:
         return [self._specs[n] for n in self.names()]
 
@@ -85,7 +91,3 @@ def register(name: str, model_cls: type, config_cls: type, task: str, summary: s
     """Registers ``model_cls`` under ``name`` in :data:`MODELS`."""
     return MODELS.register(ModelSpec(name, model_cls, config_cls, task, summary, min_domains,
                                      max_domains))
-
-
-def config_class(name: str) -> Any:
-    return MODELS.get(name).config_cls

@@ -10,7 +10,8 @@ The catalogue of a domain is its items clicked in training: an item only
 held-out users clicked is unknown to the model (a served model cannot score
 it either), so it counts among a user's relevant items and can never be hit.
 An item listed in both domains of a pair is not recommended back to a user who
-clicked it in the source, here as in the export.
+clicked it in the source, here as in the export; it is not among that user's
+relevant items either.
 """
 
 from __future__ import annotations
@@ -120,8 +121,11 @@ class ClickTranslationTask(Task):
                 scores = np.asarray(model.translate({names[s]: bags[names[s]]}, s, t))
                 relevant = self._positions(model, names[t], bags[names[t]])
                 # The source clicks looked up among the target's items: one listed in both
-                # domains is an item the user has, never recommended back (as in the export).
+                # domains is an item the user has, never recommended back (as in the
+                # export), and so neither ranked nor counted as relevant here.
                 had = self._positions(model, names[t], bags[names[s]])
+                relevant = [np.where(np.isin(row, have[have >= 0]), -2, row)
+                            for row, have in zip(relevant, had)]
                 accumulator.update(scores, _relevant(relevant, scores.shape[1]),
                                    exclude=[row[row >= 0] for row in had])
         return {direction_key(data.domains[s], data.domains[t]): accumulator.result()
