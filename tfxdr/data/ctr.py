@@ -31,7 +31,7 @@ USER_ID, ITEM_ID, DOMAIN, LABEL = "user_id", "item_id", "domain", "label"
 TEXT_COLUMNS = ("title", "movie_title")  # item columns that are not features
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class CtrOptions:
     """How instances and their features are built.
 
