@@ -18,21 +18,20 @@ def as_float_matrix(x: Any, name: str, keep_float_dtype: bool = False) -> np.nda
     ``keep_float_dtype`` avoids an up-cast copy of large float32 score matrices;
     the order of scores is the same in either precision.
     """
-    arr = np.asarray(x)
-    if not (keep_float_dtype and np.issubdtype(arr.dtype, np.floating)):
-        arr = arr.astype(np.float64, copy=False)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array, got shape {arr.shape}")
-    if arr.size and np.isnan(arr).any():
-        raise ValueError(f"{name} must not contain NaN")
-    return arr
+    return _float_array(x, name, 2, keep_float_dtype)
 
 
 def as_float_vector(x: Any, name: str) -> np.ndarray:
     """Convert to a 1-D float64 array, rejecting NaN."""
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
+    return _float_array(x, name, 1, keep_float_dtype=False)
+
+
+def _float_array(x: Any, name: str, ndim: int, keep_float_dtype: bool) -> np.ndarray:
+    arr = np.asarray(x)
+    if not (keep_float_dtype and np.issubdtype(arr.dtype, np.floating)):
+        arr = arr.astype(np.float64, copy=False)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {arr.shape}")
     if arr.size and np.isnan(arr).any():
         raise ValueError(f"{name} must not contain NaN")
     return arr
