@@ -569,7 +569,7 @@ def test_min_rating_needs_rating_column(tmp_path):
 
 
 def test_invalid_overlap_rule(clicks_csv):
-    with raises("overlap rule 'both' is invalid: expected one of drop, first, second"):
+    with raises("overlap rule 'both' is invalid: expected one of drop, first, last, second"):
         select_domains(load_dataset(clicks_csv), ["books", "movies"], overlap="both")
 
 
@@ -622,6 +622,19 @@ def test_genre_domains_second_rule():
     assert dict(zip(chosen.frame["item_id"], chosen.frame["domain"])) == {
         "m1": "Drama", "m2": "Comedy", "m3": "Comedy", "m4": "Comedy"}
     assert len(chosen.frame) == 7
+
+
+def test_genre_domains_last_rule_over_three_domains():
+    # m3 is Drama and Comedy, m4 Comedy, Romance and Drama: each goes to the last
+    # listed domain it belongs to; "second" is the same rule.
+    domains = ["Drama", "Comedy", "Romance"]
+    for rule in ("last", "second"):
+        chosen = select_domains(_genre_dataset(), domains, overlap=rule)
+        assert dict(zip(chosen.frame["item_id"], chosen.frame["domain"])) == {
+            "m1": "Drama", "m2": "Comedy", "m3": "Comedy", "m4": "Romance"}
+    first = select_domains(_genre_dataset(), domains[::-1], overlap="first")
+    assert dict(zip(first.frame["item_id"], first.frame["domain"])) == {
+        "m1": "Drama", "m2": "Comedy", "m3": "Comedy", "m4": "Romance"}
 
 
 def test_genre_domains_min_rating():

@@ -85,10 +85,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    from tfxdr.data.domains import OVERLAP_RULES
+
     parser.add_argument("--dataset", required=True, help="ml-1m, ml-100k or a path")
     parser.add_argument("--domains", required=True, help="comma-separated, e.g. Drama,Comedy")
-    parser.add_argument("--overlap", default="drop", choices=("drop", "first", "second"),
-                        help="items in several of the genres: drop them or keep in one domain")
+    parser.add_argument("--overlap", default="drop", choices=OVERLAP_RULES,
+                        help="items in several of the genres: drop them, or keep them in the "
+                             "first or last listed domain they belong to (second = last)")
     parser.add_argument("--min-rating", type=float, default=None,
                         help="keep interactions rated at least this (default: all)")
     parser.add_argument("--user-features", help="user feature table (CSV/Parquet)")

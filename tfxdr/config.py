@@ -111,7 +111,7 @@ class CtrTrainConfig(TrainConfig):
 
     Args:
         train_domains: the domains whose training rows the model sees: ``all``
-            (``both`` is the same), ``source`` (the first listed domain: DAAN's
+            (``both`` is the same), ``source`` (every domain but the last: DAAN's
             Src-only), ``target`` (the last: DAAN's Self-train) or domain names,
             comma-separated.  Rows left out are gone from the run, from the
             history features too, as if the data did not have them; validation
@@ -153,12 +153,12 @@ class CtrTrainConfig(TrainConfig):
 
 def resolve_train_domains(value: str, domains: tuple[str, ...]) -> tuple[str, ...]:
     """The domains a ``train_domains`` value names, in the run's order: ``all``/``both``,
-    ``source`` (the first domain), ``target`` (the last) or comma-separated names."""
+    ``source`` (every domain but the last), ``target`` (the last) or comma-separated names."""
     value = value.strip()
     if value in ("all", "both"):
         return tuple(domains)
     if value == "source":
-        return (domains[0],)
+        return tuple(domains[:-1])
     if value == "target":
         return (domains[-1],)
     names = [name.strip() for name in value.split(",") if name.strip()]

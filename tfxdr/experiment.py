@@ -35,7 +35,7 @@ class DataConfig:
     Args:
         dataset: ``ml-1m``, ``ml-100k`` or a path (file or directory).
         domains: domain names in order (for CTR, the target last).
-        overlap: rule for items in several requested genres: drop, first, second.
+        overlap: rule for items in several requested genres: drop, first, last (second).
         min_rating: implicit feedback threshold (None: every rating is a click).
         user_features / item_features: optional feature tables for a path dataset.
         split_fractions: train/val/test fractions of user splits.
@@ -43,7 +43,7 @@ class DataConfig:
             target-domain users used for training, and the share of those that
             are also evaluated.
         evaluate_source: cold-start splits also hold out the evaluated users'
-            last day in the source domain, so both domains are scored.
+            last day in the source domains, so every domain is scored.
     """
 
     dataset: str

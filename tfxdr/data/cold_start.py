@@ -2,7 +2,7 @@
 
 The target is one domain; every other domain is a source.  Of the users active
 in the target domain, ``a_train`` become training users:
-their interactions, in both domains, are training data.  ``a_cross`` of the
+their interactions, in every domain, are training data.  ``a_cross`` of the
 training users also appear in evaluation: their last day of target-domain
 interactions moves out of training into validation or test.  The remaining
 users are cold: only their last day of target-domain interactions is used, for

@@ -3,7 +3,9 @@
 A dataset either names each interaction's domain (a ``domain`` column) or has
 item genres, in which case each requested genre is a domain (MovieLens).  A
 movie in more than one requested genre needs a rule: ``drop`` it (default,
-the D2D-TM protocol), or assign it to the ``first`` or ``second`` domain listed.
+the D2D-TM protocol), or assign it to the ``first`` or the ``last`` of the
+listed domains it belongs to (``second`` is ``last``'s name from when there were
+only two domains, and means the same).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import pandas as pd
 from tfxdr.data.table import RawDataset
 from tfxdr.errors import DataError
 
-OverlapRule = Literal["drop", "first", "second"]
-OVERLAP_RULES = ("drop", "first", "second")
+OverlapRule = Literal["drop", "first", "last", "second"]
+OVERLAP_RULES = ("drop", "first", "last", "second")
 
 
 @dataclasses.dataclass
@@ -75,7 +77,8 @@ def select_domains(
             with no interactions, or ``min_rating`` without a rating column.
     """
     if overlap not in OVERLAP_RULES:
-        raise DataError(f"overlap rule {overlap!r} is invalid: expected one of drop, first, second")
+        raise DataError(f"overlap rule {overlap!r} is invalid: expected one of "
+                        f"{', '.join(OVERLAP_RULES)}")
     domains = tuple(domains)
     frame = raw.interactions
     if "domain" in frame.columns:
@@ -137,7 +140,7 @@ def _by_genre(raw: RawDataset, frame: pd.DataFrame, domains: tuple[str, ...], ov
     elif overlap == "first":
         keep = count >= 1
         chosen = membership.argmax(axis=1)
-    else:
+    else:  # last (second)
         keep = count >= 1
         chosen = len(domains) - 1 - membership[:, ::-1].argmax(axis=1)
     item_domain = pd.Series(

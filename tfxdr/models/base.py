@@ -14,7 +14,8 @@ the feature spec and its config, and computes its loss terms in
   makes k - 1 discriminator-only updates, then one update of both players on
   one forward pass (the generator on ``loss``, the discriminator on its
   objective), so after training ``d_optimizer.iterations == k *
-  optimizer.iterations``.  Both optimizers are built when the model is
+  optimizer.iterations`` (an optimizer whose variables get no gradient, as in
+  an ablation without the discriminator, skips its update).  Both optimizers are built when the model is
   compiled, so every checkpoint saves and restores the state of both.
 
 Every model takes raw requests: its first layer is the run's

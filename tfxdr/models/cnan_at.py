@@ -1,6 +1,6 @@
 """CNAN-AT: the cross-domain neural attention network with adversarial training (DAAN).
 
-One model scores both domains.  Every field has a shared embedding and a
+One model scores every domain.  Every field has a shared embedding and a
 specific one for the instance's domain (concatenated).  A shared network and
 one network per domain each gate the fields (Eq. 1) and run a Deep & Cross
 tower (Eq. 2): O_c from the shared one, O_d from the instance's domain's, and
@@ -14,8 +14,8 @@ domain-indiscriminate) and L_d = mean -log p(d|O_d) over domain-d instances.
 
 With n > 2 domains (the paper has two) there is one network, one pair of heads
 and one L_d per domain, Loss_d weighs 1/n (1 over the domains trained on), D is
-n-way, and lambda_3 weighs the L_d of every domain after the first (the source,
-whose L_0 lambda_2 weighs).
+n-way, lambda_2 weighs the L_d of every source domain (all but the last) and
+lambda_3 the target's (the last).
 
 Readings (config fields where they change the model):
 
@@ -210,8 +210,8 @@ class CNANAT(GatedCrossModel):
                 target, self.discriminator(self._discriminator_input(o_d)), from_logits=True)
             specific.append(masked_mean(ce, ops.ones_like(ce)))
         l2_loss = self.l2_of_networks(self.embedding)
-        loss = (ctr_loss + 0.5 * cfg.lambda_1 * adv_loss + 0.5 * cfg.lambda_2 * specific[0]
-                + 0.5 * cfg.lambda_3 * sum(specific[1:]) + 0.5 * cfg.lambda_4 * l2_loss)
+        loss = (ctr_loss + 0.5 * cfg.lambda_1 * adv_loss + 0.5 * cfg.lambda_2 * sum(specific[:-1])
+                + 0.5 * cfg.lambda_3 * specific[-1] + 0.5 * cfg.lambda_4 * l2_loss)
         if cfg.discriminator_reads_shared:
             loss = loss + 0.5 * cfg.lambda_1 * shared_domain_loss
         return {"loss": loss, "ctr_loss": ctr_loss, "adv_loss": adv_loss,

@@ -6,7 +6,7 @@ base model, so that the comparison isolates joint training:
 
 - ``dcn`` trains on the rows that ``train_domains`` keeps: ``target`` is the paper's
   Self-train, ``source`` its Src-only, ``both`` one pooled model;
-- ``dcn_finetune`` trains on the source domain (the first listed) for
+- ``dcn_finetune`` trains on the source domains (all but the last) for
   ``source_epochs`` epochs, then on the target domain (the last): two training
   phases, each on its own domain's instances; its checkpoint is chosen among
   the fine-tuning epochs on the target's validation AUC (the source epochs are
@@ -61,7 +61,7 @@ class DCNConfig(GatedCrossConfig, CtrTrainConfig):
                 f"an integer in [0, epochs={self.epochs})")
         if self.source_epochs:
             require(self, "train_domains", self.train_domains in ("all", "both"),
-                    "all (source epochs then target epochs need both domains)")
+                    "all (source epochs then target epochs need every domain)")
 
 
 @dataclasses.dataclass

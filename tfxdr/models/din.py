@@ -2,7 +2,7 @@
 
 The paper's single-domain protocol trains one model on every domain's
 instances as one table, so DIN has no notion of domain: the user's clicks in
-all domains form one behaviour sequence (the domains' histories in the run's
+the trained domains form one behaviour sequence (their histories in the run's
 order), pooled by one candidate-aware attention unit.  [profile || candidate ||
 pooled] goes through an MLP to the click logit.
 
