@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -77,7 +78,7 @@ def test_cnan_at_trains_scores_and_serves_three_domains(three_domain_csv, tmp_pa
 
 
 @pytest.mark.parametrize("name", ["dcn", "dann_dcn", "din", "lr"])
-def test_ctr_models_train_on_three_domains(prepared, name):
+def test_ctr_models_train_on_three_domains(prepared, name, tmp_path):
     task, data = prepared
     model, config = _model(name, data)
     assert model.history_fields == list(HISTORIES)
@@ -86,6 +87,11 @@ def test_ctr_models_train_on_three_domains(prepared, name):
     assert np.isfinite(history.history["loss"][0])
     metrics = task.evaluate(model, data, "test")
     assert list(metrics) == list(DOMAINS)
+    # The n-domain layers (3-way classifier, 3 specific tables) save and reload.
+    model.save(tmp_path / "model.keras")
+    reloaded = task.evaluate(keras.saving.load_model(tmp_path / "model.keras"), data, "test")
+    for domain in DOMAINS:
+        assert reloaded[domain]["auc"] == pytest.approx(metrics[domain]["auc"], abs=1e-6)
     if name == "dann_dcn":  # an n-way domain classifier
         assert model.domain_classifier.classifier.units == 3
     if name == "dcn":  # a specific embedding per domain: rows x 3 in one table

@@ -109,6 +109,9 @@ def test_spec_refuses_duplicate_names_and_domains_with_one_slug():
         FeatureSpec(("sci-fi", "sci fi"), ())
     with pytest.raises(ValueError, match="feature 'x': kind 'numeric' is invalid"):
         Feature("x", "numeric")
+    with pytest.raises(ValueError, match="^feature 'x': dtype 'int32' is invalid: expected "
+                                         "string or int64$"):
+        Feature("x", "categorical", dtype="int32")
 
 
 def test_vocabulary_and_integer_ids():

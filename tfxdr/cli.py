@@ -174,6 +174,7 @@ def _bench(args) -> int:
     from pathlib import Path
 
     from tfxdr import experiment, report
+    from tfxdr.io import write_text
     from tfxdr.models import MODELS
     from tfxdr.tasks import TASKS
 
@@ -223,7 +224,7 @@ def _bench(args) -> int:
                              f"(paired t = {diff['t']:.2f}, {diff['seeds']} seeds)")
         lines.append("")
     summary = "\n".join(lines)
-    Path(args.out, "summary.md").write_text(summary)
+    write_text(Path(args.out, "summary.md"), summary)
     if args.plot:
         report.recall_curve_plot(reports, Path(args.out, "recall_at_k.png"))
     print(summary)

@@ -73,6 +73,9 @@ class Feature:
         if self.kind not in KINDS:
             raise ValueError(f"feature {self.name!r}: kind {self.kind!r} is invalid: expected "
                              f"one of {', '.join(KINDS)}")
+        if self.dtype not in ("string", "int64"):
+            raise ValueError(f"feature {self.name!r}: dtype {self.dtype!r} is invalid: expected "
+                             "string or int64")
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "kind": self.kind}

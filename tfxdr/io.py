@@ -1,7 +1,8 @@
 """Files and directories that are either complete or absent.
 
-Everything tfxdr writes for later reading (run directories, exports) is
-written under a hidden sibling name and renamed into place once complete, so
+Everything tfxdr writes for later reading (run directories, exports, bench
+summaries, negative draws) is written under a hidden sibling name and renamed
+into place once complete, so
 an interrupted write never leaves something that looks finished and never
 damages what was there before.
 """
@@ -50,12 +51,28 @@ def atomic_directory(target: Path, replace: bool = False) -> Iterator[Path]:
         scratch.rename(target)
 
 
+@contextlib.contextmanager
+def atomic_file(target: Path) -> Iterator[Path]:
+    """Yields a scratch path that replaces ``target`` in one rename if the block succeeds."""
+    target = Path(target)
+    scratch = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        yield scratch
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
+    os.replace(scratch, target)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path`` in one rename: readers see the old file or the new one."""
+    with atomic_file(path) as scratch:
+        scratch.write_text(text)
+
+
 def write_json(path: Path, payload: dict) -> None:
     """Writes ``payload`` as indented JSON, replacing ``path`` in one rename."""
-    path = Path(path)
-    scratch = path.with_name(f".{path.name}.partial")
-    scratch.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(scratch, path)
+    write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
 def read_json(path: Path, what: str = "a finished run directory") -> dict:

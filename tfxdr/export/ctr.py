@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfxdr.data.ctr import USER_ID
 from tfxdr.export.common import ServingModule, checked, raw_dtype
-
-USER_ID = "user_id"
 
 
 class CtrServing(ServingModule):

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tfxdr.io import atomic_file
 from tfxdr.metrics._checks import (DEFAULT_KS, as_float_matrix, as_float_vector,
                                    as_index_array, as_index_lists, check_ks, positive_int)
 
@@ -162,12 +163,12 @@ def save_negatives(
         raise ValueError(
             f"unknown strategy {strategy!r}; expected one of {SAMPLING_STRATEGIES}"
         )
-    np.savez(
-        path,
-        negatives=neg.astype(np.int64),
-        seed=np.int64(seed),
-        strategy=np.str_(strategy),
-    )
+    path = os.fspath(path)
+    if not path.endswith(".npz"):  # where np.savez would write
+        path += ".npz"
+    with atomic_file(path) as scratch, open(scratch, "wb") as file:
+        np.savez(file, negatives=neg.astype(np.int64), seed=np.int64(seed),
+                 strategy=np.str_(strategy))
 
 
 def load_negatives(path: str | os.PathLike[str]) -> tuple[np.ndarray, dict[str, Any]]:
