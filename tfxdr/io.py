@@ -2,9 +2,8 @@
 
 Everything tfxdr writes for later reading (run directories, exports, bench
 summaries, negative draws) is written under a hidden sibling name and renamed
-into place once complete, so
-an interrupted write never leaves something that looks finished and never
-damages what was there before.
+into place once complete, so an interrupted write never leaves something that
+looks finished and never damages what was there before.
 """
 
 from __future__ import annotations
