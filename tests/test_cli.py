@@ -268,3 +268,30 @@ def test_bad_domains_name_the_flag(planted_csv, tmp_path, capsys, domains, messa
                  "--out", str(out), "--quiet"]) == 2
     assert _error_line(capsys) == f"tfxdr: error: {message}"
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "pop", "--dataset", "d.csv", "--domains", "a,b", "--out", "r", "--seed", "-1"],
+     "tfxdr train: error: argument --seed: expected an integer >= 0, got '-1'"),
+    (["export", "run", "--version", "-3"],
+     "tfxdr export: error: argument --version: expected an integer >= 1, got '-3'"),
+    (["export", "run", "--version", "0"],
+     "tfxdr export: error: argument --version: expected an integer >= 1, got '0'"),
+])
+def test_seeds_and_versions_are_checked_before_any_work(argv, message, capsys, tmp_path,
+                                                        monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be created, wherever the command runs
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_refuses_a_negative_seed(planted_csv, tmp_path, capsys):
+    code = main(["bench", "--models", "pop", "--dataset", str(planted_csv), "--domains",
+                 "books,movies", "--seeds", "0,-1", "--out", str(tmp_path / "bench")])
+    assert code == 2
+    assert _error_line(capsys) == ("tfxdr: error: --seeds '0,-1': expected comma-separated "
+                                   "integers >= 0")
+    assert not (tmp_path / "bench").exists()

@@ -64,11 +64,8 @@ def test_bad_value_names_field_and_expected_type(override, field, message):
     ("dropout=1.5", "dropout", "MultiVAEConfig.dropout=1.5 is invalid: expected a number in "
                                "[0, 1)"),
     ("epochs=0", "epochs", "MultiVAEConfig.epochs=0 is invalid: expected an integer >= 1"),
-    # float("inf") and float("nan") parse; validate refuses them.
-    ("learning_rate=inf", "learning_rate", "MultiVAEConfig.learning_rate=inf is invalid: "
-                                           "expected a finite number > 0"),
-    ("learning_rate=nan", "learning_rate", "MultiVAEConfig.learning_rate=nan is invalid: "
-                                           "expected a finite number > 0"),
+    ("learning_rate=0", "learning_rate", "MultiVAEConfig.learning_rate=0.0 is invalid: "
+                                         "expected a finite number > 0"),
 ])
 def test_out_of_range_value_is_rejected_by_validate(override, field, message):
     with _raises(message) as error:
@@ -106,6 +103,21 @@ def test_literal_field_outside_its_choices_is_refused_by_validate():
     assert error.value.field == "gan_loss"
     with _raises(LITERAL_MESSAGE):
         apply_overrides(D2DTMConfig(), ["gan_loss=x"])
+
+
+@pytest.mark.parametrize("model, override, field, shown", [
+    ("cnan_at", "lambda_1=inf", "lambda_1", "inf"),
+    ("d2dtm", "translation_weight=-inf", "translation_weight", "-inf"),
+    ("dadin", "learning_rate=nan", "learning_rate", "nan"),
+    ("d2dtm", "d_learning_rate=inf", "d_learning_rate", "inf"),
+])
+def test_non_finite_numbers_are_refused_in_every_config(model, override, field, shown):
+    # float("inf") and float("nan") parse; validate refuses them in any float field.
+    config_cls = MODELS.get(model).config_cls
+    with _raises(f"{config_cls.__name__}.{field}={shown} is invalid: expected a finite "
+                 "number") as error:
+        apply_overrides(config_cls(), [override])
+    assert error.value.field == field
 
 
 @pytest.mark.parametrize("override, field, message", [

@@ -1,10 +1,13 @@
-"""Files written in one rename: a failed write leaves the old file and no scratch."""
+"""Files and directories written in one rename: a failed write leaves the old one and no
+scratch; what is written follows the user's umask."""
 
 import json
+import os
+import stat
 
 import pytest
 
-from tfxdr.io import atomic_file, write_json, write_text
+from tfxdr.io import atomic_directory, atomic_file, write_json, write_text
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_scratch(tmp_path):
@@ -24,3 +27,16 @@ def test_write_json_replaces_the_file_in_one_rename(tmp_path):
     write_json(target, {"auc": 0.75})
     assert json.loads(target.read_text()) == {"auc": 0.75}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def test_directories_follow_the_umask(tmp_path):
+    # mkdtemp makes 0700 directories; a run or export must be readable by a serving
+    # process under another user whenever the user's umask allows it.
+    previous = os.umask(0o022)
+    try:
+        with atomic_directory(tmp_path / "run") as scratch:
+            (scratch / "export").mkdir()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "run" / "export").stat().st_mode) == 0o755

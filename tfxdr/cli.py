@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("model", help="a registered model (see `tfxdr models`)")
     _add_data_arguments(train)
     train.add_argument("--out", required=True, help="run directory to create")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_at_least(0), default=0)
     train.add_argument("--epochs", type=int, help="override the config's epochs")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="set a model config field (repeatable)")
@@ -76,12 +76,26 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="write a SavedModel for TF Serving")
     export.add_argument("run_dir")
-    export.add_argument("--version", type=int, help="export version (default: next integer)")
+    export.add_argument("--version", type=_at_least(1),
+                        help="export version, an integer >= 1 (default: the next one)")
 
     evaluate = commands.add_parser("evaluate", help="re-score a finished run")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--split", default="test", choices=("val", "test"))
     return parser
+
+
+def _at_least(low: int):
+    """An argparse type: an integer >= ``low`` (a seed, a version), checked before any work."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+    return parse
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -198,10 +212,11 @@ def _bench(args) -> int:
                          + "); a bench compares models of one task")
     task = tasks.pop()
     try:
-        seeds = ([int(s) for s in args.seeds.split(",")] if args.seeds
+        seeds = ([_at_least(0)(s) for s in args.seeds.split(",")] if args.seeds
                  else list(range(task.default_seeds)))
-    except ValueError:
-        raise TfxdrError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
+    except argparse.ArgumentTypeError:
+        raise TfxdrError(f"--seeds {args.seeds!r}: expected comma-separated integers >= 0"
+                         ) from None
     metric = args.metric or task.paired_metric
     if args.plot and task.name != "clicks":
         raise TfxdrError("--plot draws Recall@K curves; it applies to click-translation "

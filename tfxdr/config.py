@@ -26,7 +26,9 @@ UNIONS = (typing.Union, types.UnionType)  # Optional[X] and X | None
 
 @dataclasses.dataclass
 class Config:
-    """Root of every config: ``validate`` checks the ``Literal`` fields.
+    """Root of every config: ``validate`` checks the ``Literal`` fields and refuses
+    non-finite numbers (no weight, rate or size of any model means anything at
+    infinity or NaN, and range checks alone let ``inf`` through).
 
     Subclasses and mixins add range checks in their own ``validate`` and call
     ``super().validate()``, so every check of every base runs once.
@@ -35,9 +37,12 @@ class Config:
     def validate(self) -> None:
         hints = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
             choices = literal_choices(hints[field.name])
-            if choices is not None and getattr(self, field.name) not in choices:
+            if choices is not None and value not in choices:
                 require(self, field.name, False, "one of " + ", ".join(map(str, choices)))
+            if isinstance(value, float) and not math.isfinite(value):
+                require(self, field.name, False, "a finite number")
 
 
 def literal_choices(hint: Any) -> tuple | None:

@@ -36,6 +36,7 @@ def atomic_directory(target: Path, replace: bool = False) -> Iterator[Path]:
         raise RunDirError(f"{target}: already exists", field="out")
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    scratch.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide runs from other users
     try:
         yield scratch
     except BaseException:
@@ -48,6 +49,12 @@ def atomic_directory(target: Path, replace: bool = False) -> Iterator[Path]:
         shutil.rmtree(retired, ignore_errors=True)
     else:
         scratch.rename(target)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
