@@ -15,8 +15,9 @@ the feature spec and its config, and computes its loss terms in
   one forward pass (the generator on ``loss``, the discriminator on its
   objective), so after training ``d_optimizer.iterations == k *
   optimizer.iterations`` (an optimizer whose variables get no gradient, as in
-  an ablation without the discriminator, skips its update).  Both optimizers are built when the model is
-  compiled, so every checkpoint saves and restores the state of both.
+  an ablation without the discriminator, skips its update).  Both optimizers
+  are built when the model is compiled, so every checkpoint saves and restores
+  the state of both.
 
 Every model takes raw requests: its first layer is the run's
 :class:`~tfxdr.layers.FeaturePreprocessor`, built from the same spec, so a model

@@ -39,13 +39,17 @@ class Popularity(ClickModel):
 
     def compute_losses(self, data, training=True):
         """Nothing to minimise (``loss`` 0); ``clicks``: the batch's clicks."""
-        clicks = sum(ops.sum(vector) for vector in self.click_vectors(data))
-        return {"loss": ops.zeros(()), "clicks": clicks}
+        return self._terms(self.click_vectors(data))
 
     def train_step(self, data):
-        for counts, vector in zip(self.counts, self.click_vectors(data)):
+        vectors = self.click_vectors(data)
+        for counts, vector in zip(self.counts, vectors):
             counts.assign_add(ops.sum(vector, axis=0))
-        return self.log_terms(self.compute_losses(data))
+        return self.log_terms(self._terms(vectors))
+
+    @staticmethod
+    def _terms(vectors) -> dict:
+        return {"loss": ops.zeros(()), "clicks": sum(ops.sum(vector) for vector in vectors)}
 
     def translate(self, inputs, source: int, target: int):
         """[B, I_target]: the target domain's click counts for every user."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+
 from tfxdr.errors import ConfigError, DataError
 
 
