@@ -1,6 +1,9 @@
 """CTR over three domains (two sources, the target last), and training on some domains."""
 
+import importlib.util
 import json
+import re
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -45,7 +48,7 @@ def _settings(name, extra=()):
     return [arg for item in SMALL[name] + ["batch_size=256", *extra] for arg in ("--set", item)]
 
 
-def test_cnan_at_trains_scores_and_serves_three_domains(three_domain_csv, tmp_path):
+def test_cnan_at_trains_scores_and_serves_three_domains(three_domain_csv, tmp_path, capsys):
     run_dir = tmp_path / "run"
     assert main(["train", "cnan_at", "--dataset", str(three_domain_csv), "--domains",
                  ",".join(DOMAINS), "--out", str(run_dir), "--epochs", "1", "--quiet",
@@ -75,6 +78,22 @@ def test_cnan_at_trains_scores_and_serves_three_domains(three_domain_csv, tmp_pa
         assert request["domain"].numpy()[0].decode() == domain
         np.testing.assert_allclose(served(**request)["ctr"].numpy(),
                                    np.asarray(run.model(request, training=False)), atol=1e-5)
+    # The example a user runs on an export prints the same comparison, one line per domain.
+    capsys.readouterr()
+    _serving_example().main([str(run_dir)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == list(DOMAINS)
+    for line in lines:
+        served_ctr, score = re.search(r"served ctr (\S+), run's score (\S+),", line).groups()
+        assert float(served_ctr) == pytest.approx(float(score), abs=1e-4)
+
+
+def _serving_example():
+    path = Path(__file__).resolve().parents[1] / "examples" / "serve_ctr_requests.py"
+    spec = importlib.util.spec_from_file_location("serve_ctr_requests", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize("name", ["dcn", "dann_dcn", "din", "lr"])
