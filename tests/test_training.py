@@ -193,7 +193,8 @@ def test_fit_with_selection_trains_each_phase_on_its_rows_and_selects_after_pre_
     task = _PhaseTask([0.5, 0.4, 0.9])
     config = TrainConfig(epochs=6, batch_size=2, patience=1)
     result = fit_with_selection(model, task, None, config, seed=0, run_dir=tmp_path, verbose=0)
-    assert task.requested == [("source",), ("target",)]
+    # Each phase's length is read once, then each epoch gets its own dataset.
+    assert task.requested == [("source",), ("target",)] + [("source",)] * 2 + [("target",)] * 2
     # One step per epoch: validated after epochs 3 and 4 (steps 3, 4), stopped at 4.
     assert task.validated_at == [3, 4]
     assert (result.best_epoch, result.best_score, result.epochs_run) == (3, 0.5, 4)

@@ -14,7 +14,7 @@ from typing import Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tfxdr.errors import ConfigError, RunDirError, TfxdrError  # noqa: E402
+from tfxdr.errors import ConfigError, RunDirError, TfxdrError, TrainingInterrupted  # noqa: E402
 
 #: Library fields that are command-line flags of their own, not ``--set`` config fields.
 FLAGS = {"domains": "--domains", "model": "MODEL", "out": "--out", "version": "--version",
@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="cold-start split: hold out target rows only (Algorithm 2 as "
                             "printed); by default the source domain is scored too")
     train.add_argument("--overwrite", action="store_true",
-                       help="replace an existing run directory once the new run succeeds")
+                       help="replace a finished run at --out once the new run succeeds")
+    train.add_argument("--restart", action="store_true",
+                       help="discard an unfinished run of --out instead of resuming it")
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
     bench = commands.add_parser(
@@ -160,7 +162,7 @@ def _run(args) -> int:
         report = experiment.train(
             args.model, _data_config(args), args.out, seed=args.seed,
             overrides=args.overrides, epochs=args.epochs, overwrite=args.overwrite,
-            verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
+            restart=args.restart, verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
         )
         print(f"{args.model} on {report['dataset']} {','.join(report['domains'])}, "
               f"seed {report['seed']}, test split "
@@ -177,8 +179,10 @@ def _run(args) -> int:
         return 0
     if args.command == "evaluate":
         report = experiment.evaluate(args.run_dir, args.split)
+        unfinished = ("" if report["status"] == "complete" else
+                      f" (unfinished run, status {report['status']}: its best checkpoint)")
         print(f"{report['model']} on {report['dataset']} {','.join(report['domains'])}, "
-              f"seed {report['seed']}, {report['split']} split:")
+              f"seed {report['seed']}, {report['split']} split{unfinished}:")
         print(experiment.format_metrics(report["metrics"]))
         return 0
     raise AssertionError(args.command)
@@ -264,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
+    except TrainingInterrupted as error:
+        print(f"tfxdr: {error}", file=sys.stderr)
+        return 128 + error.signal_number
     except TfxdrError as error:
         print(f"tfxdr: error: {explain(error)}", file=sys.stderr)
         return 2

@@ -36,3 +36,16 @@ class RunDirError(TfxdrError):
 
 class TrainingError(TfxdrError):
     """Training produced a non-finite loss or otherwise cannot continue."""
+
+
+class TrainingInterrupted(TfxdrError):
+    """A signal stopped training after a checkpoint was written; the run can resume.
+
+    Args:
+        message: one line saying where training stopped and how to resume.
+        signal_number: the signal that stopped it (the exit status is 128 + it).
+    """
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.signal_number = signal_number

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Sequence
 
 import keras
 
 import tfxdr
+from tfxdr import rundir
 from tfxdr.config import apply_overrides, from_dict, to_dict
-from tfxdr.data import load_dataset, load_split, make_split, save_split, select_domains
+from tfxdr.data import load_dataset, load_split, make_split, save_split, select_domains, sources
 from tfxdr.data.domains import Interactions, OverlapRule
+from tfxdr.errors import RunDirError, TrainingError, TrainingInterrupted
 from tfxdr.export import save_module
 from tfxdr.features import FeatureSpec
 from tfxdr.models.registry import MODELS
-from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_json, staged_run_dir, \
-    write_json
+from tfxdr.resume import read_progress
+from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_json, write_json
 from tfxdr.tasks import TASKS
-from tfxdr.training import fit_with_selection, set_seed
+from tfxdr.training import BEST_WEIGHTS, fit_with_selection, restore_weights, set_seed
 
 
 @dataclasses.dataclass
@@ -70,6 +74,55 @@ def resolve_config(model: str, overrides: Sequence[str] = (), epochs: int | None
     return spec, apply_overrides(spec.config_cls(), extra)
 
 
+@dataclasses.dataclass
+class PlannedRun:
+    """A run before it trains: its model, task and the ``config.json`` it will have."""
+
+    spec: object
+    config: object
+    task: object
+    data: DataConfig
+    split: object
+    record: dict
+
+
+def plan_run(model: str, data: DataConfig, seed: int = 0, overrides: Sequence[str] = (),
+             epochs: int | None = None) -> PlannedRun:
+    """Resolves everything a run's outcome depends on, data checksums included,
+    without loading the data: what ``config.json`` records and a resume compares."""
+    model_spec, config = resolve_config(model, overrides, epochs)
+    model_spec.check_domains(tuple(data.domains))
+    task = TASKS[model_spec.task]()
+    data = dataclasses.replace(data, dataset=sources.absolute(data.dataset),
+                               user_features=sources.absolute(data.user_features),
+                               item_features=sources.absolute(data.item_features))
+    split_spec = dataclasses.replace(task.default_split, seed=seed,
+                                     fractions=tuple(data.split_fractions),
+                                     a_train=data.a_train, a_cross=data.a_cross,
+                                     evaluate_source=data.evaluate_source)
+    record = {
+        "model": model,
+        "task": model_spec.task,
+        "seed": seed,
+        "config": to_dict(config),
+        "data": to_dict(data),
+        "sources": sources.fingerprint(data.dataset, data.user_features, data.item_features),
+        "split": dataclasses.asdict(split_spec),
+        "tfxdr_version": tfxdr.__version__,
+    }
+    return PlannedRun(model_spec, config, task, data, split_spec, record)
+
+
+def difference(saved: dict, planned: dict) -> str | None:
+    """One line naming what differs between a saved run's config.json and a planned one."""
+    changed = sources.changed_file(saved.get("sources", {}), planned["sources"])
+    if changed:
+        return changed
+    found = rundir.first_difference({k: v for k, v in saved.items() if k != "sources"},
+                                    {k: v for k, v in planned.items() if k != "sources"})
+    return f"{found} differs" if found else None
+
+
 def train(
     model: str,
     data: DataConfig,
@@ -78,59 +131,138 @@ def train(
     overrides: Sequence[str] = (),
     epochs: int | None = None,
     overwrite: bool = False,
+    restart: bool = False,
     verbose: int | str = "auto",
 ) -> dict:
-    """Trains ``model``, selects on validation, scores test once; returns metrics.json."""
-    model_spec, config = resolve_config(model, overrides, epochs)
-    model_spec.check_domains(tuple(data.domains))
-    task = TASKS[model_spec.task]()
-    interactions = task.restrict(load_interactions(data, quiet=verbose == 0))
-    split_spec = dataclasses.replace(task.default_split, seed=seed,
-                                     fractions=tuple(data.split_fractions),
-                                     a_train=data.a_train, a_cross=data.a_cross,
-                                     evaluate_source=data.evaluate_source)
-    with staged_run_dir(Path(out), replace=overwrite) as run_dir:
-        split_frame = make_split(interactions, split_spec)
-        split_frame = task.select_training_rows(split_frame, interactions.domains, config, seed)
-        save_split(run_dir, split_frame, split_spec)
-        features = task.feature_spec(interactions, split_frame, config)
-        features.save(run_dir)
-        write_json(run_dir / CONFIG_FILE, {
-            "model": model,
-            "task": model_spec.task,
-            "seed": seed,
-            "config": to_dict(config),
-            "data": to_dict(data),
-            "split": dataclasses.asdict(split_spec),
-            "tfxdr_version": tfxdr.__version__,
-        })
-        set_seed(seed)
-        prepared = task.prepare(split_frame, features, config)
-        keras_model = model_spec.create(config, features, seed)
-        result = fit_with_selection(keras_model, task, prepared, config, seed, run_dir,
-                                    verbose=verbose)
-        keras_model.save(run_dir / MODEL_FILE)
-        test_metrics = task.evaluate(keras_model, prepared, "test")
-        report = {
-            "model": model,
-            "dataset": data.dataset,
-            "domains": list(interactions.domains),
-            "seed": seed,
-            "split": "test",
-            "metrics": test_metrics,
-            "validation": {"split": "val", "best_epoch": result.best_epoch,
-                           "selection_score": result.best_score, "metrics": result.validation},
-            "epochs_run": result.epochs_run,
-            "train_seconds": round(result.train_seconds, 3),
-            "examples_per_second": round(result.examples_per_second, 1),
-        }
-        write_json(run_dir / METRICS_FILE, report)
+    """Trains ``model``, selects on validation, scores test once; returns metrics.json.
+
+    The run trains in a staging directory beside ``out`` (see :mod:`tfxdr.rundir`)
+    and becomes ``out`` when complete.  If an earlier run of the same settings
+    was stopped there, it resumes from its last checkpoint; ``restart`` discards it.
+
+    Raises:
+        RunDirError: ``out`` holds a finished run (and not ``overwrite``), is
+            locked by another process, or holds an unfinished run of other settings.
+        TrainingError / TrainingInterrupted: see :func:`fit_with_selection`; the
+            unfinished run is kept and says why in its ``status.json``.
+    """
+    target = rundir.check_out(Path(out), overwrite)
+    planned = plan_run(model, data, seed, overrides, epochs)
+    quiet = verbose == 0
+    with rundir.run_lock(target):
+        rundir.remove_leftovers(target)
+        rundir.check_out(target, overwrite)  # again: another process may have finished it
+        run_dir = rundir.staged_path(target)
+        try:
+            resume = _resumable(run_dir, target, planned.record, restart)
+            if resume:
+                where = read_progress(run_dir / rundir.CHECKPOINT_DIR / rundir.RESUME_FILE)
+                _say(quiet, f"resuming {target} {where} (--restart starts over)")
+            else:
+                _write_inputs(planned, run_dir, quiet)
+            report = _train_staged(planned, run_dir, resume, verbose)
+        except TrainingError:
+            raise  # the run is kept, marked failed
+        except BaseException:
+            if not rundir.has_checkpoint(run_dir):  # nothing trained yet: nothing to keep
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        rundir.publish(run_dir, target)
     return report
+
+
+def _write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool) -> None:
+    """Loads the data and writes what the run trains on: split, feature spec, config."""
+    task, config, seed = planned.task, planned.config, planned.record["seed"]
+    interactions = task.restrict(load_interactions(planned.data, quiet=quiet))
+    split_frame = make_split(interactions, planned.split)
+    split_frame = task.select_training_rows(split_frame, interactions.domains, config, seed)
+    save_split(run_dir, split_frame, planned.split)
+    task.feature_spec(interactions, split_frame, config).save(run_dir)
+    write_json(run_dir / CONFIG_FILE, planned.record)
+
+
+def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose) -> dict:
+    """Trains (or resumes) the run in ``run_dir`` from its saved inputs, scores the test
+    split and writes the model, metrics and status; returns metrics.json."""
+    task, config, seed = planned.task, planned.config, planned.record["seed"]
+    split_frame, _ = load_split(run_dir)
+    features = FeatureSpec.load(run_dir)
+    rundir.write_status(run_dir, "running", pid=os.getpid())
+    set_seed(seed)
+    prepared = task.prepare(split_frame, features, config)
+    model = planned.spec.create(config, features, seed)
+    try:
+        result = fit_with_selection(model, task, prepared, config, seed, run_dir,
+                                    verbose=verbose, resume=resume)
+    except TrainingInterrupted as error:
+        rundir.write_status(run_dir, "interrupted", reason=str(error))
+        raise TrainingInterrupted(f"{error} in {run_dir}; run the same command to resume",
+                                  error.signal_number) from None
+    except TrainingError as error:
+        rundir.write_status(run_dir, "failed", reason=str(error))
+        raise TrainingError(f"{error}; the run is kept in {run_dir} (status failed; "
+                            "`tfxdr evaluate` scores its best checkpoint)",
+                            field=error.field) from None
+    except KeyboardInterrupt:
+        rundir.write_status(run_dir, "interrupted", reason="KeyboardInterrupt")
+        raise
+    model.save(run_dir / MODEL_FILE)
+    report = {
+        "model": planned.record["model"],
+        "dataset": planned.data.dataset,
+        "domains": list(features.domains),
+        "seed": seed,
+        "split": "test",
+        "metrics": task.evaluate(model, prepared, "test"),
+        "validation": {"split": "val", "best_epoch": result.best_epoch,
+                       "selection_score": result.best_score, "metrics": result.validation},
+        "epochs_run": result.epochs_run,
+        "train_seconds": round(result.train_seconds, 3),
+        "examples_per_second": round(result.examples_per_second, 1),
+    }
+    write_json(run_dir / METRICS_FILE, report)
+    rundir.write_status(run_dir, "complete")
+    return report
+
+
+def _resumable(run_dir: Path, target: Path, record: dict, restart: bool) -> bool:
+    """Whether ``run_dir`` holds a checkpoint of these settings to resume; otherwise
+    leaves it empty for a fresh start.
+
+    Raises:
+        RunDirError: it holds trained state of other settings, or of a run that failed.
+    """
+    if run_dir.exists() and rundir.has_checkpoint(run_dir) and not restart:
+        saved = read_json(run_dir / CONFIG_FILE, "an unfinished run directory")
+        found = difference(saved, record)
+        if found:
+            raise RunDirError(f"{target}: an unfinished run with other settings is in {run_dir} "
+                              f"({found}); pass --restart to discard it")
+        status = rundir.read_status(run_dir)
+        if status.get("status") == "failed":
+            raise RunDirError(f"{target}: the unfinished run in {run_dir} failed ("
+                              f"{status.get('reason', 'no reason recorded')}); pass --restart "
+                              "to train it again")
+        return True
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    return False
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
 
 
 @dataclasses.dataclass
 class LoadedRun:
-    """A finished run: its saved settings, task, examples and selected model."""
+    """A run: its saved settings, task, examples and selected model.
+
+    ``status`` is ``complete``, or, for an unfinished run loaded from its best
+    checkpoint, why it did not finish (``failed``, ``interrupted``, ``running``).
+    """
 
     saved: dict
     config: object
@@ -138,33 +270,66 @@ class LoadedRun:
     prepared: object
     spec: FeatureSpec
     model: keras.Model
+    status: str = "complete"
 
     @property
     def domains(self) -> tuple[str, ...]:
         return self.spec.domains
 
 
-def load_run(run_dir: str | os.PathLike) -> LoadedRun:
-    """Loads a finished run from its directory alone: ``model.keras``, the saved split
-    and the feature spec."""
+def load_run(run_dir: str | os.PathLike, unfinished: bool = False) -> LoadedRun:
+    """Loads a run from its directory alone: the model, the saved split and the
+    feature spec.  A finished run's model is ``model.keras``; with ``unfinished``, a
+    run that failed or was stopped is loaded from its best checkpoint.
+
+    Raises:
+        RunDirError: a file is missing or unreadable, or the run is unfinished
+            (and not ``unfinished``).
+    """
     run_dir = Path(run_dir)
-    saved = read_json(run_dir / CONFIG_FILE)
-    read_json(run_dir / METRICS_FILE)  # a run without metrics.json did not finish
+    saved = read_json(run_dir / CONFIG_FILE, "a run directory")
+    if not isinstance(saved, dict) or "model" not in saved or "config" not in saved:
+        raise RunDirError(f"{run_dir / CONFIG_FILE}: not a tfxdr run configuration (no model "
+                          "and config)")
     model_spec = MODELS.get(saved["model"])
     config = from_dict(model_spec.config_cls, saved["config"])
     task = TASKS[model_spec.task]()
     split_frame, _ = load_split(run_dir)
     spec = FeatureSpec.load(run_dir)
-    model = keras.saving.load_model(run_dir / MODEL_FILE)
-    return LoadedRun(saved, config, task, task.prepare(split_frame, spec, config), spec, model)
+    status = "complete" if rundir.is_complete(run_dir) else \
+        rundir.read_status(run_dir).get("status", "running")
+    if status == "complete":
+        model = _read_model(run_dir / MODEL_FILE,
+                            lambda path: keras.saving.load_model(path))
+    elif not unfinished:
+        raise RunDirError(f"{run_dir}: an unfinished run (status {status}); finish it by "
+                          "running its train command again")
+    else:
+        best = run_dir / rundir.CHECKPOINT_DIR / BEST_WEIGHTS
+        model = model_spec.create(config, spec, saved["seed"])
+        _read_model(best, lambda path: restore_weights(model, path))
+    return LoadedRun(saved, config, task, task.prepare(split_frame, spec, config), spec, model,
+                     status)
+
+
+def _read_model(path: Path, read):
+    if not path.is_file():
+        raise RunDirError(f"{path}: missing; the run directory is incomplete")
+    try:
+        return read(path)
+    except Exception as error:  # Keras and h5py raise many kinds for a damaged file
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else \
+            type(error).__name__
+        raise RunDirError(f"{path}: cannot be read ({reason[:200]})") from None
 
 
 def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
-    """Re-scores a finished run from its saved split, feature spec and model."""
-    run = load_run(run_dir)
+    """Re-scores a run from its saved split, feature spec and model; an unfinished
+    run (failed or stopped) is scored from its best checkpoint."""
+    run = load_run(run_dir, unfinished=True)
     return {"model": run.saved["model"], "dataset": run.saved["data"]["dataset"],
             "domains": list(run.domains), "seed": run.saved["seed"], "split": part,
-            "metrics": run.task.evaluate(run.model, run.prepared, part)}
+            "status": run.status, "metrics": run.task.evaluate(run.model, run.prepared, part)}
 
 
 def export(run_dir: str | os.PathLike, version: int | None = None) -> Path:
@@ -198,19 +363,33 @@ def bench(
 
     A label lets one model appear twice with different settings (an ablation);
     ``overrides`` are keyed by label.  Runs go to ``out/LABEL/seed-N``; a run
-    that already finished is read back instead of retrained, so an interrupted
-    bench resumes where it stopped.  Each report gets its ``label``.
+    that already finished is read back instead of retrained, and an unfinished
+    one resumes, so an interrupted bench continues where it stopped.  Every
+    finished run is checked against the settings asked for before anything
+    trains.  Each report gets its ``label``.
+
+    Raises:
+        RunDirError: a finished run differs from what was asked (naming the setting).
     """
-    reports = []
+    plans = []
     for label, model in entries:
         for seed in seeds:
             run_dir = Path(out) / label / f"seed-{seed}"
-            if (run_dir / METRICS_FILE).is_file():
-                report = read_json(run_dir / METRICS_FILE)
-            else:
-                print(f"bench: {label} ({model}) seed {seed} -> {run_dir}", flush=True)
-                report = train(model, data, run_dir, seed=seed,
-                               overrides=(overrides or {}).get(label, ()), epochs=epochs,
-                               overwrite=True, verbose=verbose)
-            reports.append({**report, "label": label})
+            extra = (overrides or {}).get(label, ())
+            if rundir.is_complete(run_dir):
+                planned = plan_run(model, data, seed, extra, epochs)
+                found = difference(read_json(run_dir / CONFIG_FILE), planned.record)
+                if found:
+                    raise RunDirError(f"{run_dir}: a finished run of other settings ({found}); "
+                                      "choose another --out, or remove it to train it again")
+            plans.append((label, model, seed, extra, run_dir))
+    reports = []
+    for label, model, seed, extra, run_dir in plans:
+        if rundir.is_complete(run_dir):
+            report = read_json(run_dir / METRICS_FILE)
+        else:
+            print(f"bench: {label} ({model}) seed {seed} -> {run_dir}", flush=True)
+            report = train(model, data, run_dir, seed=seed, overrides=extra, epochs=epochs,
+                           verbose=verbose)
+        reports.append({**report, "label": label})
     return reports

@@ -9,6 +9,8 @@ looks finished and never damages what was there before.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
 import shutil
@@ -43,12 +45,47 @@ def atomic_directory(target: Path, replace: bool = False) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     if target.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        target.rename(retired / target.name)
-        scratch.rename(target)
-        shutil.rmtree(retired, ignore_errors=True)
+        replace_directory(scratch, target)
     else:
         scratch.rename(target)
+
+
+def replace_directory(new: Path, target: Path) -> None:
+    """Puts directory ``new`` at ``target`` and deletes the old ``target``.
+
+    Where the system can swap two paths in one step (Linux ``renameat2`` with
+    ``RENAME_EXCHANGE``), there is no moment without a complete ``target``;
+    elsewhere the old one is renamed aside first, a moment without either.
+    """
+    new, target = Path(new), Path(target)
+    if _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # now the old target
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    target.rename(retired / target.name)
+    new.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swaps paths ``a`` and ``b`` atomically; False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EPERM):
+        return False  # no such call, or a file system that cannot exchange
+    raise OSError(error, os.strerror(error), str(b))
 
 
 def _umask() -> int:

@@ -1,26 +1,38 @@
-"""The fit loop every model shares: seeds, validation selection, checkpoints, history.
+"""The fit loop every model shares: seeds, validation selection, checkpoints, resume.
 
 Selection happens on the validation split only: after every ``eval_every``
 epochs a callback scores the validation users, keeps the best weights in
 ``checkpoints/best.weights.h5`` and stops after ``patience`` evaluations
 without improvement.  The test split is never touched here.
+
+Each epoch is one ``model.fit`` call whose data order depends only on the
+seed and the epoch, and each ends with a resume file (:mod:`tfxdr.resume`), so
+a run killed at any moment continues from its last epoch, and one stopped by
+SIGTERM or SIGINT from the step where it stopped, with the same result as a
+run never stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import math
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfxdr.errors import DataError, TrainingError
-from tfxdr.models.base import NON_FINITE, Phase
+from tfxdr.errors import DataError, TrainingError, TrainingInterrupted
+from tfxdr.models.base import NON_FINITE, NON_FINITE_WEIGHT, Phase
+from tfxdr.resume import load_training_state, save_training_state
+from tfxdr.rundir import CHECKPOINT_DIR, RESUME_FILE
 
 BEST_WEIGHTS = "best.weights.h5"
 LAST_WEIGHTS = "last.weights.h5"
@@ -30,6 +42,21 @@ def set_seed(seed: int) -> None:
     """Seeds Python, NumPy, TensorFlow and Keras, and asks TF for deterministic ops."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The data-order seed of ``epoch`` (0-based): a function of the run's seed and the
+    epoch only, so a resumed run sees the batches an uninterrupted one would."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def save_weights(model, path: Path) -> None:
+    """``model.save_weights`` under a scratch name, renamed into place: a kill while
+    writing leaves the previous file intact."""
+    path = Path(path)
+    scratch = path.with_name(f".partial-{path.name}")
+    model.save_weights(scratch)
+    scratch.replace(path)
 
 
 def flatten_metrics(metrics: dict[str, dict[str, float]], prefix: str) -> dict[str, float]:
@@ -45,13 +72,23 @@ class HistoryWriter(keras.callbacks.Callback):
     validation metric.  The file is rewritten each epoch so new columns fit.
     """
 
-    def __init__(self, path: Path, selection: "ValidationSelection"):
+    def __init__(self, path: Path, selection: "ValidationSelection",
+                 stopper: "StopAtStepBoundary | None" = None):
         super().__init__()
         self.path = Path(path)
         self.selection = selection
+        self.stopper = stopper
         self.rows: list[dict] = []
 
+    def state(self) -> dict:
+        return {"rows": self.rows}
+
+    def load_state(self, state: dict) -> None:
+        self.rows = list(state["rows"])
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.stopper is not None and self.stopper.stopped_mid_epoch:
+            return  # the epoch continues after the resume; its row comes then
         row = {"epoch": epoch + 1}
         row.update({k: float(v) for k, v in (logs or {}).items()})
         row.update(self.selection.last_metrics)
@@ -73,7 +110,8 @@ class StepLossWriter(keras.callbacks.Callback):
     n * mean_n - (n - 1) * mean_(n-1), and written under its own name.  Other
     metrics (a compiled loss weighs batches by their size, and the last batch
     of an epoch is often smaller) are written as reported, as
-    ``NAME_running_mean``.
+    ``NAME_running_mean``.  ``offset`` is the number of the epoch's batches
+    done before this ``fit`` call (a run resumed mid-epoch).
     """
 
     def __init__(self, path: Path, per_batch: tuple[str, ...] = ()):
@@ -81,16 +119,32 @@ class StepLossWriter(keras.callbacks.Callback):
         self.path = Path(path)
         self.per_batch = set(per_batch)
         self.step = 0
+        self.epoch = 0
+        self.offset = 0
         self.previous: dict[str, float] = {}
         self.pending: list[dict] = []
         self.columns: list[str] | None = None
 
+    def state(self) -> dict:
+        return {"step": self.step, "previous": self.previous, "columns": self.columns}
+
+    def load_state(self, state: dict) -> None:
+        """Continues from a saved state, dropping rows the file got after it was saved."""
+        self.step, self.previous, self.columns = state["step"], state["previous"], \
+            state["columns"]
+        if self.columns is not None:
+            with open(self.path, newline="") as handle:
+                lines = handle.readlines()[:self.step + 1]
+            with open(self.path, "w", newline="") as handle:
+                handle.writelines(lines)
+
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
-        self.previous = {}
+        if not self.offset:
+            self.previous = {}
 
     def on_train_batch_end(self, batch, logs=None):
-        n = batch + 1
+        n = self.offset + batch + 1
         means = {k: float(v) for k, v in (logs or {}).items()}
         values = {}
         for key, mean in means.items():
@@ -103,6 +157,11 @@ class StepLossWriter(keras.callbacks.Callback):
         self.pending.append({"step": self.step, "epoch": self.epoch, **values})
 
     def on_epoch_end(self, epoch, logs=None):
+        self.flush()
+        self.offset = 0
+
+    def flush(self) -> None:
+        """Appends the rows of the steps since the last flush."""
         if not self.pending:
             return
         new_file = self.columns is None
@@ -128,13 +187,16 @@ class ValidationSelection(keras.callbacks.Callback):
         total_epochs: to validate after the final epoch.
 
     Epochs of a phase that does not select (a pre-training phase, such as
-    fine-tuning's source epochs) are neither validated nor patience steps.
+    fine-tuning's source epochs) are neither validated nor patience steps, and
+    an epoch a signal cut short is validated when it ends, after the resume.
     """
 
     def __init__(self, evaluate: Callable[[], dict], score: Callable[[dict], float],
                  checkpoint_dir: Path, eval_every: int, patience: int, total_epochs: int,
-                 phases: list[Phase] | None = None):
+                 phases: list[Phase] | None = None,
+                 stopper: "StopAtStepBoundary | None" = None):
         super().__init__()
+        self.stopper = stopper
         self.evaluate = evaluate
         self.score = score
         self.checkpoint_dir = Path(checkpoint_dir)
@@ -149,7 +211,19 @@ class ValidationSelection(keras.callbacks.Callback):
         self.seconds = 0.0
         self.last_metrics: dict[str, float] = {}
 
+    def state(self) -> dict:
+        return {"best_score": self.best_score, "best_epoch": self.best_epoch,
+                "best_metrics": self.best_metrics, "waited": self.waited,
+                "seconds": self.seconds}
+
+    def load_state(self, state: dict) -> None:
+        self.best_score, self.best_epoch, self.best_metrics = \
+            state["best_score"], state["best_epoch"], state["best_metrics"]
+        self.waited, self.seconds = state["waited"], state["seconds"]
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.stopper is not None and self.stopper.stopped_mid_epoch:
+            return
         logs = logs if logs is not None else {}
         for name, value in logs.items():
             if not np.isfinite(float(value)):
@@ -168,19 +242,88 @@ class ValidationSelection(keras.callbacks.Callback):
         logs["val_selection"] = score
         if score > self.best_score:
             self.best_score, self.best_epoch, self.best_metrics = score, epoch + 1, metrics
-            self.model.save_weights(self.checkpoint_dir / BEST_WEIGHTS)
+            save_weights(self.model, self.checkpoint_dir / BEST_WEIGHTS)
             self.waited = 0
         else:
             self.waited += 1
             if self.patience and self.waited >= self.patience:
                 self.model.stop_training = True
 
-
     def selects(self, epoch: int) -> bool:
         for phase in self.phases:
             if epoch <= phase.last_epoch:
                 return phase.selects
         return True
+
+
+
+class StopAtStepBoundary(keras.callbacks.Callback):
+    """Turns SIGTERM and SIGINT into a stop after the current training step.
+
+    While :meth:`handling_signals` is active, the first such signal is recorded
+    and training stops after the step in progress (mid-epoch, unless it was
+    the epoch's last step: then the epoch ends as usual); the loop then
+    writes a checkpoint.  A second SIGINT stops at once (KeyboardInterrupt).
+    ``batches`` is the number of steps of the current ``fit`` call.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.signal_number: int | None = None
+        self.batches = 0
+        self.steps_run = 0
+        self.stopped_mid_epoch = False
+
+    @contextlib.contextmanager
+    def handling_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers can only be set in the main thread
+            return
+        previous = {number: signal.getsignal(number) for number in (signal.SIGINT,
+                                                                    signal.SIGTERM)}
+
+        def handle(number, frame):
+            if self.signal_number is not None and number == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.signal_number = number
+            print(f"\n{signal.Signals(number).name}: stopping after this step to write a "
+                  "checkpoint (Ctrl-C again stops at once)", file=sys.stderr, flush=True)
+
+        for number in previous:
+            signal.signal(number, handle)
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+    @property
+    def requested(self) -> bool:
+        return self.signal_number is not None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps_run = 0
+        self.stopped_mid_epoch = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps_run += 1
+        if self.requested and self.steps_run < self.batches:
+            self.stopped_mid_epoch = True
+            self.model.stop_training = True
+
+
+class _RestoreTrackers(keras.callbacks.Callback):
+    """Puts back the loss trackers' running sums when an epoch resumes mid-way
+    (``fit`` zeroes them as each epoch begins)."""
+
+    def __init__(self, values: list[np.ndarray]):
+        super().__init__()
+        self.values = values
+
+    def on_epoch_begin(self, epoch, logs=None):
+        variables = [v for m in self.model.metrics for v in m.variables]
+        for variable, value in zip(variables, self.values):
+            variable.assign(value)
 
 
 def restore_weights(model, path: Path) -> None:
@@ -209,69 +352,125 @@ def fit_with_selection(
     run_dir: Path,
     verbose: int | str = "auto",
     callbacks: list | None = None,
+    resume: bool = False,
 ) -> FitResult:
     """``model.fit`` with validation selection; restores the best weights at the end.
 
     The model's phases (:meth:`~tfxdr.models.base.TfxdrModel.training_phases`)
-    each train on their own rows, one ``fit`` call each, sharing the callbacks
-    so that selection and logs run across them; the model's own callbacks (a
-    schedule) come first, then ``callbacks``.  Instances per second count every
-    training instance per epoch.
+    each train on their own rows; callbacks are shared so that selection and
+    logs run across them; the model's own callbacks (a schedule) come first,
+    then ``callbacks``.  Every epoch ends with ``checkpoints/resume.npz``;
+    ``resume`` continues from it.  Instances per second count every training
+    instance.
 
     Raises:
-        TrainingError: a loss term became NaN or infinite; no update with it was
-            applied, and the best checkpoint so far is on disk.
+        TrainingError: a loss term or an updated weight became NaN or infinite;
+            the checkpoints of earlier epochs are intact.
+        TrainingInterrupted: SIGTERM or SIGINT; a checkpoint of the step where
+            training stopped was written first.
     """
     epochs = config.epochs
-    checkpoint_dir = Path(run_dir) / "checkpoints"
+    checkpoint_dir = Path(run_dir) / CHECKPOINT_DIR
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    resume_path = checkpoint_dir / RESUME_FILE
     phases = model.training_phases(epochs)
-    selection = ValidationSelection(lambda: task.evaluate(model, data, "val"),
-                                    lambda metrics: task.selection_score(metrics, data),
-                                    checkpoint_dir, config.eval_every, config.patience, epochs,
-                                    phases)
-    history = HistoryWriter(Path(run_dir) / "history.csv", selection)
-    steps = StepLossWriter(Path(run_dir) / "steps.csv", model.per_batch_metrics)
     for phase in phases:
         if not task.num_train_examples(data, phase.domains):
             which = ", ".join(phase.domains) if phase.domains else "any domain"
             raise DataError(f"the training split has no rows of {which} left to train on "
                             "(see the config's train_domains and target_fraction)")
-    datasets = [task.train_dataset(data, config.batch_size, seed, phase.domains)
-                for phase in phases]
-    total_steps = sum(int(d.cardinality()) * (phase.last_epoch - first) for d, phase, first in
-                      zip(datasets, phases, [0] + [p.last_epoch for p in phases[:-1]]))
-    extra = model.training_callbacks(total_steps if total_steps >= 0 else None)
+    batches = [int(task.train_dataset(data, config.batch_size, seed, phase.domains)
+                   .cardinality()) for phase in phases]
+    firsts = [0] + [phase.last_epoch for phase in phases[:-1]]
+    total_steps = sum(n * (phase.last_epoch - first)
+                      for n, phase, first in zip(batches, phases, firsts))
+    extra = model.training_callbacks(total_steps if min(batches) >= 0 else None)
     extra += list(callbacks or [])
-    start = time.perf_counter()
-    epochs_run, first_epoch, examples = 0, 0, 0
-    for phase, dataset in zip(phases, datasets):
-        try:
-            fitted = model.fit(dataset, initial_epoch=first_epoch, epochs=phase.last_epoch,
-                               verbose=verbose, shuffle=False,
-                               callbacks=[*extra, selection, history, steps])
-        except tf.errors.InvalidArgumentError as error:
-            if NON_FINITE not in error.message:
-                raise
-            term = error.message.split(NON_FINITE, 1)[1].split(":")[0].strip()
-            raise TrainingError(f"training diverged: loss term {term} is not finite at "
-                                f"epoch {steps.epoch}, step {steps.step + 1}; no update with it "
-                                "was applied (try a smaller learning_rate)",
-                                field="learning_rate") from None
-        epochs_run += len(fitted.epoch)
-        examples += len(fitted.epoch) * task.num_train_examples(data, phase.domains)
-        first_epoch = phase.last_epoch
-        if model.stop_training:
-            break
-    # Training time excludes the validation passes, so examples/s measures training.
-    seconds = time.perf_counter() - start - selection.seconds
-    model.save_weights(checkpoint_dir / LAST_WEIGHTS)
+    stopper = StopAtStepBoundary()
+    selection = ValidationSelection(lambda: task.evaluate(model, data, "val"),
+                                    lambda metrics: task.selection_score(metrics, data),
+                                    checkpoint_dir, config.eval_every, config.patience, epochs,
+                                    phases, stopper)
+    history = HistoryWriter(Path(run_dir) / "history.csv", selection, stopper)
+    steps = StepLossWriter(Path(run_dir) / "steps.csv", model.per_batch_metrics)
+    progress = {"epoch": 0, "step": 0, "done": False, "epochs_run": 0, "examples": 0,
+                "train_seconds": 0.0}
+    if resume:
+        record = load_training_state(model, resume_path)
+        progress = record["progress"]
+        selection.load_state(record["selection"])
+        history.load_state(record["history"])
+        steps.load_state(record["steps"])
+
+    def checkpoint() -> None:
+        save_training_state(model, resume_path, {
+            "progress": progress, "selection": selection.state(), "history": history.state(),
+            "steps": steps.state()})
+
+    with stopper.handling_signals():
+        while progress["epoch"] < epochs and not progress["done"]:
+            epoch, skip = progress["epoch"], progress["step"]
+            index = next(i for i, phase in enumerate(phases) if epoch < phase.last_epoch)
+            dataset = task.train_dataset(data, config.batch_size, epoch_seed(seed, epoch),
+                                         phases[index].domains)
+            now = list(extra)
+            if skip:
+                dataset = dataset.skip(skip)
+                now.append(_RestoreTrackers([keras.ops.convert_to_numpy(v) for m in model.metrics
+                                             for v in m.variables]))
+            stopper.batches = batches[index] - skip if batches[index] >= 0 else 0
+            steps.offset = skip
+            started, validating = time.perf_counter(), selection.seconds
+            try:
+                model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
+                          shuffle=False, callbacks=[*now, stopper, selection, history, steps])
+            except tf.errors.InvalidArgumentError as error:
+                steps.flush()
+                raise _divergence(error, steps) from None
+            progress["train_seconds"] += (time.perf_counter() - started
+                                          - (selection.seconds - validating))
+            if stopper.stopped_mid_epoch:
+                progress["step"] = skip + stopper.steps_run
+                progress["examples"] += stopper.steps_run * config.batch_size
+                checkpoint()
+                raise _interrupted(stopper, epoch, progress["step"], batches[index])
+            progress["examples"] += (task.num_train_examples(data, phases[index].domains)
+                                     - skip * config.batch_size)
+            progress.update(epoch=epoch + 1, step=0, epochs_run=progress["epochs_run"] + 1,
+                            done=bool(model.stop_training))
+            checkpoint()
+            if stopper.requested:
+                raise _interrupted(stopper, epoch + 1, 0, batches[index])
+    save_weights(model, checkpoint_dir / LAST_WEIGHTS)
     model.load_weights(checkpoint_dir / BEST_WEIGHTS)
+    seconds = progress["train_seconds"]  # training only: validation passes excluded
     return FitResult(
         best_epoch=selection.best_epoch,
         best_score=selection.best_score,
         validation=selection.best_metrics,
-        epochs_run=epochs_run,
+        epochs_run=progress["epochs_run"],
         train_seconds=seconds,
-        examples_per_second=examples / seconds if seconds > 0 else 0.0,
+        examples_per_second=progress["examples"] / seconds if seconds > 0 else 0.0,
     )
+
+
+def _divergence(error: tf.errors.InvalidArgumentError, steps: StepLossWriter) -> Exception:
+    """A non-finite guard's error as a one-line TrainingError; other errors unchanged."""
+    where = f"epoch {steps.epoch}, step {steps.step + 1}"
+    for marker, what in (
+            (NON_FINITE, "loss term {} is not finite at {}; no update with it was applied"),
+            (NON_FINITE_WEIGHT, "weight {} is not finite after the update at {}")):
+        if marker in error.message:
+            name = error.message.split(marker, 1)[1].split(":")[0].strip()
+            return TrainingError(f"training diverged: {what.format(name, where)} (try a "
+                                 "smaller learning_rate)", field="learning_rate")
+    return error
+
+
+def _interrupted(stopper: StopAtStepBoundary, epoch: int, step: int,
+                 batches: int) -> TrainingInterrupted:
+    name = signal.Signals(stopper.signal_number).name
+    where = (f"after epoch {epoch}" if step == 0
+             else f"at epoch {epoch + 1}, step {step} of {batches}")
+    return TrainingInterrupted(f"{name}: training stopped {where}; a checkpoint was written",
+                               stopper.signal_number)

@@ -73,7 +73,8 @@ class ReversalWarmup(keras.callbacks.Callback):
     p goes from 0 to 1 over ``total_steps`` training steps, so the adversarial
     gradient starts at 0, while the features are still noise, and ends at
     tanh(gamma / 2) of the layer's ``scale`` (0.9999 at gamma = 10, the value of
-    Ganin et al. 2016, Sec. 5.2.2).
+    Ganin et al. 2016, Sec. 5.2.2).  The step count is the optimizer's, so a
+    resumed run continues the schedule where it stopped.
     """
 
     def __init__(self, total_steps: int, gamma: float = 10.0):
@@ -83,7 +84,6 @@ class ReversalWarmup(keras.callbacks.Callback):
                              "expected an integer >= 1")
         self.total_steps = total_steps
         self.gamma = gamma
-        self.step = 0
 
     def weight(self, step: int) -> float:
         progress = min(step / self.total_steps, 1.0)
@@ -96,7 +96,6 @@ class ReversalWarmup(keras.callbacks.Callback):
             raise TrainingError("ReversalWarmup: the model has no GradientReversal layer")
 
     def on_train_batch_begin(self, batch, logs=None):
-        value = self.weight(self.step)
+        value = self.weight(int(self.model.optimizer.iterations))
         for variable in self.variables:
             variable.assign(value)
-        self.step += 1

@@ -7,6 +7,8 @@ the feature spec and its config, and computes its loss terms in
 - every loss term is logged by its own tracker (the ``metrics`` property), and
   checked: a non-finite term stops training with an error naming it, before
   any update is applied, so the weights and the best checkpoint stay sound;
+  every weight is checked after the step's updates (finite losses can still
+  give an infinite gradient), naming the first that is not finite;
 - a model with a discriminator or critic names its variables
   (``discriminator_variables``) and the term they minimise
   (``discriminator_objective``) and is compiled with
@@ -39,6 +41,7 @@ from tfxdr.layers import FeaturePreprocessor
 from tfxdr.models.registry import MODELS
 
 NON_FINITE = "non-finite loss term"
+NON_FINITE_WEIGHT = "non-finite weight"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,7 +216,8 @@ class TfxdrModel(keras.Model):
                 self._apply(self.d_optimizer,
                             tape.gradient(losses[self.discriminator_objective], d_vars), d_vars)
         del tape
-        return self.log_terms(losses)
+        with tf.control_dependencies(self._weight_guards()):
+            return self.log_terms(losses)
 
     def _discriminator_step(self, data) -> None:
         d_vars = self.discriminator_variables()
@@ -239,6 +243,12 @@ class TfxdrModel(keras.Model):
         return [tf.debugging.check_numerics(ops.convert_to_tensor(value, "float32"),
                                             f"{NON_FINITE} '{name}'")
                 for name, value in losses.items()]
+
+    def _weight_guards(self) -> list:
+        # A sum is not finite when any element is not; one reduction per weight.
+        return [tf.debugging.check_numerics(ops.sum(ops.cast(v, "float32")),
+                                            f"{NON_FINITE_WEIGHT} '{v.path}'")
+                for v in self.trainable_variables]
 
     def log_terms(self, losses: dict) -> dict:
         for name, value in losses.items():

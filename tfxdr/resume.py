@@ -1,0 +1,94 @@
+"""Training state that continues exactly where it stopped: one file, written atomically.
+
+A resume file holds, in a fixed order, every variable the continuation reads:
+the model's weights and the states of its random-seed generators (dropout,
+sampling noise), its loss trackers (a run stopped mid-epoch resumes its
+running means), and the variables of every optimizer (moments and step
+counters of both players); beside them, a JSON record of the loop's own
+counters and the selection state.  Keras weight files cover neither seed
+generators nor trackers, hence a file of its own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from tfxdr.errors import RunDirError
+from tfxdr.io import atomic_file
+
+_STATE_KEY = "state_json"
+
+
+def training_variables(model) -> list:
+    """The model's variables (seed states included), its trackers', then every optimizer's."""
+    groups = [model.variables, [v for m in model.metrics for v in m.variables],
+              model.optimizer.variables]
+    if getattr(model, "d_optimizer", None) is not None:
+        groups.append(model.d_optimizer.variables)
+    seen, variables = set(), []
+    for group in groups:
+        for variable in group:
+            if id(variable) not in seen:
+                seen.add(id(variable))
+                variables.append(variable)
+    return variables
+
+
+def save_training_state(model, path: Path, state: dict) -> None:
+    """Writes every training variable and ``state`` (JSON-able) to ``path`` in one rename."""
+    variables = training_variables(model)
+    arrays = {f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(variables)}
+    record = {**state, "variables": [v.path for v in variables]}
+    arrays[_STATE_KEY] = np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    with atomic_file(Path(path)) as scratch:
+        with open(scratch, "wb") as handle:
+            handle.write(buffer.getbuffer())
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def load_training_state(model, path: Path) -> dict:
+    """Restores what :func:`save_training_state` wrote; returns its ``state``.
+
+    Raises:
+        RunDirError: the file is unreadable or was written by a different model.
+    """
+    path = Path(path)
+    variables = training_variables(model)
+    try:
+        with np.load(path) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        record = json.loads(arrays.pop(_STATE_KEY).tobytes().decode())
+    except (OSError, ValueError, KeyError, EOFError) as error:
+        raise RunDirError(f"{path}: not a readable resume file ({error}); pass --restart to "
+                          "train from the beginning") from None
+    names = record.pop("variables")
+    if names != [v.path for v in variables]:
+        raise RunDirError(f"{path}: holds the variables of a different model "
+                          f"({len(names)} saved, {len(variables)} expected); pass --restart")
+    for i, variable in enumerate(variables):
+        value = arrays[f"v{i}"]
+        if tuple(value.shape) != tuple(variable.shape):
+            raise RunDirError(f"{path}: variable {variable.path} has shape {value.shape}, "
+                              f"expected {tuple(variable.shape)}; pass --restart")
+        variable.assign(value)
+    return record
+
+
+def read_progress(path: Path) -> str:
+    """Where a resume file continues: "from epoch 3" or "from epoch 3, step 40"."""
+    try:
+        with np.load(path) as stored:
+            progress = json.loads(stored[_STATE_KEY].tobytes().decode())["progress"]
+    except (OSError, ValueError, KeyError, EOFError):
+        return "from its last checkpoint"
+    where = f"from epoch {progress['epoch'] + 1}"
+    return where + (f", step {progress['step'] + 1}" if progress["step"] else "")
