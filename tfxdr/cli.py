@@ -18,11 +18,18 @@ from tfxdr.errors import ConfigError, RunDirError, TfxdrError, TrainingInterrupt
 
 #: Library fields that are command-line flags of their own, not ``--set`` config fields.
 FLAGS = {"domains": "--domains", "model": "MODEL", "out": "--out", "version": "--version",
-         "a_train": "--a-train", "a_cross": "--a-cross"}
+         "a_train": "--a-train", "a_cross": "--a-cross", "split_fractions": "--split-fractions"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line, like every other error (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tfxdr", description="Adversarial cross-domain recommendation in Keras 3.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -41,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_data_arguments(train)
     train.add_argument("--out", required=True, help="run directory to create")
     train.add_argument("--seed", type=_at_least(0), default=0)
-    train.add_argument("--epochs", type=int, help="override the config's epochs")
+    train.add_argument("--epochs", type=_at_least(1), help="override the config's epochs")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="set a model config field (repeatable)")
     train.add_argument("--split-fractions", default="0.7,0.05,0.25",
@@ -68,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seeds", help="comma-separated seeds (default: the task's, 0-2 for "
                                        "click translation, 0-4 for CTR)")
     bench.add_argument("--out", required=True, help="directory for the runs and summary.md")
-    bench.add_argument("--epochs", type=int, help="override every model's epochs")
+    bench.add_argument("--epochs", type=_at_least(1), help="override every model's epochs")
     bench.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="LABEL:KEY=VALUE", help="set a config field of one entry")
     bench.add_argument("--metric", help="metric of the paired comparison (default: the "

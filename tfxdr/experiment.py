@@ -12,6 +12,7 @@ import dataclasses
 import os
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -100,6 +101,7 @@ def plan_run(model: str, data: DataConfig, seed: int = 0, overrides: Sequence[st
                                      fractions=tuple(data.split_fractions),
                                      a_train=data.a_train, a_cross=data.a_cross,
                                      evaluate_source=data.evaluate_source)
+    split_spec.validate()
     record = {
         "model": model,
         "task": model_spec.task,
@@ -155,7 +157,7 @@ def train(
         run_dir = rundir.staged_path(target)
         try:
             resume = _resumable(run_dir, target, planned.record, restart)
-            if resume:
+            if resume:  # an unreadable checkpoint is reported before anything changes
                 where = read_progress(run_dir / rundir.CHECKPOINT_DIR / rundir.RESUME_FILE)
                 _say(quiet, f"resuming {target} {where} (--restart starts over)")
             else:
@@ -201,9 +203,11 @@ def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose) -> 
                                   error.signal_number) from None
     except TrainingError as error:
         rundir.write_status(run_dir, "failed", reason=str(error))
-        raise TrainingError(f"{error}; the run is kept in {run_dir} (status failed; "
-                            "`tfxdr evaluate` scores its best checkpoint)",
-                            field=error.field) from None
+        kept = (f"`tfxdr evaluate {run_dir}` scores its best checkpoint"
+                if (run_dir / rundir.CHECKPOINT_DIR / BEST_WEIGHTS).is_file()
+                else "it had no checkpoint yet")
+        raise TrainingError(f"{error}; the run is kept in {run_dir}, marked failed, and "
+                            f"{kept}; try a smaller learning_rate", field=error.field) from None
     except KeyboardInterrupt:
         rundir.write_status(run_dir, "interrupted", reason="KeyboardInterrupt")
         raise
@@ -299,8 +303,7 @@ def load_run(run_dir: str | os.PathLike, unfinished: bool = False) -> LoadedRun:
     status = "complete" if rundir.is_complete(run_dir) else \
         rundir.read_status(run_dir).get("status", "running")
     if status == "complete":
-        model = _read_model(run_dir / MODEL_FILE,
-                            lambda path: keras.saving.load_model(path))
+        model = _read_model(run_dir / MODEL_FILE, _load_keras_file)
     elif not unfinished:
         raise RunDirError(f"{run_dir}: an unfinished run (status {status}); finish it by "
                           "running its train command again")
@@ -310,6 +313,12 @@ def load_run(run_dir: str | os.PathLike, unfinished: bool = False) -> LoadedRun:
         _read_model(best, lambda path: restore_weights(model, path))
     return LoadedRun(saved, config, task, task.prepare(split_frame, spec, config), spec, model,
                      status)
+
+
+def _load_keras_file(path: Path) -> keras.Model:
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found"
+        raise ValueError("truncated or damaged: not a zip file")
+    return keras.saving.load_model(path)
 
 
 def _read_model(path: Path, read):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import keras
@@ -63,32 +64,38 @@ def load_training_state(model, path: Path) -> dict:
     """
     path = Path(path)
     variables = training_variables(model)
-    try:
-        with np.load(path) as stored:
-            arrays = {key: stored[key] for key in stored.files}
-        record = json.loads(arrays.pop(_STATE_KEY).tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError) as error:
-        raise RunDirError(f"{path}: not a readable resume file ({error}); pass --restart to "
-                          "train from the beginning") from None
+    arrays, record = _read(path)
+    # Keras numbers default layer names per process, so paths are not compared.
     names = record.pop("variables")
-    if names != [v.path for v in variables]:
+    if len(names) != len(variables):
         raise RunDirError(f"{path}: holds the variables of a different model "
                           f"({len(names)} saved, {len(variables)} expected); pass --restart")
     for i, variable in enumerate(variables):
         value = arrays[f"v{i}"]
         if tuple(value.shape) != tuple(variable.shape):
-            raise RunDirError(f"{path}: variable {variable.path} has shape {value.shape}, "
+            raise RunDirError(f"{path}: variable {names[i]} has shape {value.shape}, "
                               f"expected {tuple(variable.shape)}; pass --restart")
         variable.assign(value)
     return record
 
 
 def read_progress(path: Path) -> str:
-    """Where a resume file continues: "from epoch 3" or "from epoch 3, step 40"."""
-    try:
-        with np.load(path) as stored:
-            progress = json.loads(stored[_STATE_KEY].tobytes().decode())["progress"]
-    except (OSError, ValueError, KeyError, EOFError):
-        return "from its last checkpoint"
+    """Where a resume file continues: "from epoch 3" or "from epoch 3, step 40".
+
+    Raises:
+        RunDirError: the file is unreadable.
+    """
+    progress = _read(Path(path))[1]["progress"]
     where = f"from epoch {progress['epoch'] + 1}"
     return where + (f", step {progress['step'] + 1}" if progress["step"] else "")
+
+
+def _read(path: Path) -> tuple[dict, dict]:
+    try:
+        with np.load(path) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        record = json.loads(arrays.pop(_STATE_KEY).tobytes().decode())
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise RunDirError(f"{path}: not a readable resume file ({error}); pass --restart to "
+                          "train from the beginning") from None
+    return arrays, record

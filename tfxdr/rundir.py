@@ -67,7 +67,7 @@ def check_out(target: Path, overwrite: bool) -> Path:
     """
     target = Path(target).absolute()
     if target.exists() and not target.is_dir():
-        raise RunDirError(f"{target}: is a file, not a run directory", field="out")
+        raise RunDirError(f"{target}: is a file, not a run directory")
     parent = target.parent
     while not parent.exists():
         parent = parent.parent

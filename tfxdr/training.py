@@ -228,7 +228,7 @@ class ValidationSelection(keras.callbacks.Callback):
         for name, value in logs.items():
             if not np.isfinite(float(value)):
                 raise TrainingError(f"training diverged: {name}={float(value)} at epoch "
-                                    f"{epoch + 1}; try a smaller learning_rate")
+                                    f"{epoch + 1}", field="learning_rate")
         last = epoch + 1 == self.total_epochs
         if (epoch + 1) % self.eval_every and not last:
             return
@@ -462,8 +462,8 @@ def _divergence(error: tf.errors.InvalidArgumentError, steps: StepLossWriter) ->
             (NON_FINITE_WEIGHT, "weight {} is not finite after the update at {}")):
         if marker in error.message:
             name = error.message.split(marker, 1)[1].split(":")[0].strip()
-            return TrainingError(f"training diverged: {what.format(name, where)} (try a "
-                                 "smaller learning_rate)", field="learning_rate")
+            return TrainingError(f"training diverged: {what.format(name, where)}",
+                                 field="learning_rate")
     return error
 
 

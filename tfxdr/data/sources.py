@@ -8,26 +8,22 @@ cache was extracted from (the cache verifies its files against that wheel).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
-from tfxdr.data.fetch import SOURCES
+from tfxdr.data.fetch import SOURCES, sha256
 
 
 def absolute(path: str | os.PathLike | None) -> str | None:
-    """A path made absolute (symlinks resolved); a named dataset or None unchanged."""
-    if path is None or str(path) in SOURCES:
-        return None if path is None else str(path)
-    return str(Path(path).expanduser().resolve())
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """A path made absolute (symlinks resolved); None, a named dataset, or a bare name
+    that is neither a file nor path-like (for the loader to reject by name) unchanged."""
+    if path is None:
+        return None
+    text = str(path)
+    location = Path(text).expanduser()
+    if text in SOURCES or (not location.exists() and os.sep not in text and not location.suffix):
+        return text
+    return str(location.resolve())
 
 
 def fingerprint(*paths: str | None) -> dict[str, dict]:

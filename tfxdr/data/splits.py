@@ -51,11 +51,17 @@ class SplitSpec:
                 "chronological or cold_start"
             )
         fractions = np.asarray(self.fractions, dtype=float)
-        if fractions.shape != (3,) or np.any(fractions < 0) or abs(fractions.sum() - 1) > 1e-6:
-            raise DataError(
-                f"split fractions {tuple(self.fractions)} are invalid: expected three "
-                "non-negative numbers (train, val, test) summing to 1"
-            )
+        if fractions.shape != (3,) or not np.all(fractions > 0) \
+                or abs(fractions.sum() - 1) > 1e-6:
+            shown = ",".join(f"{f:g}" for f in np.atleast_1d(fractions))
+            raise DataError(f"split_fractions {shown!r} is invalid: expected three positive "
+                            "numbers (train, val, test) summing to 1; selection needs a "
+                            "validation split", field="split_fractions")
+        for name in ("a_train", "a_cross"):
+            value = getattr(self, name)
+            if not 0 < value <= 1:
+                raise DataError(f"{name} {value:g} is invalid: expected a share in (0, 1]",
+                                field=name)
 
 
 def make_split(interactions: Interactions, spec: SplitSpec) -> pd.DataFrame:
@@ -86,6 +92,12 @@ def split_users(
     part[order[:n_train]] = "train"
     part[order[n_train:n_train + n_val]] = "val"
     part[order[n_train + n_val:]] = "test"
+    counts = [n_train, n_val, len(users) - n_train - n_val]
+    if min(counts) < 1:
+        empty = SPLIT_NAMES[counts.index(min(counts))]
+        raise DataError(f"{len(users)} users are too few to split "
+                        f"{','.join(f'{f:g}' for f in fractions)}: the {empty} split gets "
+                        "none (the task keeps users with interactions in every domain)")
     assignment = pd.Series(part, index=users)
     out = frame.copy()
     out["split"] = assignment.reindex(out["user_id"]).to_numpy()

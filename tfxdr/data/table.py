@@ -67,7 +67,9 @@ def read_delimited(
         raise DataError(f"{path}: no such file") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+    except UnicodeDecodeError:
+        raise DataError(_undecodable(path, encoding)) from None
+    except (pd.errors.ParserError, ValueError) as error:
         raise DataError(f"{path}: cannot be parsed as a {sep!r}-separated table: {error}") from None
     if names is not None:
         if frame.shape[1] != len(names):
@@ -84,6 +86,18 @@ def read_delimited(
             )
         frame.columns = list(names)
     return frame
+
+
+def _undecodable(path: Path, encoding: str) -> str:
+    """Names the line and byte where ``path`` stops being ``encoding`` text."""
+    data = Path(path).read_bytes()
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return (f"{path}: line {line}: byte 0x{data[error.start]:02x} is not {encoding} text "
+                "(save the file as UTF-8)")
+    return f"{path}: not {encoding} text"
 
 
 def as_text(values: pd.Series) -> pd.Series:

@@ -6,12 +6,19 @@ column or any other column is an error, because a silently ignored column is
 usually a misspelt one.  Optional user and item feature tables are keyed by
 ``user_id`` / ``item_id``; their other columns are categorical features, and an
 item column ``genres`` holds ``|``-separated values.
+
+Rules applied rather than guessed at: surrounding whitespace is not part of an
+id or domain (`` u1`` is ``u1``); a rating is a number >= 0; a row repeating
+another in every column is an error (a repeated click at another time is a
+new event); a feature table has a row for every user or item the interactions
+name (its values may be empty).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tfxdr.data.table import (
@@ -72,10 +79,26 @@ def read_interactions(
         frame["timestamp"] = to_number(raw, "timestamp", path, line0, integer=True)
     if "rating" in raw.columns:
         frame["rating"] = to_number(raw, "rating", path, line0)
+        negative = np.flatnonzero(frame["rating"].to_numpy() < 0)
+        if negative.size:
+            row = int(negative[0])
+            raise DataError(f"{path}: column 'rating' line {row + line0}: "
+                            f"{frame['rating'].iloc[row]:g} is negative, expected a rating >= 0")
     if "label" in raw.columns:
         frame["label"] = to_label(raw, "label", path, line0)
+    repeated = np.flatnonzero(frame.duplicated().to_numpy())
+    if repeated.size:
+        row = int(repeated[0])
+        same = (frame == frame.iloc[row]).all(axis=1).to_numpy()
+        raise DataError(f"{path}: line {row + line0} repeats line {int(np.argmax(same)) + line0} "
+                        "in every column; remove the copy (a repeated click needs its own "
+                        "timestamp)")
     users = _read_features(user_features, "user_id") if user_features else None
     items = _read_features(item_features, "item_id") if item_features else None
+    for table, key, table_path in ((users, "user_id", user_features),
+                                   (items, "item_id", item_features)):
+        if table is not None:
+            _require_covered(frame, table, key, Path(table_path), path, line0)
     if items is not None and "genres" in items.columns:
         items["genres"] = [tuple(g for g in str(v).split("|") if g) for v in items["genres"]]
     return RawDataset(
@@ -90,6 +113,19 @@ def read_interactions(
             "item_features": str(item_features) if item_features else None,
         },
     )
+
+
+def _require_covered(frame: pd.DataFrame, table: pd.DataFrame, key: str, table_path: Path,
+                     path: Path, line0: int) -> None:
+    """A feature table must have a row for every id the interactions name."""
+    missing = ~frame[key].isin(set(table[key])).to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        count = frame.loc[missing, key].nunique()
+        total = frame[key].nunique()
+        raise DataError(f"{table_path}: no row for {key} {frame[key].iloc[row]!r} ({path} line "
+                        f"{row + line0}); a feature table must cover every id of the "
+                        f"interactions ({count} of {total} have none)")
 
 
 def _read_features(path: Path, key: str) -> pd.DataFrame:

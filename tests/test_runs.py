@@ -1,0 +1,252 @@
+"""Run directories under failure and concurrent use: locks, replacement, resume checks,
+divergence, self-contained evaluation."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from keras import ops
+
+from tfxdr.cli import main
+from tfxdr.io import _exchange, replace_directory
+from tfxdr.models.multivae import MultiVAE, MultiVAEConfig
+from tfxdr.models.registry import MODELS, ModelSpec
+from tfxdr.rundir import lock_path, run_lock
+
+FAST = ["--set", "batch_size=64", "--set", "hidden_dims=64", "--set", "latent_dim=16"]
+
+
+def _train(csv, out, *extra, model="multivae", epochs="3"):
+    return main(["train", model, "--dataset", str(csv), "--domains", "books,movies",
+                 "--out", str(out), "--epochs", epochs, "--quiet", *FAST, *extra])
+
+
+def _error_line(capsys):
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tfxdr:")]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, planted_frame):
+    """A finished multivae run on the planted CSV: (csv, run directory)."""
+    root = tmp_path_factory.mktemp("finished")
+    csv = root / "interactions.csv"
+    planted_frame.to_csv(csv, index=False)
+    assert _train(csv, root / "run") == 0
+    return csv, root / "run"
+
+
+def _copy(run, destination):
+    shutil.copytree(run, destination)
+    return destination
+
+
+def test_a_locked_out_fails_at_once_and_a_stale_lock_is_taken_over(finished, tmp_path, capsys):
+    csv, _ = finished
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time\n"
+         f"fd = os.open({str(lock_path(out))!r}, os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\nos.write(fd, b'4242\\n')\n"
+         "print('locked', flush=True)\ntime.sleep(120)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        assert _train(csv, out) == 2
+        assert _error_line(capsys) == (
+            f"tfxdr: error: {out}: in use by process 4242 (lock {lock_path(out)}); wait for it "
+            "to finish or stop it")
+    finally:
+        holder.kill()
+        holder.wait()
+    # The killed holder's lock file stays, unlocked: the next run takes it over.
+    assert lock_path(out).read_text() == "4242\n"
+    assert _train(csv, out) == 0
+    assert (out / "metrics.json").is_file()
+    assert not lock_path(out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_the_lock_is_reentrant_within_a_process_only(tmp_path):
+    out = tmp_path / "run"
+    with run_lock(out):
+        with run_lock(out):
+            assert lock_path(out).read_text() == f"{os.getpid()}\n"
+        assert lock_path(out).exists()  # the outer holder still has it
+    assert not lock_path(out).exists()
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_replacing_a_directory_leaves_only_the_new_one(tmp_path, monkeypatch, exchange):
+    old, new = tmp_path / "run", tmp_path / ".run.partial"
+    old.mkdir()
+    (old / "metrics.json").write_text("old")
+    new.mkdir()
+    (new / "metrics.json").write_text("new")
+    if not exchange:  # a system without renameat2: rename aside, then into place
+        monkeypatch.setattr("tfxdr.io._exchange", lambda a, b: False)
+    replace_directory(new, old)
+    assert (old / "metrics.json").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_exchange_swaps_two_directories_in_one_call(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("from a")
+    if not _exchange(a, b):
+        pytest.skip("this file system cannot exchange paths")
+    assert (b / "x").read_text() == "from a"
+    assert list(a.iterdir()) == []
+
+
+def test_overwrite_replaces_a_finished_run_and_leftovers_are_removed(finished, tmp_path):
+    csv, run = finished
+    out = _copy(run, tmp_path / "run")
+    (tmp_path / ".run.partial-x1y2").mkdir()  # an older version's scratch directory
+    (tmp_path / ".run.old-z3").mkdir()        # a replacement cut short
+    assert _train(csv, out, "--set", "latent_dim=8", "--overwrite") == 0
+    assert json.loads((out / "config.json").read_text())["config"]["latent_dim"] == 8
+    assert json.loads((out / "status.json").read_text()) == {"status": "complete"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_directory_that_is_not_a_run_is_never_replaced(finished, tmp_path, capsys):
+    csv, _ = finished
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "todo.txt").write_text("mine")
+    assert _train(csv, out, "--overwrite") == 2
+    assert _error_line(capsys) == (f"tfxdr: error: {out}: exists and is not a tfxdr run "
+                                   "directory; refusing to replace it")
+    assert (out / "todo.txt").read_text() == "mine"
+
+
+def _unfinished(run, tmp_path, name="other"):
+    """A copy of a finished run staged as if it had been stopped after its last epoch."""
+    staged = _copy(run, tmp_path / f".{name}.partial")
+    for done in ("metrics.json", "model.keras"):
+        (staged / done).unlink()
+    (staged / "status.json").write_text('{"status": "interrupted"}')
+    return tmp_path / name, staged
+
+
+def test_a_stopped_run_resumes_to_the_same_result(finished, tmp_path):
+    csv, run = finished
+    out, staged = _unfinished(run, tmp_path)
+    assert _train(csv, out) == 0
+    assert not staged.exists()
+    resumed = json.loads((out / "metrics.json").read_text())
+    original = json.loads((run / "metrics.json").read_text())
+    assert resumed["metrics"] == original["metrics"]
+    assert resumed["validation"] == original["validation"]
+
+
+def test_a_changed_data_file_or_setting_is_named_instead_of_resumed(finished, tmp_path, capsys):
+    csv, run = finished
+    out, staged = _unfinished(run, tmp_path)
+    assert _train(csv, out, "--set", "latent_dim=8") == 2
+    assert _error_line(capsys) == (
+        f"tfxdr: error: {out}: an unfinished run with other settings is in {staged} "
+        "(config.latent_dim (saved 16, asked 8) differs); pass --restart to discard it")
+    edited = tmp_path / "edited.csv"
+    shutil.copy(csv, edited)
+    config = json.loads((staged / "config.json").read_text())
+    config["sources"] = {str(edited): config["sources"][str(csv)]}
+    config["data"]["dataset"] = str(edited)
+    (staged / "config.json").write_text(json.dumps(config))
+    before = edited.stat().st_size
+    with open(edited, "a") as handle:
+        handle.write("u0,b1,books,2000000,1.0\n")
+    size = edited.stat().st_size
+    assert _train(edited, out) == 2
+    assert _error_line(capsys) == (
+        f"tfxdr: error: {out}: an unfinished run with other settings is in {staged} "
+        f"({edited}: changed since the run was trained on it ({before} bytes then, {size} "
+        "now)); pass --restart to discard it")
+    assert staged.exists()
+    assert _train(edited, out, "--restart") == 0  # --restart discards it and trains anew
+    assert not staged.exists() and (out / "metrics.json").is_file()
+
+
+def test_bench_refuses_a_finished_run_of_other_settings(finished, tmp_path, capsys):
+    csv, run = finished
+    bench = tmp_path / "bench"
+    _copy(run, bench / "multivae" / "seed-0")
+    argv = ["bench", "--models", "multivae", "--dataset", str(csv), "--domains",
+            "books,movies", "--seeds", "0", "--epochs", "3", "--out", str(bench)]
+    fast = [item for pair in zip(["--set"] * 3, [f"multivae:{s}" for s in FAST[1::2]])
+            for item in pair]
+    assert main([*argv, *fast]) == 0  # the same settings: read back, not retrained
+    assert "| multivae |" in capsys.readouterr().out
+    assert main([*argv, *fast[:-1], "multivae:latent_dim=8"]) == 2
+    assert _error_line(capsys) == (
+        f"tfxdr: error: {bench / 'multivae' / 'seed-0'}: a finished run of other settings "
+        "(config.latent_dim (saved 16, asked 8) differs); choose another --out, or remove it "
+        "to train it again")
+
+
+def test_a_run_is_evaluated_from_anywhere_after_its_data_moved(planted_frame, tmp_path,
+                                                               monkeypatch, capsys):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    planted_frame.to_csv("interactions.csv", index=False)
+    assert _train("interactions.csv", "run") == 0
+    saved = json.loads((work / "run" / "config.json").read_text())
+    assert saved["data"]["dataset"] == str(work / "interactions.csv")
+    assert list(saved["sources"]) == [str(work / "interactions.csv")]
+    (work / "interactions.csv").rename(tmp_path / "moved.csv")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["evaluate", str(work / "run")]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((work / "run" / "metrics.json").read_text())["metrics"]
+    assert f"{metrics['books->movies']['recall@10']:.4f}" in printed.splitlines()[2]
+
+
+class _Diverging(MultiVAE):
+    """Multi-VAE whose loss becomes infinite after 10 training steps."""
+
+    def compute_losses(self, data, training=True):
+        losses = super().compute_losses(data, training)
+        if training:
+            poison = ops.where(self.optimizer.iterations >= 10, float("inf"), 0.0)
+            losses["loss"] = losses["loss"] + poison
+        return losses
+
+
+@pytest.fixture()
+def diverging_model():
+    MODELS.register(ModelSpec("diverging", _Diverging, MultiVAEConfig, "clicks", "test"))
+    yield "diverging"
+    del MODELS._specs["diverging"]
+
+
+def test_a_diverged_run_is_kept_marked_failed_and_its_best_checkpoint_scores(
+        finished, tmp_path, capsys, diverging_model):
+    csv, _ = finished
+    out = tmp_path / "run"
+    staged = tmp_path / ".run.partial"
+    # 7 steps per epoch at batch size 64: epoch 1 is checkpointed, step 11 diverges.
+    assert _train(csv, out, model=diverging_model) == 2
+    assert _error_line(capsys) == (
+        "tfxdr: error: training diverged: loss term 'loss' is not finite at epoch 2, step 11; "
+        f"no update with it was applied; the run is kept in {staged}, marked failed, and "
+        f"`tfxdr evaluate {staged}` scores its best checkpoint; try a smaller learning_rate "
+        "(--set learning_rate=VALUE)")
+    assert not out.exists()
+    status = json.loads((staged / "status.json").read_text())
+    assert status["status"] == "failed" and "epoch 2, step 11" in status["reason"]
+    assert (staged / "checkpoints" / "best.weights.h5").is_file()
+    assert main(["evaluate", str(staged)]) == 0
+    assert "(unfinished run, status failed: its best checkpoint)" in capsys.readouterr().out
+    # The same command does not resume into the same divergence; --restart trains again.
+    assert _train(csv, out, model=diverging_model) == 2
+    assert _error_line(capsys).startswith(
+        f"tfxdr: error: {out}: the unfinished run in {staged} failed (training diverged: ")
