@@ -5,7 +5,6 @@ Each case builds its input under a fresh directory and returns the command, the
 expected line, and the run directory the command names (which must not have
 become a finished run)."""
 
-import json
 import shutil
 from pathlib import Path
 

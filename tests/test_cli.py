@@ -1,7 +1,6 @@
 """The command line end to end on a user's own interactions CSV."""
 
 import json
-import re
 
 import keras
 import numpy as np

@@ -22,7 +22,6 @@ import re
 from pathlib import Path
 from typing import Iterable, Literal
 
-import numpy as np
 
 from tfxdr.errors import DataError, RunDirError
 

@@ -21,7 +21,6 @@ from tfxdr.data.table import (
     require_unique,
     to_number,
 )
-from tfxdr.errors import DataError
 
 ML100K_GENRES = (
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",

@@ -6,8 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from tfxdr.metrics._checks import as_float_vector
-
 
 def _binary_labels(labels: Any, n: int) -> np.ndarray:
     """Validate labels as a 1-D {0, 1} vector of length ``n``."""

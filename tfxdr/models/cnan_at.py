@@ -181,7 +181,6 @@ class CNANAT(GatedCrossModel):
 
     def compute_losses(self, data, training=True):
         cfg = self.config
-        n = self.num_domains
         inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         features = self.indices(inputs, training)
         out = self.forward(features, training=training)
