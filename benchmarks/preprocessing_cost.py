@@ -25,7 +25,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfxdr.data import make_split, parse_domains  # noqa: E402
-from tfxdr.experiment import DataConfig, load_interactions, resolve_config  # noqa: E402
+from tfxdr.experiment import DataConfig, load_interactions  # noqa: E402
+from tfxdr.registry import resolve_config  # noqa: E402
 from tfxdr.tasks import TASKS  # noqa: E402
 from tfxdr.training import set_seed  # noqa: E402
 

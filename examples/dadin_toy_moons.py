@@ -26,7 +26,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
+from tfxdr.hparams.adversarial import AdversarialLossConfig
+from tfxdr.models.adversarial import DomainAdversarialModel
 from tfxdr.models.dadin import DadinDomainClassifiers, intra_class_loss
 from tfxdr.training import set_seed
 

@@ -1,6 +1,9 @@
 """The command line end to end on a user's own interactions CSV."""
 
 import json
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -293,3 +296,48 @@ def test_bench_refuses_a_negative_seed(planted_csv, tmp_path, capsys):
     assert _error_line(capsys) == ("tfxdr: error: --seeds '0,-1': expected comma-separated "
                                    "integers >= 0")
     assert not (tmp_path / "bench").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--set", "latent=8"], "tfxdr: error: unknown config field 'latent' for MultiVAEConfig; "
+                            "valid fields: {fields} (--set latent=VALUE)"),
+    (["--domains", "books"], "tfxdr: error: --domains 'books': expected at least two "
+                             "comma-separated domain names"),
+    (["--split-fractions", "1,0,0"], "tfxdr: error: --split-fractions '1,0,0' is invalid: "
+                                     "expected three positive numbers (train, val, test) "
+                                     "summing to 1; selection needs a validation split"),
+])
+def test_setting_errors_come_before_tensorflow_and_the_data(tmp_path, argv, message):
+    # The dataset does not exist: had it been read, that would be the error.
+    script = ("import sys\nfrom tfxdr.cli import main\n"
+              f"code = main(['train', 'multivae', '--dataset', 'nowhere.csv', '--domains', "
+              f"'books,movies', '--out', {str(tmp_path / 'run')!r}, *{argv!r}])\n"
+              "print(code, 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.split() == ["2", "False"]
+    fields = ", ".join(field_names(MultiVAEConfig))
+    assert result.stderr.splitlines() == [message.format(fields=fields)]
+
+
+def test_out_errors_come_before_tensorflow(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    script = ("import sys\nfrom tfxdr.cli import main\n"
+              "code = main(['train', 'multivae', '--dataset', 'nowhere.csv', '--domains', "
+              f"'books,movies', '--out', {str(tmp_path / 'taken')!r}])\n"
+              "print(code, 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.split() == ["2", "False"]
+    assert result.stderr.splitlines() == [
+        f"tfxdr: error: {tmp_path / 'taken'}: is a file, not a run directory"]
+
+
+def test_no_tensorflow_start_up_lines_in_the_output(planted_csv, tmp_path):
+    out = tmp_path / "run"
+    assert _train(planted_csv, out, "--epochs", "1") == 0
+    env = {**os.environ}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as on a user's machine
+    result = subprocess.run([sys.executable, "-m", "tfxdr.cli", "evaluate", str(out)],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith("multivae on ")

@@ -71,8 +71,8 @@ def test_kill_9_mid_epoch_then_the_same_command_resumes_a_click_model(planted_cs
 
 
 def test_sigterm_mid_epoch_checkpoints_that_step_and_resumes_a_ctr_model(tmp_path):
-    # cnan_at: adversarial, dropout, a second optimizer; 150 users, 2 epochs.
-    csv = write_taste_csv(tmp_path / "clicks.csv", users=150)
+    # cnan_at: adversarial, dropout, a second optimizer; 100 users, 2 epochs.
+    csv = write_taste_csv(tmp_path / "clicks.csv", users=100)
     argv = _command("cnan_at", csv, "movies,books", tmp_path / "run", 2, 32)
     assert main(_command("cnan_at", csv, "movies,books", tmp_path / "whole", 2, 32)) == 0
     epoch_steps = len((tmp_path / "whole" / "steps.csv").read_text().splitlines()) // 2

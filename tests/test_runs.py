@@ -12,8 +12,9 @@ from keras import ops
 
 from tfxdr.cli import main
 from tfxdr.io import _exchange, replace_directory
-from tfxdr.models.multivae import MultiVAE, MultiVAEConfig
-from tfxdr.models.registry import MODELS, ModelSpec
+from tfxdr.hparams import MultiVAEConfig
+from tfxdr.models.multivae import MultiVAE
+from tfxdr.registry import MODELS, ModelSpec
 from tfxdr.rundir import lock_path, run_lock
 
 FAST = ["--set", "batch_size=64", "--set", "hidden_dims=64", "--set", "latent_dim=16"]

@@ -2,19 +2,40 @@
 
 Errors caused by input (a bad file, field or value) print one line,
 ``tfxdr: error: ...``, and exit with status 2; an error about a config field
-ends with the ``--set`` that changes it.
+ends with the ``--set`` that changes it.  Arguments, ``--set`` values, the
+domain count and ``--out`` are checked before TensorFlow is imported, and the
+lines TensorFlow's native code prints on every start on a machine without a
+GPU are left out of the output.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from typing import Sequence
+import tempfile
+from typing import Iterator, Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfxdr.errors import ConfigError, RunDirError, TfxdrError, TrainingInterrupted  # noqa: E402
+
+#: Lines TensorFlow's native code writes on every start on a machine without a GPU,
+#: whatever TF_CPP_MIN_LOG_LEVEL says: start-up notes and the CUDA probe.
+START_UP_NOISE = (
+    "All log messages before absl::InitializeLog() is called",
+    "oneDNN custom operations are on",
+    "Could not find cuda drivers",
+    "failed call to cuInit",
+    "Unable to register cuDNN factory",
+    "Unable to register cuFFT factory",
+    "Unable to register cuBLAS factory",
+    "computation placer already registered",
+    "TF-TRT Warning",
+    "This TensorFlow binary is optimized to use available CPU instructions",
+    "rebuild TensorFlow with the appropriate compiler flags",
+)
 
 #: Library fields that are command-line flags of their own, not ``--set`` config fields.
 FLAGS = {"domains": "--domains", "model": "MODEL", "out": "--out", "version": "--version",
@@ -121,16 +142,15 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--item-features", help="item feature table (CSV/Parquet)")
 
 
-def _data_config(args):
-    from tfxdr.data import parse_domains
-    from tfxdr.experiment import DataConfig
+def _data_config_values(args) -> dict:
+    from tfxdr.data.domains import parse_domains
 
     fractions = tuple(getattr(args, "split_fractions", "0.7,0.05,0.25").split(","))
     try:
         split_fractions = tuple(float(f) for f in fractions)
     except ValueError:
         raise TfxdrError(f"--split-fractions {','.join(fractions)!r}: expected three numbers")
-    return DataConfig(
+    return dict(
         dataset=args.dataset,
         domains=parse_domains(args.domains),
         overlap=args.overlap,
@@ -144,9 +164,67 @@ def _data_config(args):
     )
 
 
+def _data_config(args):
+    from tfxdr.experiment import DataConfig
+
+    return DataConfig(**_data_config_values(args))
+
+
+@contextlib.contextmanager
+def _native_stderr_filtered() -> Iterator[None]:
+    """Captures file descriptor 2 (where native code writes) for the block, then
+    writes back every captured line except TensorFlow's start-up noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode(errors="replace").splitlines(keepends=True):
+                if not any(noise in line for noise in START_UP_NOISE):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+def _start_tensorflow() -> None:
+    """Imports TensorFlow and Keras and runs one op (the device probe), quietly."""
+    with _native_stderr_filtered():
+        import keras
+        import tensorflow as tf
+
+        keras.ops.add(tf.constant(0), 0)
+
+
+def _check_before_work(args) -> None:
+    """What ``train`` can check without TensorFlow or data: the model and its ``--set``
+    values, the domains and their count, the split settings, ``--out`` and its lock."""
+    from tfxdr.data.domains import parse_domains
+    from tfxdr.data.splits import SplitSpec
+    from tfxdr.registry import resolve_config
+    from tfxdr.rundir import check_out, check_unlocked
+
+    domains = parse_domains(args.domains)
+    data = _data_config_values(args)
+    SplitSpec(fractions=data["split_fractions"], a_train=data["a_train"],
+              a_cross=data["a_cross"]).validate()
+    if args.command == "train":
+        spec, _ = resolve_config(args.model, args.overrides, args.epochs)
+        spec.check_domains(domains)
+        check_unlocked(check_out(args.out, args.overwrite))
+
+
 def _run(args) -> int:
+    if args.command == "train":
+        _check_before_work(args)
+    if args.command != "models" and getattr(args, "data_command", None) != "fetch":
+        _start_tensorflow()
     if args.command == "models":
-        from tfxdr.models import MODELS
+        from tfxdr.registry import MODELS
 
         for spec in MODELS.specs():
             print(f"{spec.name:<12} {spec.task:<10} {spec.summary}")

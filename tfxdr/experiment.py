@@ -20,13 +20,13 @@ import keras
 
 import tfxdr
 from tfxdr import rundir
-from tfxdr.config import apply_overrides, from_dict, to_dict
+from tfxdr.config import from_dict, to_dict
 from tfxdr.data import load_dataset, load_split, make_split, save_split, select_domains, sources
 from tfxdr.data.domains import Interactions, OverlapRule
 from tfxdr.errors import RunDirError, TrainingError, TrainingInterrupted
 from tfxdr.export import save_module
 from tfxdr.features import FeatureSpec
-from tfxdr.models.registry import MODELS
+from tfxdr.registry import MODELS, resolve_config
 from tfxdr.resume import read_progress
 from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_json, write_json
 from tfxdr.tasks import TASKS
@@ -66,13 +66,6 @@ class DataConfig:
 def load_interactions(data: DataConfig, quiet: bool = False) -> Interactions:
     raw = load_dataset(data.dataset, data.user_features, data.item_features, quiet=quiet)
     return select_domains(raw, data.domains, data.overlap, data.min_rating)
-
-
-def resolve_config(model: str, overrides: Sequence[str] = (), epochs: int | None = None):
-    """The model's config: paper defaults, then ``--set`` overrides, then ``--epochs``."""
-    spec = MODELS.get(model)
-    extra = list(overrides) + ([f"epochs={epochs}"] if epochs is not None else [])
-    return spec, apply_overrides(spec.config_cls(), extra)
 
 
 @dataclasses.dataclass
@@ -300,6 +293,7 @@ def load_run(run_dir: str | os.PathLike, unfinished: bool = False) -> LoadedRun:
     task = TASKS[model_spec.task]()
     split_frame, _ = load_split(run_dir)
     spec = FeatureSpec.load(run_dir)
+    model_spec.model_cls  # imports the model's module: its classes register with Keras
     status = "complete" if rundir.is_complete(run_dir) else \
         rundir.read_status(run_dir).get("status", "running")
     if status == "complete":

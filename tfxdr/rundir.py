@@ -126,6 +126,16 @@ def run_lock(target: Path) -> Iterator[Path]:
         os.close(descriptor)
 
 
+def check_unlocked(target: Path) -> None:
+    """Raises the error :func:`run_lock` would, without taking the lock or creating files."""
+    target = Path(target).absolute()
+    path = lock_path(target)
+    if target in _held or not path.is_file():
+        return
+    with run_lock(target):
+        pass
+
+
 def remove_leftovers(target: Path) -> None:
     """Removes what older versions or an interrupted replacement left beside ``target``:
     ``.NAME.partial-*`` scratch directories and ``.NAME.old-*`` retired runs.
@@ -194,6 +204,6 @@ def first_difference(saved, wanted, path: str = "") -> str | None:
 
 
 __all__ = ["CHECKPOINT_DIR", "CONFIG_FILE", "METRICS_FILE", "MODEL_FILE", "RESUME_FILE",
-           "STATUS_FILE", "check_out", "first_difference", "has_checkpoint", "is_complete",
+           "STATUS_FILE", "check_out", "check_unlocked", "first_difference", "has_checkpoint", "is_complete",
            "lock_path", "publish", "read_json", "read_status", "remove_leftovers", "run_lock",
            "staged_path", "write_json", "write_status"]

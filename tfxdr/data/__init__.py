@@ -1,23 +1,34 @@
 """Data layer: sources -> interactions -> splits -> tf.data examples.
 
-Nothing here knows about models; models receive the requests built here.
+Nothing here knows about models; models receive the requests built here.  The
+names below load with their module on first use, so the parts that need no
+TensorFlow (reading, checking and splitting data) can be used without it.
 """
 
-from tfxdr.data.clicks import ClickRows, click_bag_dataset, click_rows
-from tfxdr.data.ctr import CtrInstances, CtrOptions, build_ctr_instances, ctr_feature_spec
-from tfxdr.data.dataset import load_dataset
-from tfxdr.data.describe import describe, format_description
-from tfxdr.data.domains import Interactions, parse_domains, select_domains
-from tfxdr.data.fetch import SOURCES, data_home, fetch
-from tfxdr.data.sequences import SequenceExamples, build_sequences
-from tfxdr.data.splits import SplitSpec, load_split, make_split, save_split
-from tfxdr.data.table import RawDataset
-from tfxdr.data.vocab import Vocabularies, Vocabulary
+import importlib
 
-__all__ = [
-    "ClickRows", "CtrInstances", "CtrOptions", "Interactions", "RawDataset", "SOURCES",
-    "SequenceExamples", "SplitSpec", "Vocabularies", "Vocabulary", "build_ctr_instances",
-    "build_sequences", "click_bag_dataset", "click_rows", "ctr_feature_spec", "data_home",
-    "describe", "fetch", "format_description", "load_dataset", "load_split", "make_split",
-    "parse_domains", "save_split", "select_domains",
-]
+# Bound now: ``fetch`` names both a module and its function, and the function wins.
+from tfxdr.data.fetch import SOURCES, data_home, fetch  # noqa: F401
+
+_HOMES = {
+    "clicks": ("ClickRows", "click_bag_dataset", "click_rows"),
+    "ctr": ("CtrInstances", "CtrOptions", "build_ctr_instances", "ctr_feature_spec"),
+    "dataset": ("load_dataset",),
+    "describe": ("describe", "format_description"),
+    "domains": ("Interactions", "parse_domains", "select_domains"),
+    "sequences": ("SequenceExamples", "build_sequences"),
+    "splits": ("SplitSpec", "load_split", "make_split", "save_split"),
+    "table": ("RawDataset",),
+    "vocab": ("Vocabularies", "Vocabulary"),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted([*_MODULE_OF, "SOURCES", "data_home", "fetch"])
+
+
+def __getattr__(name):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'tfxdr.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tfxdr.data.{_MODULE_OF[name]}"), name)
+    globals()[name] = value
+    return value

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tfxdr.data import fetch as fetch_lib
+from tfxdr.data.fetch import SOURCES, cached_path, fetch, source_for
 from tfxdr.data.grouplens import read_ml100k, read_ml1m
 from tfxdr.data.recbole import read_recbole
 from tfxdr.data.table import RawDataset
@@ -27,8 +27,8 @@ def load_dataset(
 ) -> RawDataset:
     """Loads a named dataset (fetching it if needed) or a dataset on disk."""
     text = str(name_or_path)
-    if text in fetch_lib.SOURCES:
-        directory = fetch_lib.cached_path(text) or fetch_lib.fetch(text, quiet=quiet)
+    if text in SOURCES:
+        directory = cached_path(text) or fetch(text, quiet=quiet)
         raw = read_recbole(directory, text)
         raw.name = text
         raw.source = {"dataset": text, **raw.source}
@@ -37,7 +37,7 @@ def load_dataset(
     if not path.exists():
         if os.sep in text or path.suffix:
             raise DataError(f"{path}: no such file or directory")
-        fetch_lib.source_for(text)  # raises the "unknown dataset" error
+        source_for(text)  # raises the "unknown dataset" error
     if path.is_file():
         return read_interactions(path, _opt(user_features), _opt(item_features))
     return _read_directory(path, _opt(user_features), _opt(item_features))

@@ -38,7 +38,7 @@ from keras import ops
 from tfxdr.config import Config, TwoPlayerConfig, from_dict, to_dict
 from tfxdr.features import FeatureSpec
 from tfxdr.layers import FeaturePreprocessor
-from tfxdr.models.registry import MODELS
+from tfxdr.registry import MODELS
 
 NON_FINITE = "non-finite loss term"
 NON_FINITE_WEIGHT = "non-finite weight"

@@ -32,24 +32,12 @@ Cross Domain Recommender Systems (2023).
 
 from __future__ import annotations
 
-import dataclasses
-from typing import ClassVar, Literal
-
 import keras
 from keras import ops
 
-from tfxdr.config import CtrTrainConfig, require
 from tfxdr.layers import AttentionPooling, BiInteractionPooling, DomainClassifier, FieldEmbedding
-from tfxdr.models.adversarial import AdversarialLossConfig, DomainAdversarialModel
-from tfxdr.models.registry import register
+from tfxdr.models.adversarial import DomainAdversarialModel
 from tfxdr.ops import masked_mean
-
-ABLATIONS = ("dadin",) + tuple(f"dadin{i}" for i in range(1, 10))
-REMOVED = {
-    "dadin1": {"attention"}, "dadin2": {"interest"}, "dadin3": {"bi"}, "dadin4": {"dnn"},
-    "dadin5": {"bi", "dnn"}, "dadin6": {"da"}, "dadin7": {"global"}, "dadin8": {"intra"},
-    "dadin9": {"global", "intra"}, "dann": {"da", "intra"},
-}
 
 
 def intra_class_loss(negative, positive, alpha: float, form: str = "eq22"):
@@ -122,47 +110,6 @@ class DadinDomainClassifiers(keras.layers.Layer):
         return {**super().get_config(), "scale": self.scale, "threshold": self.threshold,
                 "input_activation": self.input_activation, "global_loss": self.global_loss,
                 "intra": self.intra}
-
-
-@dataclasses.dataclass
-class DADINConfig(AdversarialLossConfig, CtrTrainConfig):
-    """Hyperparameters (the paper: embedding 64, Adam, lambda_1..3 = 1, alpha = 0.5).
-
-    The loss weights and the reversal are :class:`AdversarialLossConfig`'s.
-
-    Args:
-        ablation: ``dadin`` (full) or ``dadin1``..``dadin9`` (Sec. 4.4): 1 average
-            pooling of histories, 2 equal interest weights, 3 no Bi-interaction,
-            4 no DNN, 5 no feature crossing, 6 no domain-agnostic layer, 7 no global
-            domain loss, 8 no intra-class losses, 9 no adversarial losses.
-        interest_log_cap: the exponent of Eq. 6 is capped here; unbounded, exp()
-            overflows early in training and the losses become NaN.
-        agnostic_activation: f of h_DA = f(h_spec), which the paper leaves open.
-            tanh keeps h_DA bounded; with ReLU the reversed gradient drives the
-            features to grow without limit to saturate the domain classifiers.
-    """
-
-    embedding_dim: int = 64
-    dnn_hidden: int = 128
-    predictor_units: int = 100
-    predictor_dropout: float = 0.2
-    predictor_activation: Literal["relu", "linear"] = "relu"
-    interest_log_cap: float = 3.0
-    agnostic_activation: Literal["tanh", "relu"] = "tanh"
-    ablations: ClassVar[tuple[str, ...]] = ABLATIONS
-    ablation: str = "dadin"
-
-    def validate(self) -> None:
-        super().validate()
-        require(self, "ablation", self.ablation in self.ablations,
-                "one of " + ", ".join(self.ablations))
-        require(self, "embedding_dim", self.embedding_dim >= 1, "an integer >= 1")
-        require(self, "predictor_dropout", 0.0 <= self.predictor_dropout < 1.0,
-                "a number in [0, 1)")
-
-    def has(self, part: str) -> bool:
-        """Whether the ablation keeps ``part`` (attention, interest, bi, dnn, da, global, intra)."""
-        return part not in REMOVED.get(self.ablation, set())
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
@@ -284,34 +231,3 @@ class DADIN(DomainAdversarialModel):
         return {"domain_loss": losses["global"],
                 "intra_loss": intra_class_loss(losses["negative"], losses["positive"],
                                                cfg.alpha, cfg.loss_form)}
-
-
-@dataclasses.dataclass
-class DANNConfig(DADINConfig):
-    """DANN on DADIN's feature extractor: one gradient-reversed domain classifier.
-
-    The extractor (attention-pooled histories, interest weights, Bi-interaction,
-    FC layers) and the label predictor are DADIN's; the domain classifier sees
-    h_spec directly, with no domain-agnostic layer and no intra-class classifiers.
-
-    h_spec is a ReLU output with no bound: with a linear classifier on it, the
-    reversed gradient grows it until the domain loss reaches ~1e4 and the click
-    predictor collapses to chance (planted test data at lambda = 1; ML-1M even
-    at lambda = 0.1).  The classifier therefore reads tanh(h_spec)
-    (``classifier_input_activation``), which makes the reversed gradient vanish
-    as features grow.
-
-    Reference: Ganin et al. Domain-Adversarial Training of Neural Networks. JMLR 2016.
-    """
-
-    classifier_input_activation: Literal["none", "tanh"] = "tanh"
-    ablations: ClassVar[tuple[str, ...]] = ("dann",)
-    ablation: str = "dann"
-
-
-register("dadin", DADIN, DADINConfig, "ctr",
-         "DADIN: domain-adversarial deep interest network for cross-domain CTR",
-         min_domains=2, max_domains=2)
-register("dann", DADIN, DANNConfig, "ctr",
-         "DANN: DADIN's extractor with one gradient-reversal domain classifier (baseline)",
-         min_domains=2, max_domains=2)

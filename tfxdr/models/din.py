@@ -16,31 +16,11 @@ KDD 2018.
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 from keras import ops
 
-from tfxdr.config import CtrTrainConfig, require
 from tfxdr.layers import AttentionPooling, FieldEmbedding
 from tfxdr.models.ctr_base import CtrModel
-from tfxdr.models.registry import register
-
-
-@dataclasses.dataclass
-class DINConfig(CtrTrainConfig):
-    """Hyperparameters; embedding size and training schedule match DADIN's defaults."""
-
-    embedding_dim: int = 64
-    hidden_units: tuple[int, ...] = (200, 80)
-    l2: float = 0.0
-
-    def validate(self) -> None:
-        super().validate()
-        require(self, "embedding_dim", self.embedding_dim >= 1, "an integer >= 1")
-        require(self, "hidden_units", all(int(u) >= 1 for u in self.hidden_units),
-                "a list of integers >= 1")
-        require(self, "l2", self.l2 >= 0.0, "a number >= 0")
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
@@ -81,7 +61,3 @@ class DIN(CtrModel):
         for layer in self.mlp:
             x = layer(x)
         return ops.squeeze(self.output_layer(x), -1)
-
-
-register("din", DIN, DINConfig, "ctr",
-         "DIN: deep interest network on all domains' instances as one table (baseline)")

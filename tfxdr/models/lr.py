@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 from keras import ops
 
-from tfxdr.config import CtrTrainConfig, require
 from tfxdr.models.ctr_base import CtrModel
-from tfxdr.models.registry import register
 
 HISTORY_TABLE = "history_item"
-
-
-@dataclasses.dataclass
-class LRConfig(CtrTrainConfig):
-    """Adam on the cross-entropy; ``l2`` on the per-value weights."""
-
-    l2: float = 1e-6
-    epochs: int = 20
-    batch_size: int = 1024
-    learning_rate: float = 1e-2
-    patience: int = 3
-
-    def validate(self) -> None:
-        super().validate()
-        require(self, "l2", self.l2 >= 0.0, "a number >= 0")
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
@@ -65,7 +46,3 @@ class LogisticRegression(CtrModel):
                 weights = ops.sum(weights * ops.cast(values > 0, weights.dtype), axis=-1)
             logit = logit + weights
         return logit
-
-
-register("lr", LogisticRegression, LRConfig, "ctr",
-         "logistic regression on all fields and history items (CTR floor)")

@@ -10,49 +10,13 @@ Collaborative Filtering. WWW 2018.
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 from keras import ops
 
-from tfxdr.config import TrainConfig, require
 from tfxdr.layers import GaussianSample
 from tfxdr.losses import kl_standard_normal, multinomial_log_likelihood
 from tfxdr.models.click_base import ClickModel
-from tfxdr.models.registry import register
 from tfxdr.ops import l2_normalize
-
-
-@dataclasses.dataclass
-class MultiVAEConfig(TrainConfig):
-    """Hyperparameters.
-
-    Architecture ``I-600-200-50-200-600-I`` is the one D2D-TM reports for its
-    Multi-VAE baseline; the rest (tanh, input L2 normalisation and dropout 0.5,
-    KL weight annealed linearly to ``beta_cap`` = 0.2, Adam 1e-3, batch 500)
-    is Liang et al.'s.  ``anneal_steps`` is shortened from their 200,000
-    updates, which suit a 100k-user dataset, to a value that reaches the cap
-    within a MovieLens-sized run.
-    """
-
-    hidden_dims: tuple[int, ...] = (600, 200)
-    latent_dim: int = 50
-    dropout: float = 0.5
-    beta_cap: float = 0.2
-    anneal_steps: int = 2000
-    l2: float = 0.0
-    epochs: int = 100
-    batch_size: int = 500
-    learning_rate: float = 1e-3
-
-    def validate(self) -> None:
-        super().validate()
-        require(self, "hidden_dims", all(d >= 1 for d in self.hidden_dims), "positive sizes")
-        require(self, "latent_dim", self.latent_dim >= 1, "an integer >= 1")
-        require(self, "dropout", 0.0 <= self.dropout < 1.0, "a number in [0, 1)")
-        require(self, "beta_cap", self.beta_cap >= 0.0, "a number >= 0")
-        require(self, "anneal_steps", self.anneal_steps >= 1, "an integer >= 1")
-        require(self, "l2", self.l2 >= 0.0, "a number >= 0")
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
@@ -123,7 +87,3 @@ class MultiVAE(ClickModel):
         mean, _ = self.encode(ops.concatenate(parts, axis=-1), training=False)
         start = sum(self.num_items[:target])
         return self.decode(mean)[:, start:start + self.num_items[target]]
-
-
-register("multivae", MultiVAE, MultiVAEConfig, "clicks",
-         "Multi-VAE on concatenated click vectors (Liang et al. 2018; D2D-TM baseline)")

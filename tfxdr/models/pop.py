@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 from keras import ops
 
-from tfxdr.config import TrainConfig
 from tfxdr.models.click_base import ClickModel
-from tfxdr.models.registry import register
-
-
-@dataclasses.dataclass
-class PopConfig(TrainConfig):
-    """One counting pass over the training users; nothing else to tune."""
-
-    epochs: int = 1
-    batch_size: int = 1000
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
@@ -56,6 +44,3 @@ class Popularity(ClickModel):
         batch = ops.shape(self.click_vector(self.preprocess(inputs), source))[0]
         counts = self.counts[target]
         return ops.broadcast_to(counts[None, :], (batch, counts.shape[0]))
-
-
-register("pop", Popularity, PopConfig, "clicks", "popularity in the target domain (baseline)")

@@ -1,0 +1,22 @@
+"""Every registered model's hyperparameters and registry entry, without TensorFlow.
+
+One module per model family holds its config dataclass (the paper's defaults,
+validated) and registers the model by name; the model classes themselves are
+imported only when a model is built.  So ``tfxdr train`` resolves and checks
+the model, every ``--set`` and the domain count before TensorFlow loads.
+"""
+
+from tfxdr.hparams.adversarial import AdversarialLossConfig
+from tfxdr.hparams.cnan_at import CNANATConfig
+from tfxdr.hparams.d2dtm import D2DTMConfig
+from tfxdr.hparams.dadin import DADINConfig, DANNConfig
+from tfxdr.hparams.dcn import DANNDCNConfig, DCNConfig, DCNFineTuneConfig
+from tfxdr.hparams.deep_cross_base import GatedCrossConfig
+from tfxdr.hparams.din import DINConfig
+from tfxdr.hparams.lr import LRConfig
+from tfxdr.hparams.multivae import MultiVAEConfig
+from tfxdr.hparams.pop import PopConfig
+
+__all__ = ["AdversarialLossConfig", "CNANATConfig", "D2DTMConfig", "DADINConfig", "DANNConfig",
+           "DANNDCNConfig", "DCNConfig", "DCNFineTuneConfig", "DINConfig", "GatedCrossConfig",
+           "LRConfig", "MultiVAEConfig", "PopConfig"]
