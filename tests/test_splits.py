@@ -61,8 +61,12 @@ def test_time_splits_need_timestamps_and_fractions_are_checked():
                                 None, None, "x")
     with pytest.raises(DataError, match="split 'leave_one_out' needs a 'timestamp' column"):
         make_split(interactions, SplitSpec(kind="leave_one_out"))
-    with pytest.raises(DataError, match=r"split fractions \(0.5, 0.5, 0.5\) are invalid"):
+    with pytest.raises(DataError, match=r"^split_fractions '0.5,0.5,0.5' is invalid: expected "
+                                        r"three positive numbers \(train, val, test\) summing "
+                                        r"to 1; selection needs a validation split$"):
         make_split(interactions, SplitSpec(fractions=(0.5, 0.5, 0.5)))
+    with pytest.raises(DataError, match=r"^a_train 1.5 is invalid: expected a share in \(0, 1\]$"):
+        make_split(interactions, SplitSpec(a_train=1.5))
 
 
 def test_save_and_load_round_trip(tmp_path):

@@ -93,8 +93,9 @@ def split_users(
     part[order[n_train:n_train + n_val]] = "val"
     part[order[n_train + n_val:]] = "test"
     counts = [n_train, n_val, len(users) - n_train - n_val]
-    if min(counts) < 1:
-        empty = SPLIT_NAMES[counts.index(min(counts))]
+    starved = [name for name, n, f in zip(SPLIT_NAMES, counts, fractions) if f > 0 and n < 1]
+    if starved:
+        empty = starved[0]
         raise DataError(f"{len(users)} users are too few to split "
                         f"{','.join(f'{f:g}' for f in fractions)}: the {empty} split gets "
                         "none (the task keeps users with interactions in every domain)")
