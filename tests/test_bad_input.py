@@ -185,6 +185,21 @@ def _unknown_field(root, finished):
             f"{', '.join(field_names(MultiVAEConfig))} (--set latent=VALUE)")
 
 
+def _bench(root, finished, *extra, models="multivae"):
+    csv, run = finished
+    shutil.copytree(run, root / "bench" / "multivae" / "seed-0")
+    return ["bench", "--models", models, "--dataset", str(csv), "--domains", "books,movies",
+            "--out", str(root / "bench"), "--epochs", "2", "--set", "multivae:batch_size=64",
+            "--set", "multivae:hidden_dims=32", "--set", "multivae:latent_dim=8", *extra]
+
+
+def _bench_metric(root, finished):
+    return _bench(root, finished, "--seeds", "0", "--metric", "recall@7"), (
+        "tfxdr: error: --metric 'recall@7': the runs have no such metric; available: "
+        + ", ".join(sorted(f"{name}@{k}" for name in ("hr", "ndcg", "recall", "recall_capped")
+                           for k in (10, 20, 30, 40, 50))))
+
+
 CASES = {
     # Data files
     "missing column": _csv_case(
@@ -311,6 +326,18 @@ CASES = {
     "setting without a value": _argv_case(
         ["--set", "latent_dim"], "tfxdr: error: override 'latent_dim' is malformed: expected "
         "key=value"),
+    # bench
+    "bench without models": lambda root, finished: (
+        _bench(root, finished, models=" , "),
+        "tfxdr: error: --models ' , ': expected comma-separated MODEL or LABEL=MODEL entries"),
+    "bench with empty seeds": lambda root, finished: (
+        _bench(root, finished, "--seeds", ""),
+        "tfxdr: error: --seeds '': expected comma-separated integers >= 0"),
+    "bench with an unknown metric": _bench_metric,
+    "bench setting without a label": lambda root, finished: (
+        _bench(root, finished, "--set", "latent_dim=8"),
+        "tfxdr: error: --set 'latent_dim=8': expected LABEL:KEY=VALUE with LABEL one of "
+        "multivae"),
     # --out
     "out is a file": _out_case(_file_at, "tfxdr: error: {out}: is a file, not a run directory"),
     "out under a file": _out_case(

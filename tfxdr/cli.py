@@ -285,6 +285,9 @@ def _bench(args) -> int:
     for item in (m.strip() for m in args.models.split(",") if m.strip()):
         label, _, model = item.rpartition("=")
         entries.append((label or model, model))
+    if not entries:
+        raise TfxdrError(f"--models {args.models!r}: expected comma-separated MODEL or "
+                         "LABEL=MODEL entries")
     labels = [label for label, _ in entries]
     overrides: dict[str, list[str]] = {}
     for item in args.overrides:
@@ -301,7 +304,7 @@ def _bench(args) -> int:
                          + "); a bench compares models of one task")
     task = tasks.pop()
     try:
-        seeds = ([_at_least(0)(s) for s in args.seeds.split(",")] if args.seeds
+        seeds = ([_at_least(0)(s) for s in args.seeds.split(",")] if args.seeds is not None
                  else list(range(task.default_seeds)))
     except argparse.ArgumentTypeError:
         raise TfxdrError(f"--seeds {args.seeds!r}: expected comma-separated integers >= 0"
@@ -317,6 +320,11 @@ def _bench(args) -> int:
              f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std over seeds.", "",
              report.markdown_table(reports, metrics), "", report.timing_table(reports), ""]
     table = report.collect(reports)
+    available = sorted({name for keys in table.values() for values in keys.values()
+                        for name in values})
+    if metric not in available:
+        raise TfxdrError(f"--metric {metric!r}: the runs have no such metric; available: "
+                         f"{', '.join(available)}")
     if len(labels) > 1:
         lines += [f"Paired differences in {metric} (same seed = same split):", ""]
         first = labels[0]
