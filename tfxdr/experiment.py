@@ -217,6 +217,7 @@ def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose) -> 
         "epochs_run": result.epochs_run,
         "train_seconds": round(result.train_seconds, 3),
         "examples_per_second": round(result.examples_per_second, 1),
+        "checkpoint_seconds": round(result.checkpoint_seconds, 3),
     }
     write_json(run_dir / METRICS_FILE, report)
     rundir.write_status(run_dir, "complete")

@@ -127,7 +127,8 @@ def run_lock(target: Path) -> Iterator[Path]:
 
 
 def check_unlocked(target: Path) -> None:
-    """Raises the error :func:`run_lock` would, without taking the lock or creating files."""
+    """Raises the error :func:`run_lock` would when a live process holds the lock; creates
+    nothing (a stale lock file is taken over and removed)."""
     target = Path(target).absolute()
     path = lock_path(target)
     if target in _held or not path.is_file():

@@ -341,6 +341,7 @@ class FitResult:
     epochs_run: int
     train_seconds: float
     examples_per_second: float
+    checkpoint_seconds: float = 0.0  # writing resume files, not in train_seconds
 
 
 def fit_with_selection(
@@ -394,18 +395,20 @@ def fit_with_selection(
     history = HistoryWriter(Path(run_dir) / "history.csv", selection, stopper)
     steps = StepLossWriter(Path(run_dir) / "steps.csv", model.per_batch_metrics)
     progress = {"epoch": 0, "step": 0, "done": False, "epochs_run": 0, "examples": 0,
-                "train_seconds": 0.0}
+                "train_seconds": 0.0, "checkpoint_seconds": 0.0}
     if resume:
         record = load_training_state(model, resume_path)
-        progress = record["progress"]
+        progress = {"checkpoint_seconds": 0.0, **record["progress"]}
         selection.load_state(record["selection"])
         history.load_state(record["history"])
         steps.load_state(record["steps"])
 
     def checkpoint() -> None:
+        started = time.perf_counter()
         save_training_state(model, resume_path, {
             "progress": progress, "selection": selection.state(), "history": history.state(),
             "steps": steps.state()})
+        progress["checkpoint_seconds"] += time.perf_counter() - started
 
     with stopper.handling_signals():
         while progress["epoch"] < epochs and not progress["done"]:
@@ -451,6 +454,7 @@ def fit_with_selection(
         epochs_run=progress["epochs_run"],
         train_seconds=seconds,
         examples_per_second=progress["examples"] / seconds if seconds > 0 else 0.0,
+        checkpoint_seconds=progress["checkpoint_seconds"],
     )
 
 
