@@ -203,19 +203,16 @@ def _start_tensorflow() -> None:
 def _check_before_work(args) -> None:
     """What ``train`` can check without TensorFlow or data: the model and its ``--set``
     values, the domains and their count, the split settings, ``--out`` and its lock."""
-    from tfxdr.data.domains import parse_domains
     from tfxdr.data.splits import SplitSpec
     from tfxdr.registry import resolve_config
     from tfxdr.rundir import check_out, check_unlocked
 
-    domains = parse_domains(args.domains)
     data = _data_config_values(args)
     SplitSpec(fractions=data["split_fractions"], a_train=data["a_train"],
               a_cross=data["a_cross"]).validate()
-    if args.command == "train":
-        spec, _ = resolve_config(args.model, args.overrides, args.epochs)
-        spec.check_domains(domains)
-        check_unlocked(check_out(args.out, args.overwrite))
+    spec, _ = resolve_config(args.model, args.overrides, args.epochs)
+    spec.check_domains(data["domains"])
+    check_unlocked(check_out(args.out, args.overwrite))
 
 
 def _run(args) -> int:
