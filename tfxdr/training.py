@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfxdr.errors import DataError, TrainingError, TrainingInterrupted
+from tfxdr.io import atomic_file
 from tfxdr.models.base import NON_FINITE, NON_FINITE_WEIGHT, Phase
 from tfxdr.resume import load_training_state, save_training_state
 from tfxdr.rundir import CHECKPOINT_DIR, RESUME_FILE
@@ -69,7 +70,8 @@ class HistoryWriter(keras.callbacks.Callback):
     """Writes every epoch's logs and validation metrics to a CSV.
 
     The progress bar shows only the selection score; the CSV gets every
-    validation metric.  The file is rewritten each epoch so new columns fit.
+    validation metric.  The file is rewritten (in one rename) each epoch so new
+    columns fit.
     """
 
     def __init__(self, path: Path, selection: "ValidationSelection",
@@ -95,7 +97,7 @@ class HistoryWriter(keras.callbacks.Callback):
         self.selection.last_metrics = {}
         self.rows.append(row)
         columns = list(dict.fromkeys(k for r in self.rows for k in r))
-        with open(self.path, "w", newline="") as handle:
+        with atomic_file(self.path) as scratch, open(scratch, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns, restval="")
             writer.writeheader()
             writer.writerows(self.rows)
