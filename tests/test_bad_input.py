@@ -353,6 +353,9 @@ CASES = {
         ["evaluate", str(root / "nothing")],
         f"tfxdr: error: {root / 'nothing' / 'config.json'}: missing; is {root / 'nothing'} a "
         "run directory?"),
+    "missing model": _run_case(
+        lambda run: (run / "model.keras").unlink(), "evaluate",
+        "tfxdr: error: {run}/model.keras: missing; the run directory is incomplete"),
     "truncated model": _run_case(
         _truncate("model.keras"), "evaluate",
         "tfxdr: error: {run}/model.keras: cannot be read (truncated or damaged: not a zip "
