@@ -160,7 +160,8 @@ def test_cached_path_rejects_incomplete_caches(home, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("damage, problem", [
-    (lambda path: path.write_text(path.read_text()[:20]), "{path}: 20 bytes, {size} were extracted"),
+    (lambda path: path.write_text(path.read_text()[:20]),
+     "{path}: 20 bytes, {size} were extracted"),
     (lambda path: path.write_text(path.read_text().replace("196", "197")),
      "{path}: its sha256 differs from the extracted file's"),
     (lambda path: path.unlink(), "{path}: missing"),

@@ -205,6 +205,6 @@ def first_difference(saved, wanted, path: str = "") -> str | None:
 
 
 __all__ = ["CHECKPOINT_DIR", "CONFIG_FILE", "METRICS_FILE", "MODEL_FILE", "RESUME_FILE",
-           "STATUS_FILE", "check_out", "check_unlocked", "first_difference", "has_checkpoint", "is_complete",
-           "lock_path", "publish", "read_json", "read_status", "remove_leftovers", "run_lock",
-           "staged_path", "write_json", "write_status"]
+           "STATUS_FILE", "check_out", "check_unlocked", "first_difference", "has_checkpoint",
+           "is_complete", "lock_path", "publish", "read_json", "read_status", "remove_leftovers",
+           "run_lock", "staged_path", "write_json", "write_status"]

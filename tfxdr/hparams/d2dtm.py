@@ -8,14 +8,11 @@ from typing import Literal
 from tfxdr.config import TrainConfig, TwoPlayerConfig, require
 from tfxdr.registry import register
 
-
 PRESETS = {
     # name: (private encoder / generator layers, shared layers), the paper's Sec. 4.3
     "small": ((200,), (100,)),   # MovieLens: I-200-100-50-100-200-I
     "large": ((600,), (200,)),   # Amazon:    I-600-200-50-200-600-I
 }
-
-
 ABLATIONS = ("full", "vae_cc", "vae_gan", "vae")
 
 

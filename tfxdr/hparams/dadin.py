@@ -9,10 +9,7 @@ from tfxdr.config import CtrTrainConfig, require
 from tfxdr.hparams.adversarial import AdversarialLossConfig
 from tfxdr.registry import register
 
-
 ABLATIONS = ("dadin",) + tuple(f"dadin{i}" for i in range(1, 10))
-
-
 REMOVED = {
     "dadin1": {"attention"}, "dadin2": {"interest"}, "dadin3": {"bi"}, "dadin4": {"dnn"},
     "dadin5": {"bi", "dnn"}, "dadin6": {"da"}, "dadin7": {"global"}, "dadin8": {"intra"},

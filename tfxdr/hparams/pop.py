@@ -16,4 +16,5 @@ class PopConfig(TrainConfig):
     batch_size: int = 1000
 
 
-register("pop", "tfxdr.models.pop:Popularity", PopConfig, "clicks", "popularity in the target domain (baseline)")
+register("pop", "tfxdr.models.pop:Popularity", PopConfig, "clicks",
+         "popularity in the target domain (baseline)")
