@@ -16,6 +16,7 @@ _HOMES = {
     "dataset": ("load_dataset",),
     "describe": ("describe", "format_description"),
     "domains": ("Interactions", "parse_domains", "select_domains"),
+    "overlap": ("limit_overlap",),
     "sequences": ("SequenceExamples", "build_sequences"),
     "splits": ("SplitSpec", "load_split", "make_split", "save_split"),
     "table": ("RawDataset",),
