@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from run_copies import stopped_copy
 
 from tfxdr.cli import main
 from tfxdr.config import field_names
@@ -116,11 +117,7 @@ def _truncate(name):
 def _unfinished(damage=None):
     """The finished run copied as a stopped one (``.run.partial``), then ``damage``d."""
     def build(root, finished):
-        csv, run = finished
-        staged = shutil.copytree(run, root / ".run.partial")
-        (staged / "metrics.json").unlink()
-        (staged / "model.keras").unlink()
-        (staged / "status.json").write_text('{"status": "interrupted"}')
+        staged = stopped_copy(finished[1], root / ".run.partial")
         if damage:
             damage(staged)
         return staged

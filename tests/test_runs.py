@@ -11,6 +11,7 @@ import pytest
 from keras import ops
 
 from ctr_data import write_taste_csv
+from run_copies import stopped_copy
 from tfxdr.cli import main
 from tfxdr.experiment import format_metrics
 from tfxdr.io import _exchange, replace_directory
@@ -132,11 +133,7 @@ def test_a_directory_that_is_not_a_run_is_never_replaced(finished, tmp_path, cap
 
 def _unfinished(run, tmp_path, name="other"):
     """A copy of a finished run staged as if it had been stopped after its last epoch."""
-    staged = _copy(run, tmp_path / f".{name}.partial")
-    for done in ("metrics.json", "model.keras"):
-        (staged / done).unlink()
-    (staged / "status.json").write_text('{"status": "interrupted"}')
-    return tmp_path / name, staged
+    return tmp_path / name, stopped_copy(run, tmp_path / f".{name}.partial")
 
 
 def test_a_stopped_run_resumes_to_the_same_result(finished, tmp_path):
