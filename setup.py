@@ -18,6 +18,7 @@ setup(
         "tensorflow==2.21.*",
         "keras>=3.12,<4",
         "keras-rs>=0.4",
+        "keras-hub>=0.32",
         "tensorflow-serving-api==2.21.*",
         "pandas>=2.2",
         "pyarrow>=15",

@@ -14,8 +14,8 @@ The builders and their inputs follow the tasks that use them:
 
 - click bags: the raw clicked item ids of every domain for the train users of
   a ``users`` split (70/5/25);
-- sequences: per-domain item sequences (``max_len`` 50, with [eos]) of every
-  user, histories from train, targets from test of a ``leave_one_out`` split;
+- sequences: per-domain raw item sequences (the last 101 training items) of
+  every user of a ``leave_one_out`` split, as the sequence task feeds them;
 - CTR: one raw request per train event of the ``users`` split, with every
   domain's leak-free click history (``history_len`` 50).
 
@@ -38,13 +38,14 @@ import tensorflow as tf  # noqa: E402
 from tfxdr.data import (  # noqa: E402
     CtrOptions,
     SplitSpec,
-    Vocabularies,
     build_ctr_instances,
-    build_sequences,
     click_bag_dataset,
     click_rows,
+    length_bucketed_order,
     make_split,
     parse_domains,
+    sequence_batches,
+    training_sequences,
 )
 from tfxdr.experiment import DataConfig, load_interactions  # noqa: E402
 
@@ -106,7 +107,6 @@ def main(argv: list[str] | None = None) -> None:
         lambda: make_split(interactions, SplitSpec("users", seed=args.seed)))
     loo_split, loo_split_s = _timed(
         lambda: make_split(interactions, SplitSpec("leave_one_out", seed=args.seed)))
-    vocabs = Vocabularies.build(frame, domains)
     print(f"splits: users {users_split_s:.2f} s, leave_one_out {loo_split_s:.2f} s; "
           f"batch size {args.batch_size}; TensorFlow {tf.__version__}, "
           f"{os.cpu_count()} CPU cores\n")
@@ -123,16 +123,20 @@ def main(argv: list[str] | None = None) -> None:
         return click_bag_dataset(rows, train_users, batch_size, seed=args.seed)
 
     def prepare_sequences():
-        return build_sequences(loo_split, domains, vocabs.users, vocabs.items, max_len=50,
-                               target_split="test", add_eos=True)
+        return training_sequences(loo_split, domains, 101)
+
+    def sequences_dataset(prepared):
+        users, rows = prepared
+        lengths = sum((r != "").sum(axis=1) for r in rows.values())
+        return sequence_batches({"user_id": users, **rows},
+                                length_bucketed_order(lengths, batch_size, args.seed), batch_size)
 
     def prepare_ctr():
         return build_ctr_instances(users_split, domains, "train", CtrOptions(history_len=50))
 
     rows = [
         _measure("click bags", prepare_clicks, clicks_dataset, domains[0]),
-        _measure("sequences", prepare_sequences,
-                 lambda s: s.dataset(batch_size, seed=args.seed), "user"),
+        _measure("sequences", prepare_sequences, sequences_dataset, "user_id"),
         _measure("ctr", prepare_ctr, lambda c: c.dataset(batch_size, seed=args.seed), "item_id"),
     ]
     _print_table(rows)

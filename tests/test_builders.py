@@ -16,16 +16,17 @@ import tensorflow as tf
 from tfxdr.data import (
     CtrOptions,
     RawDataset,
-    Vocabularies,
     build_ctr_instances,
-    build_sequences,
     click_bag_dataset,
     click_rows,
     ctr_feature_spec,
+    length_bucketed_order,
+    next_item_examples,
     select_domains,
+    sequence_batches,
+    training_sequences,
 )
 from tfxdr.data.domains import Interactions
-from tfxdr.data.sequences import EOS_ID, MASK_ID, NUM_SPECIAL_TOKENS, PAD_ID
 from tfxdr.data.splits import leave_one_out, split_users
 from tfxdr.errors import DataError
 from tfxdr.features import Feature, FeatureSpec
@@ -194,142 +195,80 @@ def _sequence_interactions() -> Interactions:
     return _interactions(rows, ["user_id", "item_id", "domain", "timestamp"])
 
 
-def _sequences(split_frame, interactions, **kwargs):
-    vocabs = Vocabularies.build(interactions.frame, interactions.domains)
-    return build_sequences(split_frame, interactions.domains, vocabs.users, vocabs.items,
-                           **kwargs)
-
-
-def test_item_tokens_never_collide_with_special_tokens(planted_frame):
-    """Every item decodes back to the user's own clicks; special tokens only pad and end."""
-    interactions = select_domains(RawDataset("planted", planted_frame, None, None, {}),
-                                  ("books", "movies"))
-    frame = interactions.frame.assign(split="train")
-    vocabs = Vocabularies.build(frame, interactions.domains)
-    f = build_sequences(frame, interactions.domains, vocabs.users, vocabs.items, max_len=10,
-                        add_eos=True).features
-    for k, domain in enumerate(interactions.domains):
-        tokens = f[f"items_{k}"]
-        assert (tokens[:, -1] == EOS_ID).all()
-        items = tokens[:, :-1]
-        assert not np.isin(items, [MASK_ID, EOS_ID]).any()
-        # Padding is on the left only: a row is PAD_ID * (10 - length), then items.
-        np.testing.assert_array_equal(items == PAD_ID,
-                                      np.arange(10)[None, :] < 10 - f[f"length_{k}"][:, None])
-        clicked = interactions.frame[interactions.frame["domain"] == domain]
-        for user, row in zip(f["user"], items):
-            decoded = {vocabs.items[domain].ids[t - NUM_SPECIAL_TOKENS] for t in row if t}
-            expected = clicked.loc[clicked["user_id"] == vocabs.users.ids[user], "item_id"]
-            assert decoded == set(expected)  # planted users click 8 < max_len items
-
-
-def test_sequences_are_recent_items_in_time_order_left_padded():
-    interactions = _sequence_interactions()
-    frame = interactions.frame.assign(split="train")
-    # Tokens: a1..a5 -> 3..7, b1..b3 -> 3..5.
-    examples = _sequences(frame, interactions, max_len=3)
-    f = examples.features
-    assert sorted(f) == ["items_0", "items_1", "length_0", "length_1", "user"]
-    assert len(examples) == 3
-    np.testing.assert_array_equal(f["user"], [0, 1, 2])
+def test_sequences_are_recent_raw_ids_in_time_order_left_padded():
+    frame = _sequence_interactions().frame.assign(split="train")
+    users, rows = training_sequences(frame, DOMAINS, 3)
+    np.testing.assert_array_equal(users, ["u1", "u2", "u3"])
     # u1's A items by time: a3 a1 a2 a4 a5; the last three are kept.
-    np.testing.assert_array_equal(f["items_0"], [[4, 6, 7], [0, 0, 4], [0, 0, 0]])
-    np.testing.assert_array_equal(f["items_1"], [[0, 4, 3], [3, 4, 5], [0, 0, 5]])
-    np.testing.assert_array_equal(f["length_0"], [3, 1, 0])
-    np.testing.assert_array_equal(f["length_1"], [2, 3, 1])
-    for name in ("items_0", "items_1", "length_0", "length_1"):
-        assert f[name].dtype == np.int32
-    assert f["user"].dtype == np.int64
-
-    untruncated = _sequences(frame, interactions, max_len=6).features
-    np.testing.assert_array_equal(untruncated["items_0"][0], [0, 5, 3, 4, 6, 7])
-    np.testing.assert_array_equal(untruncated["length_0"], [5, 1, 0])
-
-    with_eos = _sequences(frame, interactions, max_len=3, add_eos=True).features
-    np.testing.assert_array_equal(with_eos["items_1"], [[0, 4, 3, 2], [3, 4, 5, 2], [0, 0, 5, 2]])
-    np.testing.assert_array_equal(with_eos["length_1"], [2, 3, 1])  # [eos] is not counted
+    np.testing.assert_array_equal(rows["A"], [["a2", "a4", "a5"], ["", "", "a2"], ["", "", ""]])
+    np.testing.assert_array_equal(rows["B"], [["", "b2", "b1"], ["b1", "b2", "b3"],
+                                              ["", "", "b3"]])
+    _, untruncated = training_sequences(frame, DOMAINS, 6)
+    np.testing.assert_array_equal(untruncated["A"][0], ["", "a3", "a1", "a2", "a4", "a5"])
 
 
-def test_sequence_targets_are_held_out_of_the_history():
-    interactions = _sequence_interactions()
-    split = leave_one_out(interactions.frame)
-    examples = _sequences(split, interactions, max_len=4, target_split="test", add_eos=True)
-    f = examples.features
-    assert sorted(f) == ["items_0", "items_1", "length_0", "length_1", "target_0", "target_1",
-                         "user"]
-    # u1: A train a3 a1 a2 (a4 val, a5 test); B train b2 (b1 test).
-    # u2: A train a2 (a single event stays in train); B train b1 (b2 val, b3 test).
-    np.testing.assert_array_equal(f["items_0"], [[0, 5, 3, 4, 2], [0, 0, 0, 4, 2], [0, 0, 0, 0, 2]])
-    np.testing.assert_array_equal(f["items_1"], [[0, 0, 0, 4, 2], [0, 0, 0, 3, 2], [0, 0, 0, 5, 2]])
-    np.testing.assert_array_equal(f["target_0"], [7, PAD_ID, PAD_ID])
-    np.testing.assert_array_equal(f["target_1"], [3, 5, PAD_ID])
-    np.testing.assert_array_equal(f["length_0"], [3, 1, 0])
-    assert f["target_0"].dtype == np.int32 and f["target_1"].dtype == np.int32
-
-    # A test example sees train and validation, still not the target.
-    test = _sequences(split, interactions, max_len=4, history_splits=("train", "val"),
-                      target_split="test").features
-    np.testing.assert_array_equal(test["items_0"], [[5, 3, 4, 6], [0, 0, 0, 4], [0, 0, 0, 0]])
-    np.testing.assert_array_equal(test["items_1"], [[0, 0, 0, 4], [0, 0, 3, 4], [0, 0, 0, 5]])
-
-
-def test_a_user_with_only_a_target_gets_an_example_only_when_targets_are_asked_for():
-    interactions = _sequence_interactions()
-    frame = interactions.frame.assign(split="train")
-    frame.loc[frame["user_id"] == "u3", "split"] = "test"
-    history_only = _sequences(frame, interactions, max_len=2).features
-    np.testing.assert_array_equal(history_only["user"], [0, 1])
-    with_target = _sequences(frame, interactions, max_len=2, target_split="test").features
-    np.testing.assert_array_equal(with_target["user"], [0, 1, 2])
-    np.testing.assert_array_equal(with_target["items_1"][2], [0, 0])
-    assert with_target["target_1"][2] == 5
+def test_held_out_items_and_their_histories_never_overlap():
+    split = leave_one_out(_sequence_interactions().frame)
+    # u1: A train a3 a1 a2, val a4, test a5; B train b2, test b1.
+    # u2: A train a2 (a single event stays in train); B train b1, val b2, test b3.
+    users, rows = training_sequences(split, DOMAINS, 4)
+    np.testing.assert_array_equal(rows["A"], [["", "a3", "a1", "a2"], ["", "", "", "a2"],
+                                              ["", "", "", ""]])
+    np.testing.assert_array_equal(rows["B"], [["", "", "", "b2"], ["", "", "", "b1"],
+                                              ["", "", "", "b3"]])
+    val_a = next_item_examples(split, DOMAINS, "A", "val", 4)
+    np.testing.assert_array_equal(val_a.users, ["u1"])
+    np.testing.assert_array_equal(val_a.targets, ["a4"])
+    np.testing.assert_array_equal(val_a.histories["A"], [["", "a3", "a1", "a2"]])
+    np.testing.assert_array_equal(val_a.histories["B"], [["", "", "", "b2"]])
+    # A test example sees training and validation items, still not the target.
+    test_b = next_item_examples(split, DOMAINS, "B", "test", 4)
+    np.testing.assert_array_equal(test_b.users, ["u1", "u2"])
+    np.testing.assert_array_equal(test_b.targets, ["b1", "b3"])
+    np.testing.assert_array_equal(test_b.histories["B"], [["", "", "", "b2"],
+                                                          ["", "", "b1", "b2"]])
+    np.testing.assert_array_equal(test_b.histories["A"], [["a3", "a1", "a2", "a4"],
+                                                          ["", "", "", "a2"]])
+    assert len(next_item_examples(split, DOMAINS, "A", "test", 4)) == 1  # u2 has one A item
 
 
-def test_leave_one_out_targets_never_appear_in_train_histories(planted_frame):
+def test_leave_one_out_targets_never_appear_in_histories(planted_frame):
     interactions = select_domains(RawDataset("planted", planted_frame, None, None, {}),
                                   ("books", "movies"))
     split = leave_one_out(interactions.frame)
-    vocabs = Vocabularies.build(split, interactions.domains)
-    f = build_sequences(split, interactions.domains, vocabs.users, vocabs.items, max_len=50,
-                        target_split="test").features
-    assert len(f["user"]) == 600
-    for k, domain in enumerate(interactions.domains):
-        part = split[split["domain"] == domain]
-        train_counts = part[part["split"] == "train"].groupby("user_id").size()
-        np.testing.assert_array_equal(
-            f[f"length_{k}"], train_counts.reindex(vocabs.users.ids).to_numpy()[f["user"]])
-        for target, history in zip(f[f"target_{k}"], f[f"items_{k}"]):
-            assert target != PAD_ID and target not in history
+    for domain in interactions.domains:
+        for part in ("val", "test"):
+            held = next_item_examples(split, interactions.domains, domain, part, 50)
+            assert len(held) == 600  # 8 clicks per user and domain
+            for user, target, history in zip(held.users, held.targets,
+                                              held.histories[domain]):
+                assert target not in history  # planted users click distinct items
+                rows = split[(split["user_id"] == user) & (split["domain"] == domain)]
+                later = rows["timestamp"] >= rows.loc[rows["item_id"] == target,
+                                                      "timestamp"].max()
+                assert not set(rows.loc[later, "item_id"]) & set(history)
 
 
-def test_sequence_dataset_batches():
-    interactions = _sequence_interactions()
-    examples = _sequences(leave_one_out(interactions.frame), interactions, max_len=4,
-                          target_split="test", add_eos=True)
-    batches = _batches(examples.dataset(batch_size=2, shuffle=False))
-    assert [b["items_0"].shape for b in batches] == [(2, 5), (1, 5)]
-    assert [b["target_1"].shape for b in batches] == [(2,), (1,)]
-    for batch in batches:
-        assert {name: value.dtype for name, value in batch.items()} == {
-            "items_0": np.int32, "items_1": np.int32, "length_0": np.int32,
-            "length_1": np.int32, "target_0": np.int32, "target_1": np.int32,
-            "user": np.int64}
-    joined = _concat(batches)
-    for name, values in examples.features.items():
-        np.testing.assert_array_equal(joined[name], values)
-    shuffled = _concat(_batches(examples.dataset(batch_size=2, seed=4)))
-    order = np.argsort(shuffled["user"])
-    for name, values in examples.features.items():
-        np.testing.assert_array_equal(shuffled[name][order], values)
+def test_length_bucketed_batches_are_a_seeded_permutation_of_similar_lengths():
+    lengths = np.random.default_rng(0).integers(1, 101, size=1030)
+    order = length_bucketed_order(lengths, 32, seed=5, window_batches=8)
+    np.testing.assert_array_equal(np.sort(order), np.arange(1030))
+    np.testing.assert_array_equal(order, length_bucketed_order(lengths, 32, 5, 8))
+    assert not np.array_equal(order, length_bucketed_order(lengths, 32, 6, 8))
+    batches = [order[i:i + 32] for i in range(0, 1030, 32)]
+    assert [len(b) for b in batches] == [32] * 32 + [6]  # the one short batch is last
+    spread = np.mean([np.ptp(lengths[b]) for b in batches[:-1]])
+    shuffled = np.random.default_rng(1).permutation(1030)
+    random_spread = np.mean([np.ptp(lengths[shuffled[i:i + 32]]) for i in range(0, 1024, 32)])
+    assert spread < random_spread / 4
 
 
-def test_sequences_of_no_users_are_empty():
-    interactions = _sequence_interactions()
-    examples = _sequences(interactions.frame.assign(split="train"), interactions, max_len=3,
-                          history_splits=("val",))
-    assert len(examples) == 0 and examples.features["items_0"].shape == (0, 3)
-    for shuffle in (False, True):
-        assert _batches(examples.dataset(batch_size=2, shuffle=shuffle)) == []
+def test_sequence_batches_gather_the_rows_in_order():
+    columns = {"user_id": np.array(["u0", "u1", "u2"], dtype=object),
+               "items_A": np.array([["", "a1"], ["a1", "a2"], ["", ""]], dtype=object)}
+    batches = list(sequence_batches(columns, np.array([2, 0, 1]), 2))
+    assert [b["user_id"].numpy().tolist() for b in batches] == [[b"u2", b"u0"], [b"u1"]]
+    assert batches[0]["items_A"].numpy().tolist() == [[b"", b""], [b"", b"a1"]]
 
 
 # ---------------------------------------------------------------- CTR instances

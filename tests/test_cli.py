@@ -306,6 +306,10 @@ def test_bench_refuses_a_negative_seed(planted_csv, tmp_path, capsys):
     (["--split-fractions", "1,0,0"], "tfxdr: error: --split-fractions '1,0,0' is invalid: "
                                      "expected three positive numbers (train, val, test) "
                                      "summing to 1; selection needs a validation split"),
+    (["--overlap-ratio", "1.5"], "tfxdr: error: overlap_ratio 1.5 is invalid: expected a "
+                                 "share in [0, 1]"),
+    (["--overlap-ratio", "0.5", "--domains", "books,movies,games"],
+     "tfxdr: error: overlap_ratio needs exactly two domains; got 3 (books, movies, games)"),
 ])
 def test_setting_errors_come_before_tensorflow_and_the_data(tmp_path, argv, message):
     # The dataset does not exist: had it been read, that would be the error.

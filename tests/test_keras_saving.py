@@ -23,8 +23,8 @@ from tfxdr.features import EntityTable, Feature, FeatureSpec
 from tfxdr.layers import (AttentionPooling, BiInteractionPooling, DeepCross, DomainAwareEmbedding,
                           DomainClassifier, FeaturePreprocessor, FieldEmbedding, FieldGate,
                           GatedCrossNetwork, GaussianSample, GradientReversal, MultiHot,
-                          UnknownIdDropout)
-from tfxdr.models import MODELS
+                          SequenceEmbedding, UnknownIdDropout)
+from tfxdr.models import MODELS, Phase
 from tfxdr.models.dadin import DadinDomainClassifiers
 
 
@@ -64,6 +64,26 @@ def ctr_spec() -> FeatureSpec:
                                                        ("b",), ("c",), ("a", "b", "c"), ())}),
     }
     return FeatureSpec(("movies", "books"), features, tables)
+
+
+def sequence_spec() -> FeatureSpec:
+    """Users and two domains' items, as the sequence task writes them."""
+    return FeatureSpec(("movies", "books"), (
+        Feature("user_id", "categorical", vocabulary=("u0", "u1", "u2"), entity="user"),
+        Feature("items_movies", "multi_valued", vocabulary=tuple(f"m{i}" for i in range(6)),
+                domain="movies", entity="item"),
+        Feature("items_books", "multi_valued", vocabulary=tuple(f"b{i}" for i in range(5)),
+                domain="books", entity="item")))
+
+
+def sequence_request():
+    """Recent items, oldest first, left-padded; a user without books, an unknown id."""
+    return {"user_id": tf.constant(["u0", "u1", "u2", "u9"]),
+            "items_movies": tf.constant([["", "m0", "m1", "m2", "m3"], ["m2", "m9", "m3", "m4",
+                                                                         "m5"],
+                                         ["", "", "", "m4", "m1"], ["", "", "m5", "m0", "m1"]]),
+            "items_books": tf.constant([["", "", "", "b0", "b1"], ["b1", "b2", "b3", "b4", "b0"],
+                                        ["", "", "", "", ""], ["", "", "", "b0", "bx"]])}
 
 
 def click_request():
@@ -171,6 +191,10 @@ LAYER_CASES = {
     "GradientReversal": LayerCase(
         lambda: GradientReversal(scale=0.7), ((None, 2),),
         lambda layer: _with_gradient(layer)(FEATURES), 1),
+    # items and positions, layer normalisation (gamma, beta)
+    "SequenceEmbedding": LayerCase(
+        lambda: SequenceEmbedding(4, 6, 3, num_extra=2, dropout=0.5), (),
+        lambda layer: layer(tf.constant([[0, 2, 5, 6], [1, 3, 4, 7]]), offset=1), 4),
     # a category encoding, no weights
     "MultiHot": LayerCase(
         lambda: MultiHot(4), (),
@@ -247,6 +271,8 @@ def test_layer_copy_without_the_weights_computes_something_else():
 # -- models ------------------------------------------------------------------------
 
 TINY = {
+    "bert4rec": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4),
+    "bprmf": dict(max_len=4, dim=3),
     "cnan_at": dict(shared_dim=3, specific_dim=2, gate_units=(2,), fcn_units=(4,)),
     "d2dtm": dict(private_dims=(4,), shared_dims=(3,), latent_dim=2, discriminator_dims=(3,)),
     "dadin": dict(embedding_dim=3, dnn_hidden=4, predictor_units=3),
@@ -258,7 +284,16 @@ TINY = {
     "lr": dict(),
     "multivae": dict(hidden_dims=(4,), latent_dim=2),
     "pop": dict(),
+    "pop_seq": dict(max_len=4),
+    # (the step size of the adversarial phase's players, whose steps are taken)
+    "recguru": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4, critic_dim=3,
+                    critic_layers=2, adversarial_learning_rate=0.05, d_learning_rate=0.05),
+    "recguru_single": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4,
+                           adversarial_learning_rate=0.05),
+    "sasrec": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4),
 }
+SPECS = {"clicks": click_spec, "ctr": ctr_spec, "sequences": sequence_spec}
+REQUESTS = {"clicks": click_request, "ctr": ctr_request, "sequences": sequence_request}
 
 
 def test_every_registered_model_has_a_saving_case():
@@ -266,9 +301,13 @@ def test_every_registered_model_has_a_saving_case():
 
 
 def _scores(model, request):
-    if MODELS.get(model.registered_as).task == "clicks":
+    task = MODELS.get(model.registered_as).task
+    if task == "clicks":
         return [np.asarray(model.translate(request, 0, 1)),
                 np.asarray(model.translate(request, 1, 0))]
+    if task == "sequences":
+        return [np.asarray(model.score_next(request, 0)),
+                np.asarray(model.score_next(request, 1))]
     return [np.asarray(model(request))]
 
 
@@ -281,12 +320,13 @@ def test_model_keras_file_round_trip(name, tmp_path):
     registered = MODELS.get(name)
     # A large step, so that two steps visibly change every model's scores.
     config = registered.config_cls(**TINY[name], learning_rate=0.05)
-    clicks = registered.task == "clicks"
-    spec = click_spec() if clicks else ctr_spec()
-    model = registered.create(config, spec, seed=0)
-    request = click_request() if clicks else ctr_request()
+    model = registered.create(config, SPECS[registered.task](), seed=0)
+    request = REQUESTS[registered.task]()
     untrained = _scores(model, request)
-    batch = request if clicks else (request, tf.constant([1.0, 0.0, 1.0, 0.0]))
+    batch = (request, tf.constant([1.0, 0.0, 1.0, 0.0])) if registered.task == "ctr" \
+        else request
+    if registered.task == "sequences" and model.phase_optimizers:
+        model.start_phase(Phase(1, name="adversarial"))  # both players take steps
     model.run_eagerly = True  # two tiny steps: cheaper than tracing
     model.fit(tf.data.Dataset.from_tensors(batch).repeat(2), epochs=1, verbose=0, shuffle=False)
     trained = _scores(model, request)
@@ -302,15 +342,23 @@ def test_model_keras_file_round_trip(name, tmp_path):
     assert loaded.spec.to_dict() == model.spec.to_dict()
     for a, b in zip(trained, _scores(loaded, request)):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
-    steps = 0 if name == "pop" else 2  # popularity counts; it takes no optimizer step
+    steps = 0 if name in ("pop", "pop_seq") else 2  # popularity counts; no optimizer step
     assert int(model.optimizer.iterations) == int(loaded.optimizer.iterations) == steps
     for a, b in zip(_optimizer_state(model.optimizer), _optimizer_state(loaded.optimizer),
                     strict=True):
         np.testing.assert_array_equal(a, b)
     assert (loaded.d_optimizer is None) == (model.d_optimizer is None)
     if model.d_optimizer is not None:
-        assert int(loaded.d_optimizer.iterations) == int(model.d_optimizer.iterations) == 2
+        critic_steps = 0 if name == "recguru_single" else 2 * model.d_steps  # no critic there
+        assert int(loaded.d_optimizer.iterations) == int(model.d_optimizer.iterations) == \
+            critic_steps
         assert loaded.d_steps == model.d_steps
         for a, b in zip(_optimizer_state(model.d_optimizer),
                         _optimizer_state(loaded.d_optimizer), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert sorted(loaded.extra_optimizers) == sorted(model.extra_optimizers)
+    for name, optimizer in model.extra_optimizers.items():
+        assert loaded.extra_optimizers[name].get_config() == optimizer.get_config()
+        for a, b in zip(_optimizer_state(optimizer),
+                        _optimizer_state(loaded.extra_optimizers[name]), strict=True):
             np.testing.assert_array_equal(a, b)

@@ -106,3 +106,31 @@ def test_a_second_run_on_the_same_out_fails_at_once_and_the_first_finishes(plant
     _, err = first.communicate()
     assert first.returncode == 0, err
     assert json.loads((tmp_path / "run" / "status.json").read_text()) == {"status": "complete"}
+
+
+def test_kill_9_in_the_adversarial_phase_then_the_same_command_resumes_recguru(tmp_path):
+    # Three phases with four optimizers; killed in the second adversarial epoch.
+    from tfxdr.data.synthetic import planted_sequences
+
+    import keras
+
+    csv = tmp_path / "sequences.csv"
+    planted_sequences(num_users=160, seed=5).to_csv(csv, index=False)
+    tiny = ["--set", "max_len=6", "--set", "dim=8", "--set", "num_layers=1", "--set",
+            "num_heads=1", "--set", "ffn_dim=8", "--set", "pretrain_epochs=1", "--set",
+            "adversarial_epochs=2"]
+    argv = _command("recguru", csv, "books,movies", tmp_path / "run", 4, 16) + tiny
+    assert main(_command("recguru", csv, "books,movies", tmp_path / "whole", 4, 16) + tiny) == 0
+    process = _start(argv)
+    _wait_for_steps(tmp_path / ".run.partial", 20, process)  # pretraining, adversarial 1
+    time.sleep(0.5)  # into the second adversarial epoch
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert main(argv) == 0
+    _same_run(tmp_path / "whole", tmp_path / "run")
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    # The generator stepped only in the adversarial phase, the critic five times as often.
+    assert int(model.optimizer.iterations) == 20
+    assert int(model.d_optimizer.iterations) == 5 * int(model.optimizer.iterations)
+    assert int(model.extra_optimizers["pretrain"].iterations) == 10
+    assert int(model.extra_optimizers["finetune"].iterations) == 10

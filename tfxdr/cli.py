@@ -138,6 +138,9 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
                              "first or last listed domain they belong to (second = last)")
     parser.add_argument("--min-rating", type=float, default=None,
                         help="keep interactions rated at least this (default: all)")
+    parser.add_argument("--overlap-ratio", type=float, default=None,
+                        help="keep this share of the users two domains have in common in "
+                             "both; the others keep one domain each (default: all stay)")
     parser.add_argument("--user-features", help="user feature table (CSV/Parquet)")
     parser.add_argument("--item-features", help="item feature table (CSV/Parquet)")
 
@@ -161,6 +164,7 @@ def _data_config_values(args) -> dict:
         a_train=getattr(args, "a_train", 0.8),
         a_cross=getattr(args, "a_cross", 0.1),
         evaluate_source=not getattr(args, "target_eval_only", False),
+        overlap_ratio=args.overlap_ratio,
     )
 
 
@@ -203,6 +207,7 @@ def _start_tensorflow() -> None:
 def _check_before_work(args) -> None:
     """What ``train`` can check without TensorFlow or data: the model and its ``--set``
     values, the domains and their count, the split settings, ``--out`` and its lock."""
+    from tfxdr.data.overlap import check_overlap_ratio
     from tfxdr.data.splits import SplitSpec
     from tfxdr.registry import resolve_config
     from tfxdr.rundir import check_out, check_unlocked
@@ -212,6 +217,7 @@ def _check_before_work(args) -> None:
               a_cross=data["a_cross"]).validate()
     spec, _ = resolve_config(args.model, args.overrides, args.epochs)
     spec.check_domains(data["domains"])
+    check_overlap_ratio(data["overlap_ratio"], data["domains"])
     check_unlocked(check_out(args.out, args.overwrite))
 
 

@@ -23,6 +23,7 @@ from tfxdr import rundir
 from tfxdr.config import from_dict, to_dict
 from tfxdr.data import load_dataset, load_split, make_split, save_split, select_domains, sources
 from tfxdr.data.domains import Interactions, OverlapRule
+from tfxdr.data.overlap import check_overlap_ratio, limit_overlap
 from tfxdr.errors import RunDirError, TrainingError, TrainingInterrupted
 from tfxdr.export import save_module
 from tfxdr.features import FeatureSpec
@@ -49,6 +50,9 @@ class DataConfig:
             are also evaluated.
         evaluate_source: cold-start splits also hold out the evaluated users'
             last day in the source domains, so every domain is scored.
+        overlap_ratio: the share of the users common to two domains that stay
+            common (a seeded choice; the others keep one domain each, see
+            :func:`tfxdr.data.limit_overlap`); None keeps every user as is.
     """
 
     dataset: str
@@ -61,6 +65,7 @@ class DataConfig:
     a_train: float = 0.8
     a_cross: float = 0.1
     evaluate_source: bool = True
+    overlap_ratio: float | None = None
 
 
 def load_interactions(data: DataConfig, quiet: bool = False) -> Interactions:
@@ -86,6 +91,7 @@ def plan_run(model: str, data: DataConfig, seed: int = 0, overrides: Sequence[st
     without loading the data: what ``config.json`` records and a resume compares."""
     model_spec, config = resolve_config(model, overrides, epochs)
     model_spec.check_domains(tuple(data.domains))
+    check_overlap_ratio(data.overlap_ratio, data.domains)
     task = TASKS[model_spec.task]()
     data = dataclasses.replace(data, dataset=sources.absolute(data.dataset),
                                user_features=sources.absolute(data.user_features),
@@ -170,10 +176,15 @@ def _write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool) -> None:
     """Loads the data and writes what the run trains on: split, feature spec, config."""
     task, config, seed = planned.task, planned.config, planned.record["seed"]
     interactions = task.restrict(load_interactions(planned.data, quiet=quiet))
+    if planned.data.overlap_ratio is not None:
+        interactions = dataclasses.replace(interactions, frame=limit_overlap(
+            interactions.frame, interactions.domains, planned.data.overlap_ratio, seed))
     split_frame = make_split(interactions, planned.split)
     split_frame = task.select_training_rows(split_frame, interactions.domains, config, seed)
     save_split(run_dir, split_frame, planned.split)
-    task.feature_spec(interactions, split_frame, config).save(run_dir)
+    features = task.feature_spec(interactions, split_frame, config)
+    features.save(run_dir)
+    task.write_inputs(run_dir, split_frame, features, config, seed)
     write_json(run_dir / CONFIG_FILE, planned.record)
 
 
@@ -185,7 +196,7 @@ def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose) -> 
     features = FeatureSpec.load(run_dir)
     rundir.write_status(run_dir, "running", pid=os.getpid())
     set_seed(seed)
-    prepared = task.prepare(split_frame, features, config)
+    prepared = task.prepare(split_frame, features, config, run_dir)
     model = planned.spec.create(config, features, seed)
     try:
         result = fit_with_selection(model, task, prepared, config, seed, run_dir,
@@ -306,8 +317,8 @@ def load_run(run_dir: str | os.PathLike, unfinished: bool = False) -> LoadedRun:
         best = run_dir / rundir.CHECKPOINT_DIR / BEST_WEIGHTS
         model = model_spec.create(config, spec, saved["seed"])
         _read_model(best, lambda path: restore_weights(model, path))
-    return LoadedRun(saved, config, task, task.prepare(split_frame, spec, config), spec, model,
-                     status)
+    prepared = task.prepare(split_frame, spec, config, run_dir)
+    return LoadedRun(saved, config, task, prepared, spec, model, status)
 
 
 def _load_keras_file(path: Path) -> keras.Model:

@@ -214,6 +214,11 @@ def domain_slug(domain: str) -> str:
     return re.sub(r"[^0-9A-Za-z_]", "_", domain)
 
 
+def items_input(domain: str) -> str:
+    """The request key of a user's items in ``domain`` (clicked, or most recent)."""
+    return "items_" + domain_slug(domain)
+
+
 def vocabulary(values: Iterable) -> tuple[str, ...]:
     """The sorted distinct non-empty raw values: a feature's vocabulary."""
     return tuple(sorted({str(v) for v in values} - {""}))

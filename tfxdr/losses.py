@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tensorflow as tf
 from keras import ops
 
 
@@ -79,3 +80,36 @@ def gan_generator_loss(kind: str, fake_logits):
     if kind == "lsq":
         return ops.square(fake_logits - 1.0)
     raise ValueError(f"unknown GAN loss {kind!r}: expected log or lsq")
+
+
+def gradient_penalty(critic, real, fake, alpha):
+    """The improved WGAN's penalty per example: (||grad_x critic(x)|| - 1)^2 at
+    x = alpha * real + (1 - alpha) * fake.
+
+    Args:
+        critic: a callable [B, d] -> [B, 1] (or [B]).
+        real, fake: [B, d] paired examples of the two distributions.
+        alpha: [B, 1] interpolation weights, uniform in [0, 1] per example.
+
+    The norm is sqrt(sum + 1e-12): finite where the gradient is zero.
+    """
+    mixed = alpha * real + (1.0 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = critic(mixed)
+    gradient = tape.gradient(scores, mixed)
+    norm = ops.sqrt(ops.sum(ops.square(gradient), axis=-1) + 1e-12)
+    return ops.square(norm - 1.0)
+
+
+def bpr_mean_negative(positive, negatives):
+    """-log s(positive) - log(1 - s(mean of negatives)) per position (RecGURU Eq. 12):
+    the negatives' scores are averaged before the sigmoid.
+
+    Args:
+        positive: [...] scores of the next items.
+        negatives: [..., n] scores of n sampled items.
+    """
+    mean = ops.mean(negatives, axis=-1)
+    return (ops.binary_crossentropy(ops.ones_like(positive), positive, from_logits=True)
+            + ops.binary_crossentropy(ops.zeros_like(mean), mean, from_logits=True))

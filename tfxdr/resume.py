@@ -28,10 +28,8 @@ _STATE_KEY = "state_json"
 
 def training_variables(model) -> list:
     """The model's variables (seed states included), its trackers', then every optimizer's."""
-    groups = [model.variables, [v for m in model.metrics for v in m.variables],
-              model.optimizer.variables]
-    if getattr(model, "d_optimizer", None) is not None:
-        groups.append(model.d_optimizer.variables)
+    groups = [model.variables, [v for m in model.metrics for v in m.variables]]
+    groups += [optimizer.variables for optimizer in model.all_optimizers()]
     seen, variables = set(), []
     for group in groups:
         for variable in group:

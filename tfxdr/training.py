@@ -416,6 +416,7 @@ def fit_with_selection(
         while progress["epoch"] < epochs and not progress["done"]:
             epoch, skip = progress["epoch"], progress["step"]
             index = next(i for i, phase in enumerate(phases) if epoch < phase.last_epoch)
+            model.start_phase(phases[index])
             dataset = task.train_dataset(data, config.batch_size, epoch_seed(seed, epoch),
                                          phases[index].domains)
             now = list(extra)

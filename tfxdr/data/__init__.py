@@ -17,10 +17,10 @@ _HOMES = {
     "describe": ("describe", "format_description"),
     "domains": ("Interactions", "parse_domains", "select_domains"),
     "overlap": ("limit_overlap",),
-    "sequences": ("SequenceExamples", "build_sequences"),
+    "sequences": ("NextItemExamples", "length_bucketed_order", "next_item_examples",
+                  "recent_rows", "sequence_batches", "training_sequences"),
     "splits": ("SplitSpec", "load_split", "make_split", "save_split"),
     "table": ("RawDataset",),
-    "vocab": ("Vocabularies", "Vocabulary"),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 

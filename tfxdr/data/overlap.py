@@ -15,6 +15,18 @@ import pandas as pd
 from tfxdr.errors import DataError
 
 
+def check_overlap_ratio(ratio: float | None, domains) -> None:
+    """Raises DataError unless ``ratio`` is None or a share in [0, 1] of two domains' users."""
+    if ratio is None:
+        return
+    if not 0.0 <= ratio <= 1.0:
+        raise DataError(f"overlap_ratio {ratio:g} is invalid: expected a share in [0, 1]",
+                        field="overlap_ratio")
+    if len(domains) != 2:
+        raise DataError(f"overlap_ratio needs exactly two domains; got {len(domains)} "
+                        f"({', '.join(domains)})", field="overlap_ratio")
+
+
 def limit_overlap(frame: pd.DataFrame, domains: tuple[str, str], ratio: float,
                   seed: int) -> pd.DataFrame:
     """The rows of ``frame`` left when only ``ratio`` of the common users stay common.
@@ -25,11 +37,9 @@ def limit_overlap(frame: pd.DataFrame, domains: tuple[str, str], ratio: float,
     rest the second's.
 
     Raises:
-        DataError: ``ratio`` outside [0, 1] (``field="overlap_ratio"``).
+        DataError: ``ratio`` outside [0, 1], or not two domains (``field="overlap_ratio"``).
     """
-    if not 0.0 <= ratio <= 1.0:
-        raise DataError(f"overlap_ratio {ratio:g} is invalid: expected a share in [0, 1]",
-                        field="overlap_ratio")
+    check_overlap_ratio(ratio, domains)
     first, second = domains
     users_of = {d: set(frame.loc[frame["domain"] == d, "user_id"]) for d in domains}
     common = np.array(sorted(users_of[first] & users_of[second]), dtype=object)

@@ -1,9 +1,12 @@
-"""Per-domain behaviour sequences for sequential models (RecGURU, AFT, SASRec).
+"""Per-domain behaviour sequences: each user's most recent raw item ids, in time order.
 
-Token ids: 0 = [pad], 1 = [mask], 2 = [eos]; item ``i`` of a domain's
-vocabulary is token ``i + NUM_SPECIAL_TOKENS``.  Sequences hold the most
-recent ``max_len`` items in time order, left-padded, optionally followed by
-[eos] (the position whose encoder output is the user representation).
+A sequence row holds the last ``length`` raw item ids a user interacted with in
+one domain, oldest first, left-padded with "" (the padding of raw ids), so the
+newest item is always in the last column.  Rows stay raw ids: the model's
+preprocessing layer turns them into indices, in training and in serving alike.
+
+Within a user, rows are ordered by timestamp, ties by item id, so the same
+interactions always give the same sequences.
 """
 
 from __future__ import annotations
@@ -15,92 +18,110 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfxdr.data.vocab import Vocabulary
+PAD = ""
 
-PAD_ID = 0
-MASK_ID = 1
-EOS_ID = 2
-NUM_SPECIAL_TOKENS = 3
+
+def time_ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by user, timestamp and item: every builder's order."""
+    return frame.sort_values(["user_id", "timestamp", "item_id"], kind="stable")
+
+
+def recent_rows(frame: pd.DataFrame, users: np.ndarray, length: int) -> np.ndarray:
+    """[len(users), length] raw ids: each user's last ``length`` items of ``frame``.
+
+    ``frame`` must be :func:`time_ordered`; a user without rows gets a row of
+    padding, and rows of users not in ``users`` are ignored.
+    """
+    position = pd.Index(users).get_indexer(frame["user_id"].astype(str))
+    keep = position >= 0
+    position = position[keep]
+    items = frame["item_id"].astype(str).to_numpy()[keep]
+    counts = np.bincount(position, minlength=len(users))
+    ends = np.cumsum(counts)
+    # Rows of one user are contiguous in a time-ordered frame: distance from its end.
+    from_end = ends[position] - 1 - np.arange(len(position))
+    recent = from_end < length
+    out = np.full((len(users), length), PAD, dtype=object)
+    out[position[recent], length - 1 - from_end[recent]] = items[recent]
+    return out
 
 
 @dataclasses.dataclass
-class SequenceExamples:
-    """Arrays of one example per user; keys ``items_{k}``/``length_{k}`` per domain k."""
+class NextItemExamples:
+    """Users of one domain whose next item is held out: the item and their histories.
 
-    features: dict[str, np.ndarray]
+    ``histories[d]`` is the user's recent raw ids in domain ``d`` before the held
+    out item's part (every domain, so a cross-domain model can read the others).
+    """
+
+    domain: str
+    users: np.ndarray
+    targets: np.ndarray
+    histories: dict[str, np.ndarray]
 
     def __len__(self) -> int:
-        return len(self.features["user"])
-
-    def dataset(self, batch_size: int, shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:
-        dataset = tf.data.Dataset.from_tensor_slices(self.features)
-        if shuffle:
-            dataset = dataset.shuffle(max(len(self), 1), seed=seed, reshuffle_each_iteration=True)
-        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return len(self.users)
 
 
-def recent_items_matrix(
-    user_index: np.ndarray, tokens: np.ndarray, num_users: int, max_len: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Left-padded [num_users, max_len] matrix of each user's last ``max_len`` tokens.
+def training_sequences(split_frame: pd.DataFrame, domains: Sequence[str],
+                       length: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Users with training rows in any of ``domains`` (sorted) and, per domain, their
+    last ``length`` training items (a row of padding where a user has none)."""
+    train = time_ordered(split_frame[split_frame["split"] == "train"])
+    train = train[train["domain"].isin(domains)]
+    users = np.sort(train["user_id"].astype(str).unique()).astype(object)
+    return users, {d: recent_rows(train[train["domain"] == d], users, length) for d in domains}
 
-    ``user_index`` and ``tokens`` must already be in time order within each user.
-    Returns the matrix (int32) and the kept lengths (int32).
+
+def next_item_examples(split_frame: pd.DataFrame, domains: Sequence[str], domain: str,
+                       part: str, length: int) -> NextItemExamples:
+    """The users holding an item of ``domain`` in ``part`` (``val`` or ``test``), with
+    histories of every domain from the parts before it (``train``; ``train`` and
+    ``val`` for ``test``): nothing of ``part`` or later is ever in a history."""
+    before = {"val": ("train",), "test": ("train", "val")}[part]
+    frame = time_ordered(split_frame)
+    held = frame[(frame["split"] == part) & (frame["domain"] == domain)]
+    held = held.groupby("user_id", sort=True).tail(1)
+    users = held["user_id"].astype(str).to_numpy().astype(object)
+    history = frame[frame["split"].isin(before)]
+    histories = {d: recent_rows(history[history["domain"] == d], users, length)
+                 for d in domains}
+    return NextItemExamples(domain, users, held["item_id"].astype(str).to_numpy().astype(object),
+                            histories)
+
+
+def length_bucketed_order(lengths: np.ndarray, batch_size: int, seed: int,
+                          window_batches: int = 50) -> np.ndarray:
+    """A seeded permutation of the rows whose consecutive ``batch_size`` chunks hold
+    rows of similar ``lengths``.
+
+    The rows are shuffled, sorted by length within windows of ``window_batches``
+    batches, cut into batches, and the batches shuffled; a window's short last
+    batch goes to the end, so batching the order gives exactly these batches.
     """
-    order = np.argsort(user_index, kind="stable")
-    users, tokens = user_index[order], tokens[order]
-    counts = np.bincount(users, minlength=num_users)
-    ends = np.cumsum(counts)
-    from_end = ends[users] - 1 - np.arange(len(users))
-    keep = from_end < max_len
-    matrix = np.full((num_users, max_len), PAD_ID, dtype=np.int32)
-    matrix[users[keep], max_len - 1 - from_end[keep]] = tokens[keep]
-    return matrix, np.minimum(counts, max_len).astype(np.int32)
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permutation(len(lengths))
+    window = batch_size * window_batches
+    full, partial = [], []
+    for start in range(0, len(shuffled), window):
+        rows = shuffled[start:start + window]
+        rows = rows[np.argsort(lengths[rows], kind="stable")]
+        for b in range(0, len(rows), batch_size):
+            (full if len(rows) - b >= batch_size else partial).append(rows[b:b + batch_size])
+    batches = [full[i] for i in rng.permutation(len(full))] + partial
+    return np.concatenate(batches).astype(np.int64) if batches else np.zeros(0, np.int64)
 
 
-def build_sequences(
-    split_frame: pd.DataFrame,
-    domains: Sequence[str],
-    users: Vocabulary,
-    items: dict[str, Vocabulary],
-    max_len: int,
-    history_splits: Sequence[str] = ("train",),
-    target_split: str | None = None,
-    add_eos: bool = False,
-) -> SequenceExamples:
-    """One example per user that has a history or target in any domain.
+def sequence_batches(columns: dict[str, np.ndarray], order: np.ndarray,
+                     batch_size: int) -> tf.data.Dataset:
+    """Batches of ``{name: rows of columns[name]}`` (raw ids as strings), the rows taken
+    in ``order``, ``batch_size`` at a time; the rows are gathered inside the pipeline."""
+    tables = {name: tf.constant(np.asarray(values).astype(str)) for name, values in
+              columns.items()}
 
-    Args:
-        split_frame: interactions with ``timestamp`` and ``split`` columns.
-        history_splits: which parts may appear in the input sequences (for a
-            test example, ``("train", "val")``): nothing from ``target_split``.
-        target_split: when set, each domain's ``target_{k}`` is the user's item
-            in that part (PAD_ID where the user has none).
-        add_eos: append [eos] after the items (sequence length max_len + 1).
-    """
-    frame = split_frame.sort_values(["user_id", "timestamp", "item_id"], kind="stable")
-    history = frame[frame["split"].isin(history_splits)]
-    features: dict[str, np.ndarray] = {}
-    present = np.zeros(len(users), dtype=bool)
-    for k, domain in enumerate(domains):
-        part = history[history["domain"] == domain]
-        user_index = users.index(part["user_id"])
-        tokens = items[domain].index(part["item_id"]) + NUM_SPECIAL_TOKENS
-        matrix, lengths = recent_items_matrix(user_index, tokens, len(users), max_len)
-        if add_eos:
-            matrix = np.concatenate([matrix, np.full((len(users), 1), EOS_ID, np.int32)], axis=1)
-        features[f"items_{k}"], features[f"length_{k}"] = matrix, lengths
-        present |= lengths > 0
-        if target_split is not None:
-            target_rows = frame[(frame["split"] == target_split) & (frame["domain"] == domain)]
-            last = target_rows.groupby("user_id", sort=False).tail(1)
-            target = np.full(len(users), PAD_ID, dtype=np.int32)
-            target[users.index(last["user_id"])] = (
-                items[domain].index(last["item_id"]) + NUM_SPECIAL_TOKENS
-            )
-            features[f"target_{k}"] = target
-            present |= target != PAD_ID
-    keep = np.flatnonzero(present)
-    out = {name: values[keep] for name, values in features.items()}
-    out["user"] = keep.astype(np.int64)
-    return SequenceExamples(out)
+    def gather(rows):
+        return {name: tf.gather(table, rows) for name, table in tables.items()}
+
+    return (tf.data.Dataset.from_tensor_slices(np.asarray(order, np.int64)).batch(batch_size)
+            .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .prefetch(tf.data.AUTOTUNE))

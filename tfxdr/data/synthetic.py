@@ -55,3 +55,37 @@ def planted_domains(
                 rows.append((f"u{user}", f"{domain[0]}{item}", domain, clock,
                              float(rng.integers(1, 6))))
     return pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp", "rating"])
+
+
+def planted_sequences(
+    num_users: int = 400,
+    items_per_domain: tuple[int, ...] = (40, 30),
+    lengths: tuple[int, ...] = (8, 4),
+    num_groups: int = 4,
+    domains: tuple[str, ...] = ("books", "movies"),
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Interactions ``user_id,item_id,domain,timestamp`` whose ORDER is planted.
+
+    Each domain's items are split into ``num_groups`` blocks; a user of group g
+    walks block g of every domain in order, from a random start, one step per
+    interaction, wrapping around: the next item is always the block's successor
+    of the last one.  A sequential model learns the successor; popularity
+    cannot (every item is equally popular in expectation).
+
+    Args:
+        lengths: interactions per user in each domain.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(num_users):
+        group = user % num_groups
+        clock = 1_000_000 + user * 10_000
+        for domain, num_items, length in zip(domains, items_per_domain, lengths):
+            block = np.array_split(np.arange(num_items), num_groups)[group]
+            start = int(rng.integers(len(block)))
+            for step in range(length):
+                clock += int(rng.integers(1, 100))
+                rows.append((f"u{user}", f"{domain[0]}{block[(start + step) % len(block)]}",
+                             domain, clock))
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"])

@@ -9,5 +9,7 @@ scores out.
 from tfxdr.export.clicks import ClickTranslationServing
 from tfxdr.export.common import EXPORT_DIR, next_version, save_module
 from tfxdr.export.ctr import CtrServing
+from tfxdr.export.sequences import SequenceServing
 
-__all__ = ["EXPORT_DIR", "ClickTranslationServing", "CtrServing", "next_version", "save_module"]
+__all__ = ["EXPORT_DIR", "ClickTranslationServing", "CtrServing", "SequenceServing",
+           "next_version", "save_module"]

@@ -12,8 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
-from tfxdr.features import domain_slug
-from tfxdr.models.click_base import items_input
+from tfxdr.features import domain_slug, items_input
 
 
 class ClickTranslationServing(ServingModule):

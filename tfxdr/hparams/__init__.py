@@ -16,7 +16,11 @@ from tfxdr.hparams.din import DINConfig
 from tfxdr.hparams.lr import LRConfig
 from tfxdr.hparams.multivae import MultiVAEConfig
 from tfxdr.hparams.pop import PopConfig
+from tfxdr.hparams.recguru import (BERT4RecConfig, BPRMFConfig, RecGURUConfig,
+                                   RecGURUSingleConfig, SASRecConfig, SequencePopConfig,
+                                   SequenceTransformerConfig)
 
-__all__ = ["AdversarialLossConfig", "CNANATConfig", "D2DTMConfig", "DADINConfig", "DANNConfig",
+__all__ = ["AdversarialLossConfig", "BERT4RecConfig", "BPRMFConfig", "CNANATConfig", "D2DTMConfig", "DADINConfig", "DANNConfig",
            "DANNDCNConfig", "DCNConfig", "DCNFineTuneConfig", "DINConfig", "GatedCrossConfig",
-           "LRConfig", "MultiVAEConfig", "PopConfig"]
+           "LRConfig", "MultiVAEConfig", "PopConfig", "RecGURUConfig", "RecGURUSingleConfig",
+           "SASRecConfig", "SequencePopConfig", "SequenceTransformerConfig"]

@@ -13,8 +13,9 @@ from tfxdr.layers.id_dropout import UnknownIdDropout
 from tfxdr.layers.multi_hot import MultiHot
 from tfxdr.layers.preprocessing import FeaturePreprocessor
 from tfxdr.layers.sampling import GaussianSample
+from tfxdr.layers.sequence_embedding import SequenceEmbedding
 
 __all__ = ["AttentionPooling", "BiInteractionPooling", "DeepCross", "DomainAwareEmbedding",
            "DomainClassifier", "FeaturePreprocessor", "FieldEmbedding", "FieldGate",
            "GatedCrossNetwork", "GaussianSample", "GradientReversal", "MultiHot",
-           "ReversalWarmup", "UnknownIdDropout"]
+           "ReversalWarmup", "SequenceEmbedding", "UnknownIdDropout"]

@@ -6,6 +6,8 @@ Importing this package registers every tfxdr layer and model with Keras, so that
 """
 
 from tfxdr.hparams import (
+    BERT4RecConfig,
+    BPRMFConfig,
     CNANATConfig,
     D2DTMConfig,
     DADINConfig,
@@ -17,8 +19,14 @@ from tfxdr.hparams import (
     LRConfig,
     MultiVAEConfig,
     PopConfig,
+    RecGURUConfig,
+    RecGURUSingleConfig,
+    SASRecConfig,
+    SequencePopConfig,
 )
 from tfxdr.models.base import Phase, TfxdrModel
+from tfxdr.models.bert4rec import BERT4Rec
+from tfxdr.models.bprmf import BPRMF
 from tfxdr.models.cnan_at import CNANAT
 from tfxdr.models.d2dtm import D2DTM
 from tfxdr.models.dadin import DADIN
@@ -27,9 +35,15 @@ from tfxdr.models.din import DIN
 from tfxdr.models.lr import LogisticRegression
 from tfxdr.models.multivae import MultiVAE
 from tfxdr.models.pop import Popularity
+from tfxdr.models.pop_seq import SequencePopularity
+from tfxdr.models.recguru import RecGURU
+from tfxdr.models.sasrec import SASRec
 from tfxdr.registry import MODELS, ModelSpec
 
-__all__ = ["CNANAT", "CNANATConfig", "D2DTM", "D2DTMConfig", "DADIN", "DADINConfig",
-           "DANNConfig", "DANNDCN", "DANNDCNConfig", "DCN", "DCNConfig", "DCNFineTuneConfig",
-           "DIN", "DINConfig", "LRConfig", "LogisticRegression", "MODELS", "ModelSpec",
-           "MultiVAE", "MultiVAEConfig", "Phase", "PopConfig", "Popularity", "TfxdrModel"]
+__all__ = ["BERT4Rec", "BERT4RecConfig", "BPRMF", "BPRMFConfig", "CNANAT", "CNANATConfig",
+           "D2DTM", "D2DTMConfig", "DADIN", "DADINConfig", "DANNConfig", "DANNDCN",
+           "DANNDCNConfig", "DCN", "DCNConfig", "DCNFineTuneConfig", "DIN", "DINConfig",
+           "LRConfig", "LogisticRegression", "MODELS", "ModelSpec", "MultiVAE",
+           "MultiVAEConfig", "Phase", "PopConfig", "Popularity", "RecGURU", "RecGURUConfig",
+           "RecGURUSingleConfig", "SASRec", "SASRecConfig", "SequencePopConfig",
+           "SequencePopularity", "TfxdrModel"]

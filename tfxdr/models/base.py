@@ -19,7 +19,10 @@ the feature spec and its config, and computes its loss terms in
   optimizer.iterations`` (an optimizer whose variables get no gradient, as in
   an ablation without the discriminator, skips its update).  Both optimizers
   are built when the model is compiled, so every checkpoint saves and restores
-  the state of both.
+  the state of both;
+- a model that trains in phases with optimizers of their own (RecGURU) names
+  them in ``phase_optimizers`` and their variables in ``optimizer_variables``;
+  they are compiled, saved and restored with the other two.
 
 Every model takes raw requests: its first layer is the run's
 :class:`~tfxdr.layers.FeaturePreprocessor`, built from the same spec, so a model
@@ -48,11 +51,13 @@ NON_FINITE_WEIGHT = "non-finite weight"
 class Phase:
     """Epochs up to ``last_epoch`` train on the rows of ``domains`` (None: all the
     model trains on); ``selects`` is false for a pre-training phase, whose epochs
-    are neither validated nor candidates for the checkpoint."""
+    are neither validated nor candidates for the checkpoint.  ``name`` tells the
+    model's training step which phase it is in (see ``TfxdrModel.start_phase``)."""
 
     last_epoch: int
     domains: tuple[str, ...] | None = None
     selects: bool = True
+    name: str = "train"
 
 
 class TfxdrModel(keras.Model):
@@ -72,6 +77,7 @@ class TfxdrModel(keras.Model):
 
     loss_terms: ClassVar[tuple[str, ...]] = ("loss",)
     discriminator_objective: ClassVar[str | None] = None
+    phase_optimizers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec, config: Config, seed: int = 0, registered_as: str = "",
                  **kwargs):
@@ -84,6 +90,8 @@ class TfxdrModel(keras.Model):
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_terms}
         self.d_optimizer = None
         self.d_steps = 1
+        self.extra_optimizers = {}
+        self.phase = None
 
     # -- Keras serialisation ------------------------------------------------
     def get_config(self):
@@ -122,22 +130,30 @@ class TfxdrModel(keras.Model):
         self.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), d_optimizer=d_optimizer,
                      d_steps=d_steps)
 
-    def compile(self, optimizer="adam", d_optimizer=None, d_steps: int = 1, **kwargs):
+    def compile(self, optimizer="adam", d_optimizer=None, d_steps: int = 1,
+                phase_optimizers: dict | None = None, **kwargs):
         """``optimizer`` updates everything but the discriminator, ``d_optimizer`` the
-        discriminator, ``d_steps`` times per training step.  String ops (the
-        vocabulary lookups) cannot be XLA-compiled, so ``jit_compile`` is off."""
+        discriminator, ``d_steps`` times per training step; ``phase_optimizers``
+        holds one optimizer per name of the class's ``phase_optimizers``.  String
+        ops (the vocabulary lookups) cannot be XLA-compiled, so ``jit_compile`` is off."""
         if (d_optimizer is None) != (self.discriminator_objective is None):
             raise ValueError(f"{type(self).__name__}: d_optimizer is "
                              + ("required" if d_optimizer is None else "not used")
                              + " by this model")
         if d_steps < 1:
             raise ValueError(f"d_steps={d_steps} is invalid: expected an integer >= 1")
+        given = dict(phase_optimizers or {})
+        if set(given) != set(self.phase_optimizers):
+            raise ValueError(f"{type(self).__name__}: phase_optimizers must name "
+                             f"{sorted(self.phase_optimizers)}, got {sorted(given)}")
         kwargs["jit_compile"] = False
         if not self.built:  # a model made directly, not by the registry: build it first
             self.build()
         super().compile(optimizer=optimizer, **kwargs)
         self.d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer is not None else None
         self.d_steps = int(d_steps)
+        self.extra_optimizers = {name: keras.optimizers.get(given[name])
+                                 for name in self.phase_optimizers}
         self.build_optimizers()
 
     def get_compile_config(self):
@@ -145,6 +161,10 @@ class TfxdrModel(keras.Model):
         if self.d_optimizer is not None:
             config["d_optimizer"] = keras.saving.serialize_keras_object(self.d_optimizer)
             config["d_steps"] = self.d_steps
+        if self.extra_optimizers:
+            config["phase_optimizers"] = {
+                name: keras.saving.serialize_keras_object(optimizer)
+                for name, optimizer in self.extra_optimizers.items()}
         return config
 
     def compile_from_config(self, config):
@@ -152,17 +172,33 @@ class TfxdrModel(keras.Model):
         for key in ("optimizer", "d_optimizer"):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
+        if config.get("phase_optimizers"):
+            config["phase_optimizers"] = {
+                name: keras.saving.deserialize_keras_object(optimizer)
+                for name, optimizer in config["phase_optimizers"].items()}
         self.compile(**{k: v for k, v in config.items()
-                        if k in ("optimizer", "d_optimizer", "d_steps", "steps_per_execution",
-                                 "run_eagerly")})
+                        if k in ("optimizer", "d_optimizer", "d_steps", "phase_optimizers",
+                                 "steps_per_execution", "run_eagerly")})
 
     def build_optimizers(self) -> None:
         """Builds each optimizer over its player's variables, so that a checkpoint
-        saves and restores the state of both (Keras builds only ``optimizer``)."""
+        saves and restores the state of all (Keras builds only ``optimizer``)."""
         if not self.optimizer.built:
             self.optimizer.build(self.generator_variables())
         if self.d_optimizer is not None and not self.d_optimizer.built:
             self.d_optimizer.build(self.discriminator_variables())
+        for name, optimizer in self.extra_optimizers.items():
+            if not optimizer.built:
+                optimizer.build(self.optimizer_variables(name))
+
+    def all_optimizers(self) -> list:
+        """Every optimizer of the model: ``optimizer``, ``d_optimizer``, the phases'."""
+        return [o for o in (self.optimizer, self.d_optimizer, *self.extra_optimizers.values())
+                if o is not None]
+
+    def optimizer_variables(self, name: str) -> list:
+        """The variables phase optimizer ``name`` updates."""
+        raise NotImplementedError(f"{type(self).__name__} has no phase optimizer {name!r}")
 
     # -- the two players ------------------------------------------------------
     def discriminator_variables(self) -> list:
@@ -191,6 +227,12 @@ class TfxdrModel(keras.Model):
     def training_phases(self, epochs: int) -> list[Phase]:
         """How the epochs split into phases on different rows (default: one)."""
         return [Phase(epochs)]
+
+    def start_phase(self, phase: Phase) -> None:
+        """Called before each epoch: a new phase's training step is traced again."""
+        if phase.name != self.phase:
+            self.phase = phase.name
+            self.train_function = None
 
     def training_callbacks(self, total_steps: int | None) -> list:
         """Schedules the model needs while it trains (default: none)."""

@@ -11,17 +11,9 @@ from __future__ import annotations
 
 import keras
 
-from tfxdr.features import domain_slug
+from tfxdr.features import items_input
 from tfxdr.layers import MultiHot
 from tfxdr.models.base import TfxdrModel
-
-ITEMS_PREFIX = "items_"
-
-
-def items_input(domain: str) -> str:
-    """The request key of a domain's clicked items."""
-    return ITEMS_PREFIX + domain_slug(domain)
-
 
 class ClickModel(TfxdrModel):
     """Base of the click-translation models.  Subclasses implement

@@ -3,8 +3,9 @@
 from tfxdr.tasks.base import Task
 from tfxdr.tasks.clicks import ClickTranslationTask
 from tfxdr.tasks.ctr import CtrTask
+from tfxdr.tasks.sequences import SequenceTask
 
 TASKS: dict[str, type[Task]] = {ClickTranslationTask.name: ClickTranslationTask,
-                                CtrTask.name: CtrTask}
+                                CtrTask.name: CtrTask, SequenceTask.name: SequenceTask}
 
-__all__ = ["TASKS", "ClickTranslationTask", "CtrTask", "Task"]
+__all__ = ["TASKS", "ClickTranslationTask", "CtrTask", "SequenceTask", "Task"]

@@ -12,8 +12,10 @@ The order of calls (see :func:`tfxdr.experiment.train`):
    ``select_training_rows(split_frame, domains, config, seed)``;
 3. ``feature_spec(interactions, split_frame, config)``: vocabularies, buckets
    and entity tables from the training rows only;
-4. ``prepare(split_frame, spec, config)`` -> the prepared data every later call
-   takes;
+4. ``write_inputs(run_dir, split_frame, spec, config, seed)``: anything else the
+   protocol fixes once per run and saves in it (sampled negatives);
+   ``prepare(split_frame, spec, config, run_dir)`` -> the prepared data every
+   later call takes;
 5. ``train_dataset`` for ``model.fit``, ``evaluate`` on ``val`` every epoch and
    ``selection_score`` on the result, ``evaluate`` on ``test`` once;
 6. ``serving_module(model, data)`` for the export.
@@ -22,6 +24,7 @@ The order of calls (see :func:`tfxdr.experiment.train`):
 from __future__ import annotations
 
 import abc
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -64,9 +67,15 @@ class Task(abc.ABC):
                      config) -> FeatureSpec:
         """The run's features, from the training rows of ``split_frame`` only."""
 
+    def write_inputs(self, run_dir: Path, split_frame: pd.DataFrame, spec: FeatureSpec,
+                     config, seed: int) -> None:
+        """Saves in ``run_dir`` what the protocol draws once per run (default: nothing)."""
+
     @abc.abstractmethod
-    def prepare(self, split_frame: pd.DataFrame, spec: FeatureSpec, config) -> Any:
-        """The examples of every part of the split, ready for the calls below."""
+    def prepare(self, split_frame: pd.DataFrame, spec: FeatureSpec, config,
+                run_dir: Path | None = None) -> Any:
+        """The examples of every part of the split, ready for the calls below
+        (``run_dir``: where :meth:`write_inputs` saved its part)."""
 
     @abc.abstractmethod
     def train_dataset(self, data, batch_size: int, seed: int,

@@ -27,9 +27,9 @@ from tfxdr.data.clicks import ClickRows, click_bag_dataset, click_rows
 from tfxdr.data.domains import Interactions
 from tfxdr.data.splits import SplitSpec
 from tfxdr.export.clicks import ClickTranslationServing
-from tfxdr.features import NUM_RESERVED, Feature, FeatureSpec, integer_ids, vocabulary
+from tfxdr.features import (NUM_RESERVED, Feature, FeatureSpec, integer_ids, items_input,
+                             vocabulary)
 from tfxdr.metrics import RankingAccumulator
-from tfxdr.models.click_base import items_input
 from tfxdr.tasks.base import Task
 
 # K = 10..50 in steps of 10: the Recall@K curve of D2D-TM's Figure 4.
@@ -91,7 +91,8 @@ class ClickTranslationTask(Task):
             for d in interactions.domains)
         return FeatureSpec(tuple(interactions.domains), features)
 
-    def prepare(self, split_frame: pd.DataFrame, spec: FeatureSpec, config=None) -> ClickData:
+    def prepare(self, split_frame: pd.DataFrame, spec: FeatureSpec, config=None,
+                run_dir=None) -> ClickData:
         users = np.sort(split_frame["user_id"].astype(str).unique())
         rows = {items_input(d): click_rows(split_frame[split_frame["domain"] == d], users)
                 for d in spec.domains}

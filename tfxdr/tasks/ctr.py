@@ -81,7 +81,8 @@ class CtrTask(Task):
         return ctr_feature_spec(interactions, split_frame, self.options,
                                 config.continuous_buckets)
 
-    def prepare(self, split_frame: pd.DataFrame, spec: FeatureSpec, config) -> CtrData:
+    def prepare(self, split_frame: pd.DataFrame, spec: FeatureSpec, config,
+                run_dir=None) -> CtrData:
         parts = {part: build_ctr_instances(split_frame, spec.domains, part, self.options)
                  for part in PARTS}
         trained = resolve_train_domains(config.train_domains, spec.domains)
