@@ -239,11 +239,15 @@ class RecGURU(SequenceModel):
                            self.generator_variables())
         return losses
 
+    def _wasserstein(self, gur_a, present_a, gur_b, present_b):
+        """W = E f(h_a) - E f(h_b) over the rows present in each domain."""
+        return (masked_mean(ops.squeeze(self.critic(gur_a), -1), present_a)
+                - masked_mean(ops.squeeze(self.critic(gur_b), -1), present_b))
+
     def _critic_terms(self, gur_a, present_a, gur_b, present_b):
-        """W = E f(h_a) - E f(h_b) and the gradient penalty on pairs of the batch's
-        A and B representations (interpolation weight uniform per pair)."""
-        wasserstein = (masked_mean(ops.squeeze(self.critic(gur_a), -1), present_a)
-                       - masked_mean(ops.squeeze(self.critic(gur_b), -1), present_b))
+        """W and the gradient penalty on pairs of the batch's A and B representations
+        (interpolation weight uniform per pair)."""
+        wasserstein = self._wasserstein(gur_a, present_a, gur_b, present_b)
         real = tf.boolean_mask(gur_a, present_a)
         fake = tf.boolean_mask(gur_b, present_b)
         pairs = ops.minimum(ops.shape(real)[0], ops.shape(fake)[0])
@@ -274,8 +278,7 @@ class RecGURU(SequenceModel):
                             present_b]
                     for _ in range(self.d_steps):
                         critic_loss, penalty = self._critic_update(*held)
-                wasserstein = (masked_mean(ops.squeeze(self.critic(gur_a), -1), present_a)
-                               - masked_mean(ops.squeeze(self.critic(gur_b), -1), present_b))
+                wasserstein = self._wasserstein(gur_a, present_a, gur_b, present_b)
             both = ops.logical_and(present_a, present_b)
             l2 = masked_mean(ops.sqrt(ops.sum(ops.square(gur_a - gur_b), axis=-1) + 1e-12), both)
             loss = rec_a + rec_b

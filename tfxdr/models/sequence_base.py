@@ -115,7 +115,7 @@ class SequenceModel(TfxdrModel):
 
     @staticmethod
     def item_positions(tokens):
-        """Token indices -> item positions (-1 for padding, -2 unknown... below 0)."""
+        """Token indices -> item positions among the known items (padding -2, unknown -1)."""
         return tokens - NUM_RESERVED
 
     def score_next(self, inputs, domain: int):

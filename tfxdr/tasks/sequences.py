@@ -167,7 +167,14 @@ class SequenceTask(Task):
         return len(data.users)
 
     def evaluate(self, model, data: SequenceData, part: str) -> dict[str, dict[str, float]]:
-        """``{domain: {"hr@10": sampled, ..., "full_ndcg@10": full ranking, ...}}``."""
+        """``{domain: {"hr@10": sampled, ..., "full_ndcg@10": full ranking, ...}}``.
+
+        Raises:
+            RunDirError: the data was prepared without its run (no sampled negatives).
+        """
+        if data.negatives[part][data.domains[0]] is None:
+            raise RunDirError("the sequence task scores against the negatives saved in the "
+                              "run: prepare the data with its run directory")
         out = {}
         for k, domain in enumerate(data.domains):
             held = data.held_out[part][domain]
