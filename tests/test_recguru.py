@@ -56,6 +56,24 @@ def test_the_encoder_masks_padding_and_reads_every_item_and_eos():
     assert np.abs(np.asarray(model.encode(changed, 0))[0] - gur[0]).max() > 1e-4
 
 
+def test_fine_tuning_never_shows_the_gur_an_item_it_trains_to_predict():
+    model = _model()
+    history = model.tokens(_batch(), 0, 7)[:, :-1]  # 4, 6, 1 and 0 items
+    for _ in range(20):  # the prefix is drawn per row
+        prefix, trainable = (np.asarray(t) for t in model._unseen_context(history))
+        for row, keep, mask in zip(np.asarray(history), prefix, trainable):
+            count = int((row != 0).sum())
+            kept = int((keep != 0).sum())
+            assert (count == 0 and kept == 0) or 1 <= kept <= count
+            # The prefix is the row's first `kept` items, left-padded.
+            np.testing.assert_array_equal(keep[len(row) - kept:],
+                                          row[len(row) - count:][:kept])
+            # Position t predicts the item after it: trained only when that item is
+            # not in the prefix (the last position predicts the held-out next item).
+            assert list(np.flatnonzero(mask)) == list(range(len(row) - 1 - count + kept,
+                                                              len(row)))
+
+
 def test_the_critic_takes_d_steps_updates_per_generator_update():
     model = _model(d_steps=5)
     model.start_phase(Phase(1, name="adversarial"))
@@ -97,16 +115,38 @@ def test_users_of_one_domain_train_and_the_l2_term_reads_users_of_both():
     logs = tf.function(model.train_step)(_batch(books=False))  # nobody has books
     assert float(logs["l2"]) == 0.0 and float(logs["gradient_penalty"]) == 0.0
     assert all(np.isfinite(float(v)) for v in logs.values())
-    # u0 and u2 have both domains: the l2 term is the mean distance of their two GURs.
+    # u0 and u2 have both domains: the l2 term is the mean distance of their two GURs
+    # (logged before the step's update; a new model, as the logs average over steps).
+    model = _model()
+    model.start_phase(Phase(1, name="adversarial"))
     batch = _batch()
     gurs = [np.asarray(model.user_representation(batch, k)) for k in (0, 1)]
     expected = np.mean([np.linalg.norm(gurs[0][u] - gurs[1][u]) for u in (0, 2)])
-    with tf.GradientTape():
-        (a, pa, _), (b, pb, _) = model._autoencode(batch, training=False)
-    np.testing.assert_array_equal(np.asarray(pa), [True, True, True, False])
-    np.testing.assert_array_equal(np.asarray(pb), [True, False, True, True])
-    distance = np.linalg.norm(np.asarray(a) - np.asarray(b), axis=1)
-    assert distance[[0, 2]].mean() == pytest.approx(expected, rel=1e-5)
+    logs = tf.function(model.train_step)(batch)
+    assert float(logs["l2"]) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("ablation", ["full", "no_critic"])
+def test_the_generator_gradient_taken_per_domain_is_the_gradient_of_eq_13(ablation):
+    from tfxdr.ops import masked_mean
+
+    model = _model(ablation=ablation, l2_weight=0.7, reconstruction_negatives=0)  # no draws
+    batch, variables = _batch(), model.generator_variables()
+    with tf.GradientTape() as tape:
+        (a, pa, rec_a), (b, pb, rec_b) = (model._autoencode(batch, k) for k in (0, 1))
+        both = tf.logical_and(pa, pb)
+        loss = rec_a + rec_b + 0.7 * masked_mean(tf.norm(a - b, axis=-1), both)
+        if ablation == "full":
+            loss += model._critic_mean(a, pa) - model._critic_mean(b, pb)
+    expected = tape.gradient(loss, variables)
+    gradients, terms = model._generator_gradients(batch, model._held_gurs(batch))
+    assert float(terms["loss"]) == pytest.approx(float(loss), rel=1e-5)
+    for want, got, variable in zip(expected, gradients, variables):
+        assert (want is None) == (got is None), variable.path
+        if want is not None:
+            np.testing.assert_allclose(np.asarray(tf.convert_to_tensor(got)),
+                                       np.asarray(tf.convert_to_tensor(want)),
+                                       rtol=1e-4, atol=1e-6, err_msg=variable.path)
 
 
 def test_ablations_drop_their_terms():

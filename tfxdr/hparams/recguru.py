@@ -78,6 +78,12 @@ class RecGURUConfig(TwoPlayerConfig, SequenceTransformerConfig):
             width (4 and 128).
         short_term_len: m, the recent items CDSRec attends over (None: max_len).
         bpr_negatives: sampled negatives per position in Eq. 12 (5, as the authors).
+        finetune_context: the GUR CDSRec attends to in fine-tuning.  ``prefix`` (the
+            default) encodes a random prefix of each training sequence and trains only
+            the positions whose targets come after it; ``full`` encodes the whole
+            training sequence for every position (Eq. 10 read over the sequence, as
+            the authors' code trains), which shows CDSRec the items it is asked to
+            predict at every position but the last.
         reconstruction_negatives: n > 0 scores Eq. 5's softmax over the next item and
             n uniform negatives per position (the supplement's sampled softmax, 20 on
             public data, the default); 0 over all the domain's items, Eq. 5 exactly.
@@ -101,6 +107,7 @@ class RecGURUConfig(TwoPlayerConfig, SequenceTransformerConfig):
     critic_dim: int = 128
     short_term_len: int | None = None
     bpr_negatives: int = 5
+    finetune_context: Literal["prefix", "full"] = "prefix"
     reconstruction_negatives: int = 20
     ablation: Literal["full", "no_critic", "no_l2", "no_autoencoder", "single"] = "full"
 

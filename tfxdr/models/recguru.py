@@ -34,6 +34,12 @@ Where this departs from the paper, and why:
 - The reconstruction's softmax spans the next item and 20 sampled items, as
   the supplement's sampled softmax on public data; ``reconstruction_negatives=0``
   spans all the domain's items, Eq. 5 as written.
+- Eq. 10's GUR encodes the sequence up to the predicted step.  Computed once over a
+  whole training sequence (as the authors' code does), it holds the target of every
+  position but the last, and CDSRec learns to copy them from it: it cannot at
+  serving time.  Fine-tuning here encodes a random prefix of each sequence and
+  trains the positions after it (``finetune_context="prefix"``); ``"full"`` is the
+  whole-sequence reading.
 - The fine-tuning phase trains CDSRec and the item embeddings; the encoder is
   held (its GUR is a fixed input to CDSRec): the paper fine-tunes CDSRec.
 - Phase 1 uses a constant step size; the supplement's schedule (Noam warm-up
@@ -180,15 +186,40 @@ class RecGURU(SequenceModel):
                                                                      from_logits=True)
         return masked_mean(cross_entropy, mask)
 
-    def next_item_states(self, items, domain: int, training=False):
+    def next_item_states(self, items, domain: int, training=False, context_items=None):
         """CDSRec's outputs q_t [B, m, d] over the last ``short_term_len`` of ``items``,
-        attending to the GUR of all of them (held: the encoder is not fine-tuned)."""
+        attending to the GUR of ``context_items`` (default: all of ``items``; held: the
+        encoder is not fine-tuned)."""
         cfg = self.config
         gur = None
         if cfg.uses_autoencoder:
-            gur = ops.stop_gradient(self.encode(items, domain, training=False))
+            context = items if context_items is None else trim_padding(context_items)
+            gur = ops.stop_gradient(self.encode(context, domain, training=False))
         short = items[:, -(cfg.short_term_len or cfg.max_len):]
         return self._decode(self.cdsrec[domain], short, domain, gur, training)
+
+    def _unseen_context(self, history):
+        """A GUR context for fine-tuning that holds none of the items it is trained to
+        predict, and the positions it may be trained on.
+
+        Eq. 10's GUR encodes the sequence up to the predicted step.  Computed once over
+        a whole training sequence, it holds the targets of every position but the last,
+        and CDSRec learns to read them back from it, which it cannot do at serving time.
+        Each row instead keeps a uniformly drawn prefix of its history (at least its
+        first item, at most all of it); only the positions whose targets come after the
+        prefix are trained.  Returns the prefixes (left-padded, [B, L]) and a [B, L] mask.
+        """
+        width = ops.shape(history)[1]
+        count = ops.sum(ops.cast(ops.not_equal(history, 0), "int32"), axis=1)
+        draw = keras.random.uniform(ops.shape(count), seed=self.sampler)
+        dropped = ops.minimum(ops.cast(draw * ops.cast(count, "float32"), "int32"),
+                              ops.maximum(count - 1, 0))  # items cut from the end, per row
+        columns = ops.arange(width, dtype="int32")[None, :]
+        source = columns - dropped[:, None]
+        prefix = ops.where(source >= 0,
+                           ops.take_along_axis(history, ops.maximum(source, 0), axis=1), 0)
+        trainable = columns >= width - 1 - dropped[:, None]
+        return prefix, trainable
 
     def score_next(self, inputs, domain: int):
         items = trim_padding(self.tokens(inputs, domain, self.config.max_len))
@@ -216,38 +247,59 @@ class RecGURU(SequenceModel):
         return {name: ops.convert_to_tensor(values.get(name, 0.0), "float32")
                 for name in self.loss_terms}
 
-    def _autoencode(self, inputs, training=True):
-        """Per domain: the GURs of the last N training items, which rows have any,
-        and the reconstruction loss."""
-        out = []
-        for k in range(self.num_domains):
-            items = trim_padding(self.tokens(inputs, k, self.config.max_len))
-            gur = self.encode(items, k, training=training)
-            present = ops.any(ops.not_equal(items, 0), axis=1)
-            out.append((gur, present, self.reconstruction_loss(items, gur, k, training)))
-        return out
+    def _domain_items(self, inputs, k):
+        """The last N training items of domain ``k`` and which rows have any."""
+        items = trim_padding(self.tokens(inputs, k, self.config.max_len))
+        return items, ops.any(ops.not_equal(items, 0), axis=1)
 
-    def _apply_losses(self, optimizer, tape, losses, variables) -> None:
+    def _autoencode(self, inputs, k, training=True):
+        """Domain ``k``'s GURs, which rows have any items, and reconstruction loss."""
+        items, present = self._domain_items(inputs, k)
+        gur = self.encode(items, k, training=training)
+        return gur, present, self.reconstruction_loss(items, gur, k, training)
+
+    def _domain_gradients(self, domain_loss, variables) -> list:
+        """The gradients of the sum over domains of ``domain_loss(k)``, one domain at a
+        time: each domain's graph is built only once the previous one's gradients
+        exist, so a step holds one domain's activations at its peak, not both."""
+        total, previous = [None] * len(variables), []
+        for k in range(self.num_domains):
+            with tf.control_dependencies(previous):
+                with tf.GradientTape() as tape:
+                    loss = domain_loss(k)
+                gradients = tape.gradient(loss, variables)
+            previous = [g for g in gradients if g is not None]
+            total = [a if g is None else g if a is None else
+                     tf.convert_to_tensor(a) + tf.convert_to_tensor(g)
+                     for a, g in zip(total, gradients)]
+        return total
+
+    def _apply_gradients(self, optimizer, gradients, losses, variables) -> None:
         with tf.control_dependencies(self._guards(losses)):
-            self._apply(optimizer, tape.gradient(losses["loss"], variables), variables)
+            self._apply(optimizer, gradients, variables)
 
     def _pretrain_step(self, inputs) -> dict:
-        with tf.GradientTape() as tape:
-            reconstruction = sum(loss for _, _, loss in self._autoencode(inputs))
-            losses = self._terms(loss=reconstruction, reconstruction=reconstruction)
-        self._apply_losses(self.extra_optimizers["pretrain"], tape, losses,
-                           self.generator_variables())
+        reconstruction = []
+
+        def loss_of(k):
+            reconstruction.append(self._autoencode(inputs, k)[2])
+            return reconstruction[-1]
+
+        variables = self.generator_variables()
+        gradients = self._domain_gradients(loss_of, variables)
+        total = sum(reconstruction)
+        losses = self._terms(loss=total, reconstruction=total)
+        self._apply_gradients(self.extra_optimizers["pretrain"], gradients, losses, variables)
         return losses
 
-    def _wasserstein(self, gur_a, present_a, gur_b, present_b):
-        """W = E f(h_a) - E f(h_b) over the rows present in each domain."""
-        return (masked_mean(ops.squeeze(self.critic(gur_a), -1), present_a)
-                - masked_mean(ops.squeeze(self.critic(gur_b), -1), present_b))
+    def _critic_mean(self, gur, present):
+        """E f(h) over the rows present: W = E f(h_a) - E f(h_b)."""
+        return masked_mean(ops.squeeze(self.critic(gur), -1), present)
 
     def _critic_terms(self, gur_a, present_a, gur_b, present_b):
         """W and the gradient penalty on pairs of the batch's A and B representations
         (interpolation weight uniform per pair)."""
-        wasserstein = self._wasserstein(gur_a, present_a, gur_b, present_b)
+        wasserstein = self._critic_mean(gur_a, present_a) - self._critic_mean(gur_b, present_b)
         real = tf.boolean_mask(gur_a, present_a)
         fake = tf.boolean_mask(gur_b, present_b)
         pairs = ops.minimum(ops.shape(real)[0], ops.shape(fake)[0])
@@ -267,46 +319,82 @@ class RecGURU(SequenceModel):
                         critic_variables)
         return critic_loss, penalty
 
-    def _adversarial_step(self, inputs) -> dict:
+    def _held_gurs(self, inputs) -> list:
+        """[gur_a, present_a, gur_b, present_b], the GURs held at their values."""
+        held = []
+        for k in range(self.num_domains):
+            items, present = self._domain_items(inputs, k)
+            held += [ops.stop_gradient(self.encode(items, k, training=True)), present]
+        return held
+
+    def _generator_gradients(self, inputs, held) -> tuple:
+        """The gradients of Eq. 13 (L_rec + W + L_l2) for the generator, and its terms.
+
+        Taken one domain at a time: the critic's W splits into a term per domain, and
+        Eq. 9's l2 on pairs is differentiated through each domain's GUR with the
+        other's ``held`` at its value (the two sum to the full gradient; with dropout,
+        the held value is another draw)."""
         cfg = self.config
-        with tf.GradientTape() as tape:
-            (gur_a, present_a, rec_a), (gur_b, present_b, rec_b) = self._autoencode(inputs)
-            critic_loss = penalty = wasserstein = ops.zeros(())
+        both = ops.logical_and(held[1], held[3])
+        reconstruction, critic_terms, distances = [], [], []
+
+        def loss_of(k):
+            gur, present, rec = self._autoencode(inputs, k)
+            reconstruction.append(rec)
+            loss = rec
             if cfg.uses_critic:
-                with tape.stop_recording():
-                    held = [ops.stop_gradient(gur_a), present_a, ops.stop_gradient(gur_b),
-                            present_b]
-                    for _ in range(self.d_steps):
-                        critic_loss, penalty = self._critic_update(*held)
-                wasserstein = self._wasserstein(gur_a, present_a, gur_b, present_b)
-            both = ops.logical_and(present_a, present_b)
-            l2 = masked_mean(ops.sqrt(ops.sum(ops.square(gur_a - gur_b), axis=-1) + 1e-12), both)
-            loss = rec_a + rec_b
-            if cfg.uses_critic:
-                loss = loss + wasserstein
+                critic_terms.append(self._critic_mean(gur, present))
+                loss = loss + (critic_terms[-1] if k == 0 else -critic_terms[-1])
+            distances.append(masked_mean(
+                ops.sqrt(ops.sum(ops.square(gur - held[2 - 2 * k]), axis=-1) + 1e-12), both))
             if cfg.uses_l2:
-                loss = loss + cfg.l2_weight * l2
-            losses = self._terms(loss=loss, reconstruction=rec_a + rec_b, wasserstein=wasserstein,
-                                 gradient_penalty=penalty, critic_loss=critic_loss, l2=l2)
-        self._apply_losses(self.optimizer, tape, losses, self.generator_variables())
+                loss = loss + cfg.l2_weight * distances[-1]
+            return loss
+
+        gradients = self._domain_gradients(loss_of, self.generator_variables())
+        wasserstein = critic_terms[0] - critic_terms[1] if cfg.uses_critic else ops.zeros(())
+        loss = sum(reconstruction) + wasserstein
+        if cfg.uses_l2:
+            loss = loss + cfg.l2_weight * distances[0]
+        return gradients, dict(loss=loss, reconstruction=sum(reconstruction),
+                               wasserstein=wasserstein, l2=distances[0])
+
+    def _adversarial_step(self, inputs) -> dict:
+        """``d_steps`` critic updates on the batch's GURs, then one generator update."""
+        held = self._held_gurs(inputs)
+        critic_loss = penalty = ops.zeros(())
+        if self.config.uses_critic:
+            for _ in range(self.d_steps):
+                critic_loss, penalty = self._critic_update(*held)
+        gradients, terms = self._generator_gradients(inputs, held)
+        losses = self._terms(**terms, gradient_penalty=penalty, critic_loss=critic_loss)
+        self._apply_gradients(self.optimizer, gradients, losses, self.generator_variables())
         return losses
 
     def _finetune_step(self, inputs) -> dict:
         cfg = self.config
-        with tf.GradientTape() as tape:
-            bpr = ops.zeros(())
-            for k in range(self.num_domains):
-                tokens = trim_padding(self.tokens(inputs, k, cfg.max_len + 1), minimum=2)
-                history, targets = tokens[:, :-1], self.item_positions(tokens[:, 1:])
-                states = self.next_item_states(history, k, training=True)
-                targets = targets[:, -ops.shape(states)[1]:]
-                negatives = self.sample_items(
-                    tf.concat([tf.shape(targets), [cfg.bpr_negatives]], 0), k)
-                positive = self.scores_of(states, self.embeddings[k],
-                                          ops.maximum(targets, 0)[..., None])[..., 0]
-                negative = self.scores_of(states, self.embeddings[k], negatives)
-                bpr = bpr + masked_mean(bpr_mean_negative(positive, negative), targets >= 0)
-            losses = self._terms(loss=bpr, bpr=bpr)
-        self._apply_losses(self.extra_optimizers["finetune"], tape, losses,
-                           self.optimizer_variables("finetune"))
+        bpr = []
+
+        def loss_of(k):
+            tokens = trim_padding(self.tokens(inputs, k, cfg.max_len + 1), minimum=2)
+            history, targets = tokens[:, :-1], self.item_positions(tokens[:, 1:])
+            context, trainable = None, ops.ones_like(targets, dtype="bool")
+            if cfg.uses_autoencoder and cfg.finetune_context == "prefix":
+                context, trainable = self._unseen_context(history)
+            states = self.next_item_states(history, k, training=True, context_items=context)
+            targets = targets[:, -ops.shape(states)[1]:]
+            trainable = trainable[:, -ops.shape(states)[1]:]
+            negatives = self.sample_items(
+                tf.concat([tf.shape(targets), [cfg.bpr_negatives]], 0), k)
+            positive = self.scores_of(states, self.embeddings[k],
+                                      ops.maximum(targets, 0)[..., None])[..., 0]
+            negative = self.scores_of(states, self.embeddings[k], negatives)
+            bpr.append(masked_mean(bpr_mean_negative(positive, negative),
+                                   ops.logical_and(targets >= 0, trainable)))
+            return bpr[-1]
+
+        variables = self.optimizer_variables("finetune")
+        gradients = self._domain_gradients(loss_of, variables)
+        losses = self._terms(loss=sum(bpr), bpr=sum(bpr))
+        self._apply_gradients(self.extra_optimizers["finetune"], gradients, losses, variables)
         return losses

@@ -61,10 +61,42 @@ class SequenceData:
     train: dict[str, np.ndarray]
     held_out: dict[str, dict[str, NextItemExamples]]
     negatives: dict[str, dict[str, np.ndarray]]
+    scoring: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
     def domains(self) -> tuple[str, ...]:
         return self.spec.domains
+
+    def scoring_set(self, part: str, domain: str) -> "ScoringSet":
+        """The held-out examples as the evaluation reads them, converted once: a run
+        scores the same users after every epoch."""
+        key = (part, domain)
+        if key not in self.scoring:
+            self.scoring[key] = ScoringSet.of(self.spec, self.held_out[part][domain])
+        return self.scoring[key]
+
+
+@dataclasses.dataclass
+class ScoringSet:
+    """One part's held-out examples of a domain, ready to score: requests' raw ids as
+    strings, item positions of targets and histories, users by history length."""
+
+    order: np.ndarray
+    users: np.ndarray
+    histories: dict[str, np.ndarray]
+    targets: np.ndarray
+    history_positions: np.ndarray
+
+    @classmethod
+    def of(cls, spec: FeatureSpec, held: NextItemExamples) -> "ScoringSet":
+        positions = _positions_of(spec, held.domain)
+        own = held.histories[held.domain]
+        # Users in order of history length: a batch of short histories is cut short.
+        order = np.argsort((own != PAD).sum(axis=1), kind="stable")
+        return cls(order=order, users=held.users.astype(str),
+                   histories={d: h.astype(str) for d, h in held.histories.items()},
+                   targets=positions(held.targets),
+                   history_positions=positions(own.ravel()).reshape(own.shape))
 
 
 def sequence_length(config) -> int:
@@ -177,23 +209,18 @@ class SequenceTask(Task):
                               "run: prepare the data with its run directory")
         out = {}
         for k, domain in enumerate(data.domains):
-            held = data.held_out[part][domain]
-            if not len(held):
+            if not len(data.held_out[part][domain]):
                 continue
-            positions = _positions_of(data.spec, domain)
-            targets = positions(held.targets)
-            own = held.histories[domain]
-            history = positions(own.ravel()).reshape(own.shape)
+            held = data.scoring_set(part, domain)
+            targets, history = held.targets, held.history_positions
             accumulator = RankingAccumulator(ks=self.ks, metrics=("hr", "ndcg"))
             positive, negative = [], []
             scorer = model.next_item_scorer(k)
-            # Users in order of history length: a batch of short histories is cut short.
-            order = np.argsort((own != PAD).sum(axis=1), kind="stable")
-            for start in range(0, len(held), self.eval_batch_users):
-                rows = order[start:start + self.eval_batch_users]
-                inputs = {items_input(d): tf.constant(h[rows].astype(str))
+            for start in range(0, len(targets), self.eval_batch_users):
+                rows = held.order[start:start + self.eval_batch_users]
+                inputs = {items_input(d): tf.constant(h[rows])
                           for d, h in held.histories.items()}
-                inputs["user_id"] = tf.constant(held.users[rows].astype(str))
+                inputs["user_id"] = tf.constant(held.users[rows])
                 scores = np.asarray(scorer(inputs), dtype=np.float32)
                 target = targets[rows]
                 num_items = scores.shape[1]
@@ -211,7 +238,7 @@ class SequenceTask(Task):
             sampled = sampled_ranking_metrics(np.concatenate(positive),
                                               np.concatenate(negative), ks=self.ks)
             full = {f"full_{name}": value for name, value in accumulator.result().items()}
-            out[domain] = {**sampled, **full, "users": float(len(held))}
+            out[domain] = {**sampled, **full, "users": float(len(targets))}
         return out
 
     def selection_score(self, metrics: dict[str, dict[str, float]], data: SequenceData,
