@@ -111,3 +111,18 @@ def test_masked_mean_broadcasts_a_sequence_mask_over_the_vector_axis():
     np.testing.assert_allclose(pooled, [[2.0, 20.0], [0.0, 0.0]])
     kept = np.asarray(masked_mean(values, mask[..., None], axis=1, keepdims=True))
     assert kept.shape == (2, 1, 2)
+
+
+def test_next_item_losses_by_hand():
+    from tfxdr.losses import bpr_mean_negative, sampled_binary_crossentropy
+
+    def softplus(x):
+        return math.log1p(math.exp(x))
+
+    positive, negatives = np.array([1.5], np.float32), np.array([[2.0, -1.0, 0.5]], np.float32)
+    # Eq. 12 averages the scores (to 0.5) before the sigmoid: -log s(1.5) - log(1 - s(0.5)).
+    assert float(bpr_mean_negative(positive, negatives)[0]) == pytest.approx(
+        softplus(-1.5) + softplus(0.5), rel=1e-5)
+    # Per negative: the high-scoring 2.0 is penalised on its own.
+    assert float(sampled_binary_crossentropy(positive, negatives)[0]) == pytest.approx(
+        softplus(-1.5) + (softplus(2.0) + softplus(-1.0) + softplus(0.5)) / 3, rel=1e-5)

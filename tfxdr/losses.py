@@ -113,3 +113,16 @@ def bpr_mean_negative(positive, negatives):
     mean = ops.mean(negatives, axis=-1)
     return (ops.binary_crossentropy(ops.ones_like(positive), positive, from_logits=True)
             + ops.binary_crossentropy(ops.zeros_like(mean), mean, from_logits=True))
+
+
+def sampled_binary_crossentropy(positive, negatives):
+    """-log s(positive) - mean_j log(1 - s(negative_j)) per position: each sampled
+    item is pushed down on its own (SASRec's loss with one negative).
+
+    Args:
+        positive: [...] scores of the next items.
+        negatives: [..., n] scores of n sampled items.
+    """
+    return (ops.binary_crossentropy(ops.ones_like(positive), positive, from_logits=True)
+            + ops.mean(ops.binary_crossentropy(ops.zeros_like(negatives), negatives,
+                                               from_logits=True), axis=-1))

@@ -78,6 +78,12 @@ class RecGURUConfig(TwoPlayerConfig, SequenceTransformerConfig):
             width (4 and 128).
         short_term_len: m, the recent items CDSRec attends over (None: max_len).
         bpr_negatives: sampled negatives per position in Eq. 12 (5, as the authors).
+        finetune_loss: ``bce`` (the default), each sampled negative's own binary
+            cross-entropy, averaged (SASRec's loss, which it is with one negative); or
+            ``eq12``, Eq. 12 as written, the negatives' scores averaged before the
+            sigmoid, which leaves a high-scoring negative unpunished while the others
+            are low (on ML-1M Drama/Comedy it fine-tunes far more slowly:
+            docs/results/recguru_ml1m.md).
         finetune_context: the GUR CDSRec attends to in fine-tuning.  ``prefix`` (the
             default) encodes a random prefix of each training sequence and trains only
             the positions whose targets come after it; ``full`` encodes the whole
@@ -107,6 +113,7 @@ class RecGURUConfig(TwoPlayerConfig, SequenceTransformerConfig):
     critic_dim: int = 128
     short_term_len: int | None = None
     bpr_negatives: int = 5
+    finetune_loss: Literal["bce", "eq12"] = "bce"
     finetune_context: Literal["prefix", "full"] = "prefix"
     reconstruction_negatives: int = 20
     ablation: Literal["full", "no_critic", "no_l2", "no_autoencoder", "single"] = "full"

@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from tfxdr.losses import sampled_binary_crossentropy
 from tfxdr.models.sequence_base import SequenceModel, trim_padding
 from tfxdr.ops import masked_mean
 
@@ -52,10 +53,10 @@ class SASRec(SequenceModel):
             tokens = trim_padding(self.tokens(inputs, k, self.config.max_len + 1), minimum=2)
             states = self.states(tokens[:, :-1], k, training=training)
             targets = self.item_positions(tokens[:, 1:])
-            negatives = self.sample_items(tf.shape(targets), k)
-            pair = ops.stack([ops.maximum(targets, 0), negatives], axis=-1)
-            scores = self.scores_of(states, self.embeddings[k], pair)
-            labels = ops.stack([ops.ones_like(scores[..., 0]), ops.zeros_like(scores[..., 0])], -1)
-            cross_entropy = ops.sum(ops.binary_crossentropy(labels, scores, from_logits=True), -1)
+            negatives = self.sample_items(tf.shape(targets), k)[..., None]
+            positive = self.scores_of(states, self.embeddings[k],
+                                      ops.maximum(targets, 0)[..., None])[..., 0]
+            negative = self.scores_of(states, self.embeddings[k], negatives)
+            cross_entropy = sampled_binary_crossentropy(positive, negative)
             loss = loss + masked_mean(cross_entropy, targets >= 0)
         return {"loss": loss}
