@@ -159,13 +159,13 @@ def test_ablations_drop_their_terms():
     assert seqrec.encoders == [] and [p.name for p in seqrec.training_phases(5)] == ["finetune"]
     full = _model()
     assert [(p.name, p.last_epoch, p.selects) for p in full.training_phases(30)] == [
-        ("pretrain", 4, False), ("adversarial", 8, False), ("finetune", 30, True)]
+        ("pretrain", 3, False), ("adversarial", 6, False), ("finetune", 30, True)]
 
 
 def test_a_schedule_without_fine_tuning_epochs_is_refused():
-    with pytest.raises(ConfigError, match="epochs=8 is invalid: expected more than "
-                                          "pretrain_epochs \\+ adversarial_epochs \\(8\\)"):
-        resolve_config("recguru", ["epochs=8"])
+    with pytest.raises(ConfigError, match="epochs=6 is invalid: expected more than "
+                                          "pretrain_epochs \\+ adversarial_epochs \\(6\\)"):
+        resolve_config("recguru", ["epochs=6"])
 
 
 def _planted_csv(tmp_path):

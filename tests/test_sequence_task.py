@@ -95,6 +95,46 @@ def test_an_item_training_never_saw_is_a_miss_under_both_protocols(tmp_path):
                                                .index("u0")] == -1).all()
 
 
+class SeenFirstScorer(PlantedOrderScorer):
+    """Scores every item the user had before (``seen``, beyond the request's window too)
+    above the planted successor, and the rest below it."""
+
+    def __init__(self, spec, data, part):
+        super().__init__(spec)
+        self.data, self.part = data, part
+
+    def next_item_scorer(self, domain: int):
+        planted = super().next_item_scorer(domain)
+        held = self.data.held_out[self.part][DOMAINS[domain]]
+        vocabulary = self.spec[f"items_{DOMAINS[domain]}"].vocabulary
+        row_of = {user: row for row, user in enumerate(held.users)}
+
+        def score(inputs):
+            scores = 0.5 * planted(inputs)
+            for row, user in enumerate(inputs["user_id"].numpy().astype(str)):
+                scores[row, [vocabulary.index(i) for i in held.seen[row_of[user]]]] = 1.0
+            return scores
+
+        return score
+
+
+def test_every_item_a_user_had_is_masked_and_never_a_negative_beyond_the_window(tmp_path):
+    # 10 distinct books per user (a walk round a block of 10), the window 7.
+    frame = planted_sequences(items_per_domain=ITEMS, lengths=(10, 4), seed=1)
+    task, split, spec, data = _prepared(tmp_path, frame)
+    for part, before in (("val", 8), ("test", 9)):
+        held = data.held_out[part]["books"]
+        # 8 (9) items before the part, of which the request's window holds 7.
+        assert {len(items) for items in held.seen} == {before}
+        assert {int((row != "").sum()) for row in held.histories["books"]} == {7}
+        vocabulary = spec["items_books"].vocabulary
+        for items, negatives in zip(held.seen, data.negatives[part]["books"]):
+            assert not {vocabulary.index(i) for i in items} & set(negatives.tolist())
+        # Ranked above the successor but all masked: the successor is first.
+        result = task.evaluate(SeenFirstScorer(spec, data, part), data, part)["books"]
+        assert result["full_ndcg@5"] == 1.0 and result["ndcg@5"] == 1.0
+
+
 def test_negatives_are_drawn_once_by_training_popularity_and_saved(tmp_path):
     task, split, spec, data = _prepared(tmp_path)
     for part in ("val", "test"):

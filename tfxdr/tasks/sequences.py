@@ -12,11 +12,12 @@ Each domain is scored under two protocols:
 
 - sampled (the paper's Table 2): the held-out item against 200 negatives
   drawn by training popularity, ONCE per run seed, saved in the run
-  (``negatives/<part>-<domain>.npz``), the user's history never among them
-  (fewer, the same number for every user, where a catalogue is too small):
-  ``hr@K`` and ``ndcg@K``;
-- full ranking over every item of the domain, the user's history masked:
-  ``full_hr@K`` and ``full_ndcg@K``.
+  (``negatives/<part>-<domain>.npz``), never an item the user had before in
+  that domain, however far back (fewer, the same number for every user, where a
+  catalogue is too small): ``hr@K`` and ``ndcg@K``;
+- full ranking over every item of the domain, every item the user had before
+  masked (not only the ``max_len`` a model reads): ``full_hr@K`` and
+  ``full_ndcg@K``.
 
 A held-out item training never saw cannot be scored: it counts as a miss under
 both.  Selection is on validation ``full_ndcg@10`` of the target (last) domain.
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfxdr.data.sequences import (PAD, NextItemExamples, length_bucketed_order,
+from tfxdr.data.sequences import (PAD, NextItemExamples, as_strings, length_bucketed_order,
                                   next_item_examples, sequence_batches, training_sequences)
 from tfxdr.data.splits import SplitSpec
 from tfxdr.errors import RunDirError
@@ -78,14 +79,23 @@ class SequenceData:
 
 @dataclasses.dataclass
 class ScoringSet:
-    """One part's held-out examples of a domain, ready to score: requests' raw ids as
-    strings, item positions of targets and histories, users by history length."""
+    """One part's held-out examples of a domain, ready to score: item positions of
+    the targets and of every item each user had before, users by history length.
+    The requests' raw ids stay as the examples hold them; ``requests`` hands the
+    model one batch at a time."""
 
     order: np.ndarray
     users: np.ndarray
     histories: dict[str, np.ndarray]
     targets: np.ndarray
-    history_positions: np.ndarray
+    seen_positions: np.ndarray
+
+    def requests(self, rows: np.ndarray) -> dict[str, tf.Tensor]:
+        """The model's inputs for ``rows``: every domain's recent raw ids and the user."""
+        inputs = {items_input(d): tf.constant(as_strings(h[rows]))
+                  for d, h in self.histories.items()}
+        inputs["user_id"] = tf.constant(self.users[rows])
+        return inputs
 
     @classmethod
     def of(cls, spec: FeatureSpec, held: NextItemExamples) -> "ScoringSet":
@@ -94,9 +104,9 @@ class ScoringSet:
         # Users in order of history length: a batch of short histories is cut short.
         order = np.argsort((own != PAD).sum(axis=1), kind="stable")
         return cls(order=order, users=held.users.astype(str),
-                   histories={d: h.astype(str) for d, h in held.histories.items()},
+                   histories=held.histories,
                    targets=positions(held.targets),
-                   history_positions=positions(own.ravel()).reshape(own.shape))
+                   seen_positions=_seen_positions(positions, held))
 
 
 def sequence_length(config) -> int:
@@ -148,9 +158,7 @@ class SequenceTask(Task):
                                           sequence_length(config))
                 targets = positions(held.targets)
                 known = np.flatnonzero(targets >= 0)
-                history = positions(held.histories[domain].ravel()).reshape(
-                    held.histories[domain].shape)
-                exclude = [np.unique(row[row >= 0]) for row in history[known]]
+                exclude = [row[row >= 0] for row in _seen_positions(positions, held)[known]]
                 # A catalogue too small for 200 gives every user the same smaller count.
                 width = min([NUM_NEGATIVES] + [len(counts) - len(np.union1d(row, [target]))
                                                for row, target in zip(exclude, targets[known])])
@@ -212,21 +220,18 @@ class SequenceTask(Task):
             if not len(data.held_out[part][domain]):
                 continue
             held = data.scoring_set(part, domain)
-            targets, history = held.targets, held.history_positions
+            targets, seen = held.targets, held.seen_positions
             accumulator = RankingAccumulator(ks=self.ks, metrics=("hr", "ndcg"))
             positive, negative = [], []
             scorer = model.next_item_scorer(k)
             for start in range(0, len(targets), self.eval_batch_users):
                 rows = held.order[start:start + self.eval_batch_users]
-                inputs = {items_input(d): tf.constant(h[rows])
-                          for d, h in held.histories.items()}
-                inputs["user_id"] = tf.constant(held.users[rows])
-                scores = np.asarray(scorer(inputs), dtype=np.float32)
+                scores = np.asarray(scorer(held.requests(rows)), dtype=np.float32)
                 target = targets[rows]
                 num_items = scores.shape[1]
                 # An unknown held-out item is a position past the catalogue: never hit.
                 relevant = [np.array([t if t >= 0 else num_items]) for t in target]
-                exclude = [h[(h >= 0) & (h != t)] for h, t in zip(history[rows], target)]
+                exclude = [s[(s >= 0) & (s != t)] for s, t in zip(seen[rows], target)]
                 accumulator.update(scores, relevant, exclude=exclude)
                 padded = np.concatenate([scores, np.full((len(scores), 1), -np.inf,
                                                          np.float32)], axis=1)
@@ -255,6 +260,16 @@ class SequenceTask(Task):
 
 def _negatives_name(part: str, domain: str) -> str:
     return f"{part}-{domain_slug(domain)}.npz"
+
+
+def _seen_positions(positions, held: NextItemExamples) -> np.ndarray:
+    """Per user, the positions of the items ``held.seen`` lists (-1: unknown)."""
+    flat = positions(np.concatenate([*held.seen, np.zeros(0, dtype=str)]))
+    ends = np.cumsum([len(items) for items in held.seen], dtype=np.int64)
+    out = np.empty(len(held), dtype=object)
+    for row, end in enumerate(ends):
+        out[row] = flat[end - len(held.seen[row]):end]
+    return out
 
 
 def _positions_of(spec: FeatureSpec, domain: str):
