@@ -122,6 +122,9 @@ def test_users_of_one_domain_train_and_the_l2_term_reads_users_of_both():
     batch = _batch()
     gurs = [np.asarray(model.user_representation(batch, k)) for k in (0, 1)]
     expected = np.mean([np.linalg.norm(gurs[0][u] - gurs[1][u]) for u in (0, 2)])
+    present = [np.asarray(model._domain_items(batch, k)[1]) for k in (0, 1)]
+    np.testing.assert_array_equal(present[0], [True, True, True, False])
+    np.testing.assert_array_equal(present[1], [True, False, True, True])
     logs = tf.function(model.train_step)(batch)
     assert float(logs["l2"]) == pytest.approx(expected, rel=1e-5)
 
