@@ -30,7 +30,6 @@ from tfxdr.data import make_split  # noqa: E402
 from tfxdr.data.domains import parse_domains  # noqa: E402
 from tfxdr.experiment import DataConfig, load_interactions  # noqa: E402
 from tfxdr.models.base import Phase  # noqa: E402
-from tfxdr.ops import masked_mean  # noqa: E402
 from tfxdr.registry import resolve_config  # noqa: E402
 from tfxdr.tasks import SequenceTask  # noqa: E402
 from tfxdr.training import set_seed  # noqa: E402
@@ -67,20 +66,15 @@ def longest_batch(dataset: str = "ml-1m", domains: str = "Drama,Comedy"):
 def joint_step(model, phase: str):
     """Eq. 5 (and Eq. 13's W and l2 in the adversarial phase) under one tape."""
     optimizer = model.extra_optimizers["pretrain"] if phase == "pretrain" else model.optimizer
-    cfg = model.config
 
     @tf.function
     def step(inputs):
         variables = model.generator_variables()
         with tf.GradientTape() as tape:
-            (gur_a, present_a, rec_a), (gur_b, present_b, rec_b) = (
-                model._autoencode(inputs, k) for k in (0, 1))
-            loss = rec_a + rec_b
             if phase == "adversarial":
-                loss += (model._critic_mean(gur_a, present_a)
-                         - model._critic_mean(gur_b, present_b))
-                loss += cfg.l2_weight * masked_mean(
-                    tf.norm(gur_a - gur_b, axis=-1), tf.logical_and(present_a, present_b))
+                loss = model.joint_generator_loss(inputs)
+            else:
+                loss = sum(model._autoencode(inputs, k)[2] for k in (0, 1))
         optimizer.apply(tape.gradient(loss, variables), variables)
         return loss
 

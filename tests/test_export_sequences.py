@@ -93,3 +93,13 @@ def test_bad_requests_name_the_input(exported):
                        match="domain: expected one row per row of item_ids"):
         served.signatures["user_representation"](item_ids=tf.constant([[1]], tf.int64),
                                                  domain=tf.constant(["books", "books"]))
+
+
+def test_exclude_positions_sets_each_rows_own_positions_to_minus_inf():
+    from tfxdr.export.sequences import exclude_positions
+
+    scores = tf.reshape(tf.range(12, dtype=tf.float32), (3, 4))
+    positions = tf.constant([[2, 0, 2], [-1, -1, -1], [-2, 3, -1]], tf.int64)  # repeats, none
+    want = np.arange(12, dtype=np.float32).reshape(3, 4)
+    want[0, [0, 2]] = want[2, 3] = -np.inf
+    np.testing.assert_array_equal(exclude_positions(scores, positions).numpy(), want)

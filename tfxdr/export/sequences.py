@@ -64,8 +64,7 @@ class SequenceServing(ServingModule):
             request = self._recent(item_ids, domain)
             scores = tf.cast(self.model.score_next(request, domain), tf.float32)
             seen = self.model.item_positions(self.preprocessor.lookup(name, request[name]))
-            had = tf.reduce_max(tf.one_hot(seen, tf.shape(scores)[1], dtype=tf.float32), axis=1)
-            scores = tf.where(had > 0, tf.constant(-np.inf, tf.float32), scores)
+            scores = exclude_positions(scores, seen)
             top = tf.math.top_k(scores, k=k)
             return {"top_k_ids": tf.gather(item_ids_of_domain, top.indices),
                     "top_k_scores": top.values}
@@ -87,3 +86,14 @@ class SequenceServing(ServingModule):
         """Every signature, and ``serving_default``: the next item of the last domain."""
         last = f"next_item_{domain_slug(self.model.spec.domains[-1])}"
         return {**self.functions, "serving_default": self.functions[last]}
+
+
+def exclude_positions(scores, positions):
+    """``scores`` [B, items] with each row's ``positions`` [B, T] (-1: none) set to
+    -inf: a scatter of the B x T entries, not a [B, T, items] one-hot."""
+    rows = tf.broadcast_to(tf.range(tf.shape(positions)[0])[:, None], tf.shape(positions))
+    known = positions >= 0
+    indices = tf.stack([tf.boolean_mask(rows, known),
+                        tf.boolean_mask(tf.cast(positions, tf.int32), known)], axis=-1)
+    return tf.tensor_scatter_nd_update(
+        scores, indices, tf.fill(tf.shape(indices)[:1], tf.constant(-np.inf, scores.dtype)))

@@ -364,6 +364,21 @@ class RecGURU(SequenceModel):
         return gradients, dict(loss=loss, reconstruction=sum(reconstruction),
                                wasserstein=wasserstein, l2=distances[0])
 
+    def joint_generator_loss(self, inputs):
+        """Eq. 13 (L_rec + W + L_l2) of every domain in one graph: what
+        ``_generator_gradients`` differentiates one domain at a time, written as the
+        paper writes it (training does not use it: it holds both domains' activations)."""
+        cfg = self.config
+        (gur_a, present_a, rec_a), (gur_b, present_b, rec_b) = (
+            self._autoencode(inputs, k) for k in (0, 1))
+        loss = rec_a + rec_b
+        if cfg.uses_critic:
+            loss += self._critic_mean(gur_a, present_a) - self._critic_mean(gur_b, present_b)
+        if cfg.uses_l2:
+            loss += cfg.l2_weight * masked_mean(ops.norm(gur_a - gur_b, axis=-1),
+                                                ops.logical_and(present_a, present_b))
+        return loss
+
     def _adversarial_step(self, inputs) -> dict:
         """``d_steps`` critic updates on the batch's GURs, then one generator update."""
         held = self._held_gurs(inputs)
