@@ -241,6 +241,10 @@ CASES = {
     "unknown domain": _csv_case(
         ROWS, "tfxdr: error: {path}: domain 'music' not found in column 'domain'; available: "
         "books, movies", domains="books,music"),
+    "no timestamps for a time split": lambda root, finished: (
+        _train(_write(root / "data.csv", ROWS), root / "out", model="sasrec"),
+        f"tfxdr: error: {root / 'data.csv'}: split 'leave_one_out' needs a 'timestamp' column, "
+        "which the data lacks"),
     "missing dataset file": lambda root, finished: (
         _train(root / "nowhere" / "data.csv", root / "out"),
         f"tfxdr: error: {root / 'nowhere' / 'data.csv'}: no such file or directory"),

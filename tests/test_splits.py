@@ -59,7 +59,8 @@ def test_no_test_interaction_precedes_a_train_one_in_time_splits():
 def test_time_splits_need_timestamps_and_fractions_are_checked():
     interactions = Interactions(_frame().drop(columns="timestamp"), ("books", "movies"),
                                 None, None, "x")
-    with pytest.raises(DataError, match="split 'leave_one_out' needs a 'timestamp' column"):
+    with pytest.raises(DataError, match="^x: split 'leave_one_out' needs a 'timestamp' column, "
+                                        "which the data lacks$"):
         make_split(interactions, SplitSpec(kind="leave_one_out"))
     with pytest.raises(DataError, match=r"^split_fractions '0.5,0.5,0.5' is invalid: expected "
                                         r"three positive numbers \(train, val, test\) summing "

@@ -37,6 +37,11 @@ class Interactions:
     users: pd.DataFrame | None
     items: pd.DataFrame | None
     dataset: str
+    source: str | None = None  # the file they were read from, for error messages
+
+    @property
+    def where(self) -> str:
+        return self.source or self.dataset
 
     @property
     def has_timestamps(self) -> bool:
@@ -101,6 +106,7 @@ def select_domains(
         users=raw.users,
         items=raw.items,
         dataset=raw.name,
+        source=_where(raw),
     )
 
 

@@ -71,7 +71,8 @@ def make_split(interactions: Interactions, spec: SplitSpec) -> pd.DataFrame:
     if spec.kind == "users":
         return split_users(frame, spec.fractions, spec.seed)
     if not interactions.has_timestamps:
-        raise DataError(f"split {spec.kind!r} needs a 'timestamp' column, which the data lacks")
+        raise DataError(f"{interactions.where}: split {spec.kind!r} needs a 'timestamp' "
+                        "column, which the data lacks")
     if spec.kind == "leave_one_out":
         return leave_one_out(frame)
     if spec.kind == "cold_start":
