@@ -5,7 +5,8 @@
 Writes PREFIX_critic.png (the Wasserstein estimate, the critic's loss, the
 gradient penalty and the l2 distance of common users' two representations over
 the adversarial phase's steps), PREFIX_reconstruction.png (over pre-training
-and the adversarial phase) and PREFIX_finetune.png (Eq. 12's loss), and prints
+and the adversarial phase) and PREFIX_finetune.png (the fine-tuning loss,
+``bpr`` in the logs: Eq. 12 or per-negative cross-entropy, per ``finetune_loss``), and prints
 each phase's first and last epoch means as Markdown.
 """
 
