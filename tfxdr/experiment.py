@@ -402,9 +402,13 @@ def bench(
     for label, model, seed, extra, run_dir in plans:
         if rundir.is_complete(run_dir):
             report = read_json(run_dir / METRICS_FILE)
+            print(f"bench: {label} seed {seed}: finished, read back from {run_dir}", flush=True)
         else:
             print(f"bench: {label} ({model}) seed {seed} -> {run_dir}", flush=True)
             report = train(model, data, run_dir, seed=seed, overrides=extra, epochs=epochs,
                            verbose=verbose)
+            print(f"bench: {label} seed {seed}: best epoch {report['validation']['best_epoch']}"
+                  f" of {report['epochs_run']}, {report['train_seconds']:.0f} s of training",
+                  flush=True)
         reports.append({**report, "label": label})
     return reports
