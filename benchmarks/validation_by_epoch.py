@@ -33,7 +33,8 @@ def table(bench: Path, labels: list[str]) -> str:
     scores = {label: by_epoch(bench, label) for label in labels}
     rows = max(len(s) for per_seed in scores.values() for s in per_seed)
     lines = ["| validated epoch | " + " | ".join(
-        f"{label} ({len(scores[label])} seeds)" for label in labels) + " |",
+        f"{label} ({len(scores[label])} seed{'s' * (len(scores[label]) > 1)})"
+        for label in labels) + " |",
         "|---|" + "---|" * len(labels)]
     for epoch in range(rows):
         cells = []

@@ -1,18 +1,9 @@
 """The before/after table script, on bench outputs written by hand."""
 
-import importlib.util
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("before_after",
-                                                  ROOT / "benchmarks" / "before_after.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from scripts import load_benchmark
 
 
 def _write(bench: Path, seed: int, auc: float) -> None:
@@ -27,7 +18,7 @@ def test_rows_compare_the_seeds_both_benches_ran(tmp_path):
         _write(tmp_path / "before", seed, auc)
     for seed, auc in ((0, 0.71), (1, 0.74)):
         _write(tmp_path / "after", seed, auc)
-    script = _script()
+    script = load_benchmark("before_after")
     table = script.table(script.collect(tmp_path / "before", "auc"),
                          script.collect(tmp_path / "after", "auc"), "auc").splitlines()
     # Seed 2 ran before only and is left out.  Differences 0.01 and 0.02: mean 0.015,

@@ -1,18 +1,13 @@
 """The DAAN report tables, on bench outputs written by hand."""
 
-import importlib.util
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from scripts import load_benchmark
 
 
 def _tables():
-    spec = importlib.util.spec_from_file_location(
-        "cnan_at_tables", ROOT / "benchmarks" / "cnan_at_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("cnan_at_tables")
 
 
 def _write(bench: Path, label: str, seed: int, drama: float, comedy: float) -> None:
