@@ -42,6 +42,7 @@ def test_bench_runs_models_and_seeds_and_resumes(planted_csv, tmp_path, capsys):
     assert re.search(r"^bench: small seed 1: best epoch [1-3] of 3, \d+ s of training$", printed,
                      re.M)
     summary = (out / "summary.md").read_text()
+    assert "```bash\ntfxdr " + " ".join(args) + "\n```" in summary
     assert "| multivae | books->movies | 2 |" in summary
     assert "| small | books->movies | 2 |" in summary
     assert "| pop | movies->books | 2 |" in summary

@@ -277,6 +277,7 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
+    import shlex
     from pathlib import Path
 
     from tfxdr import experiment, report
@@ -319,7 +320,9 @@ def _bench(args) -> int:
     data = _data_config(args)
     reports = experiment.bench(entries, data, seeds, args.out, overrides, args.epochs)
     metrics = task.summary_metrics
+    command = " ".join(shlex.quote(a) for a in ["tfxdr", *args.argv])
     lines = [f"# {', '.join(labels)} on {data.dataset} {','.join(data.domains)}", "",
+             "Regenerated (finished runs are read back) by:", "", "```bash", command, "```", "",
              f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std over seeds.", "",
              report.markdown_table(reports, metrics), "", report.timing_table(reports), ""]
     table = report.collect(reports)
@@ -362,6 +365,7 @@ def explain(error: TfxdrError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _run(args)
     except TrainingInterrupted as error:
