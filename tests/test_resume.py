@@ -40,6 +40,27 @@ def _wait_for_steps(staged, rows, process, timeout=300):
     raise AssertionError(f"{steps}: fewer than {rows} rows after {timeout} s")
 
 
+def _checkpoint_times(staged, process, count=2, timeout=300):
+    """When each of the first ``count`` epochs' resume checkpoints was written (each
+    epoch ends by replacing ``checkpoints/resume.npz`` atomically)."""
+    path = staged / "checkpoints" / "resume.npz"
+    seen, times = None, []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(times) < count:
+        try:
+            version = path.stat().st_ino, path.stat().st_mtime_ns
+        except FileNotFoundError:
+            version = None
+        if version is not None and version != seen:
+            seen = version
+            times.append(time.monotonic())
+        elif process.poll() is not None:
+            raise AssertionError(f"{path}: process ended after {len(times)} checkpoints")
+        time.sleep(0.01)
+    assert len(times) == count, f"{path}: {len(times)} checkpoints after {timeout} s"
+    return times
+
+
 def _same_run(a, b):
     for name in ("steps.csv", "history.csv"):
         assert (a / name).read_text() == (b / name).read_text(), name
@@ -74,11 +95,14 @@ def test_sigterm_mid_epoch_checkpoints_that_step_and_resumes_a_ctr_model(tmp_pat
     # cnan_at: adversarial, dropout, a second optimizer; 100 users, 2 epochs.
     csv = write_taste_csv(tmp_path / "clicks.csv", users=100)
     argv = _command("cnan_at", csv, "movies,books", tmp_path / "run", 2, 32)
-    assert main(_command("cnan_at", csv, "movies,books", tmp_path / "whole", 2, 32)) == 0
-    epoch_steps = len((tmp_path / "whole" / "steps.csv").read_text().splitlines()) // 2
+    # Each epoch ends by replacing its resume checkpoint; the uninterrupted run shows
+    # how long epoch 2 takes on this machine, so the signal lands a third into it.
+    whole = _start(_command("cnan_at", csv, "movies,books", tmp_path / "whole", 2, 32))
+    first, second = _checkpoint_times(tmp_path / ".whole.partial", whole)
+    assert whole.wait() == 0, whole.communicate()
     process = _start(argv)
-    _wait_for_steps(tmp_path / ".run.partial", epoch_steps, process)
-    time.sleep(0.5)
+    _checkpoint_times(tmp_path / ".run.partial", process, count=1)
+    time.sleep((second - first) / 3)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate()
     assert process.returncode == 128 + signal.SIGTERM
