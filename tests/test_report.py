@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tfxdr.cli import main
-from tfxdr.report import markdown_table, mean_std, paired_differences
+from tfxdr.report import markdown_table, mean_std, metric_rows_table, paired_differences
 
 
 def _report(model, seed, recall):
@@ -29,6 +29,38 @@ def test_mean_std_and_paired_t_by_hand():
 def test_markdown_table_cells():
     table = markdown_table([_report("m", 0, 0.5), _report("m", 1, 0.7)], ["recall@50"])
     assert "| m | A->B | 2 | 0.6000 ± 0.1414 |" in table.splitlines()
+
+
+def test_metric_rows_table_puts_models_in_columns_and_bolds_each_rows_best():
+    def run(model, seed, hr, ndcg):
+        return {"model": model, "seed": seed,
+                "metrics": {"Drama": {"hr@10": hr, "ndcg@10": ndcg}, "Comedy": {"hr@10": 0.0}}}
+
+    reports = [run("a", 0, 0.2, 0.1), run("a", 1, 0.4, 0.1), run("b", 0, 0.25, 0.3)]
+    assert metric_rows_table(reports, "Drama", ["hr@10", "ndcg@10"]).splitlines() == [
+        "| Drama | a | b |",
+        "|---|---|---|",
+        "| hr@10 | **0.3000 ± 0.1414** | 0.2500 ± 0.0000 |",
+        "| ndcg@10 | 0.1000 ± 0.0000 | **0.3000 ± 0.0000** |"]
+
+
+def test_paper_table_reads_a_benchs_kept_runs_under_their_labels(tmp_path):
+    from scripts import load_benchmark
+
+    for label, seed, value in (("one", 0, 0.5), ("one", 1, 0.7), ("two", 0, 0.1)):
+        run = tmp_path / label / f"seed-{seed}"
+        run.mkdir(parents=True)
+        metrics = {m: value for m in ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10",
+                                      "ndcg@20")}
+        metrics.update({f"full_{m}": value / 2 for m in list(metrics)})
+        (run / "metrics.json").write_text(json.dumps(
+            {"model": "same", "seed": seed, "metrics": {"Drama": metrics}}))
+    text = load_benchmark("paper_table").tables(tmp_path, ["one", "two"])
+    assert "| Drama | one | two |" in text
+    assert "| hr@10 | **0.6000 ± 0.1414** | 0.1000 ± 0.0000 |" in text
+    assert "| full_ndcg@20 | **0.3000 ± 0.0707** | 0.0500 ± 0.0000 |" in text
+    with pytest.raises(SystemExit, match="three: no finished seed-N runs"):
+        load_benchmark("paper_table").tables(tmp_path, ["three"])
 
 
 def test_bench_runs_models_and_seeds_and_resumes(planted_csv, tmp_path, capsys):

@@ -58,6 +58,21 @@ def markdown_table(reports: Sequence[dict], metrics: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def metric_rows_table(reports: Sequence[dict], key: str, metrics: Sequence[str]) -> str:
+    """A paper's layout for one key (a domain): a row per metric, a column per model,
+    cells ``mean ± std`` over seeds, the row's best mean in bold."""
+    table = collect(reports)
+    models = [model for model in table if key in table[model]]
+    lines = [f"| {key} | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+    for metric in metrics:
+        stats = [mean_std(list(table[model][key][metric].values())) for model in models]
+        best = max(mean for mean, _ in stats)
+        cells = [f"**{mean:.4f} ± {std:.4f}**" if mean == best else f"{mean:.4f} ± {std:.4f}"
+                 for mean, std in stats]
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def timing_table(reports: Sequence[dict]) -> str:
     """Training seconds and examples/s per model, mean +- std over seeds."""
     by_model: dict[str, list[dict]] = defaultdict(list)
