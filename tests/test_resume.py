@@ -99,7 +99,8 @@ def test_sigterm_mid_epoch_checkpoints_that_step_and_resumes_a_ctr_model(tmp_pat
     # how long epoch 2 takes on this machine, so the signal lands a third into it.
     whole = _start(_command("cnan_at", csv, "movies,books", tmp_path / "whole", 2, 32))
     first, second = _checkpoint_times(tmp_path / ".whole.partial", whole)
-    assert whole.wait() == 0, whole.communicate()
+    _, err = whole.communicate()
+    assert whole.returncode == 0, err
     process = _start(argv)
     _checkpoint_times(tmp_path / ".run.partial", process, count=1)
     time.sleep((second - first) / 3)
