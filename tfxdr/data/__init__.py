@@ -7,16 +7,17 @@ TensorFlow (reading, checking and splitting data) can be used without it.
 
 import importlib
 
-# Bound now: ``fetch`` names both a module and its function, and the function wins.
+# Bound now: ``fetch`` and ``describe`` name both a module and its function, and the
+# function must win (importing a submodule binds its name here, over a lazy one).
+from tfxdr.data.describe import describe, format_description  # noqa: F401
 from tfxdr.data.fetch import SOURCES, data_home, fetch  # noqa: F401
 
 _HOMES = {
     "clicks": ("ClickRows", "click_bag_dataset", "click_rows"),
     "ctr": ("CtrInstances", "CtrOptions", "build_ctr_instances", "ctr_feature_spec"),
     "dataset": ("load_dataset",),
-    "describe": ("describe", "format_description"),
     "domains": ("Interactions", "parse_domains", "select_domains"),
-    "overlap": ("limit_overlap",),
+    "overlap": ("limit_overlap", "with_overlap_ratio"),
     "sequences": ("NextItemExamples", "length_bucketed_order", "next_item_examples",
                   "recent_rows", "sequence_batches", "training_sequences"),
     "splits": ("SplitSpec", "load_split", "make_split", "save_split"),
@@ -24,7 +25,8 @@ _HOMES = {
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-__all__ = sorted([*_MODULE_OF, "SOURCES", "data_home", "fetch"])
+__all__ = sorted([*_MODULE_OF, "SOURCES", "data_home", "describe", "fetch",
+                  "format_description"])
 
 
 def __getattr__(name):

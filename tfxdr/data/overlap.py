@@ -9,9 +9,12 @@ only, half to each; users of one domain alone are untouched.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
+from tfxdr.data.domains import Interactions
 from tfxdr.errors import DataError
 
 
@@ -51,3 +54,12 @@ def limit_overlap(frame: pd.DataFrame, domains: tuple[str, str], ratio: float,
     drop = ((frame["domain"] == second) & frame["user_id"].isin(only_first)) \
         | ((frame["domain"] == first) & frame["user_id"].isin(only_second))
     return frame[~drop.to_numpy()]
+
+
+def with_overlap_ratio(interactions: Interactions, ratio: float | None,
+                       seed: int) -> Interactions:
+    """``interactions`` reduced by :func:`limit_overlap`; as they are when ``ratio`` is None."""
+    if ratio is None:
+        return interactions
+    return dataclasses.replace(interactions, frame=limit_overlap(
+        interactions.frame, interactions.domains, ratio, seed))
