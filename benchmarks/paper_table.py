@@ -11,28 +11,16 @@ Markdown: the sampled protocol's metrics, then full ranking's.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from tfxdr.report import metric_rows_table
+from tfxdr.report import metric_rows_table, read_kept_runs
 
 SAMPLED = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20")
 FULL = tuple(f"full_{metric}" for metric in SAMPLED)
 
 
-def read_runs(bench: Path, labels: list[str]) -> list[dict]:
-    """Every finished run of the labels, each report labelled as the bench labels it."""
-    reports = []
-    for label in labels:
-        runs = sorted((bench / label).glob("seed-*/metrics.json"))
-        if not runs:
-            raise SystemExit(f"{bench / label}: no finished seed-N runs")
-        reports += [{**json.loads(path.read_text()), "label": label} for path in runs]
-    return reports
-
-
 def tables(bench: Path, labels: list[str]) -> str:
-    reports = read_runs(bench, labels)
+    reports = read_kept_runs(bench, labels)
     keys = list(dict.fromkeys(key for report in reports for key in report["metrics"]))
     seeds = sorted({report["seed"] for report in reports})
     parts = [f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std; the best "

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tfxdr.cli import main
-from tfxdr.report import markdown_table, mean_std, metric_rows_table, paired_differences
+from tfxdr.report import (markdown_table, mean_std, metric_rows_table, paired_differences,
+                          setting_rows_table)
 
 
 def _report(model, seed, recall):
@@ -61,6 +62,53 @@ def test_paper_table_reads_a_benchs_kept_runs_under_their_labels(tmp_path):
     assert "| full_ndcg@20 | **0.3000 ± 0.0707** | 0.0500 ± 0.0000 |" in text
     with pytest.raises(SystemExit, match="three: no finished seed-N runs"):
         load_benchmark("paper_table").tables(tmp_path, ["three"])
+
+
+def test_setting_rows_table_puts_settings_in_rows_and_leaves_missing_models_blank():
+    def run(label, seed, value):
+        return {"label": label, "model": "m", "seed": seed, "metrics": {"A": {"hr@10": value}}}
+
+    sweep = {"0.1": [run("x", 0, 0.2), run("x", 1, 0.4), run("y", 0, 0.25)],
+             "0.5": [run("y", 0, 0.5)]}
+    assert setting_rows_table(sweep, "A", "hr@10", "ratio").splitlines() == [
+        "| ratio | x | y |",
+        "|---|---|---|",
+        "| 0.1 | **0.3000 ± 0.1414** | 0.2500 ± 0.0000 |",
+        "| 0.5 |  | **0.5000 ± 0.0000** |"]
+
+
+def test_overlap_table_counts_each_ratios_users_and_tabulates_its_runs(tmp_path):
+    import dataclasses
+
+    import pandas as pd
+    from scripts import load_benchmark
+
+    from tfxdr.experiment import DataConfig
+
+    # u0-u3 in both domains, u4 in books only (as tests/test_cli.py's describe test).
+    rows = [(f"u{u}", f"{domain[0]}{i}", domain, 10 * u + i)
+            for u in range(5) for domain in ("books", "music") for i in range(2)
+            if not (u == 4 and domain == "music")]
+    csv = tmp_path / "interactions.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"]).to_csv(csv, index=False)
+    for ratio, value in (("0.5", 0.4), ("0.25", 0.3)):
+        data = DataConfig(dataset=str(csv), domains=("books", "music"), overlap_ratio=float(ratio))
+        run = tmp_path / "sweep" / f"ratio-{ratio}" / "m" / "seed-3"
+        run.mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps({"seed": 3, "data": dataclasses.asdict(data)}))
+        (run / "metrics.json").write_text(json.dumps({"model": "m", "seed": 3, "metrics": {
+            "music": {metric: value for metric in ("hr@10", "ndcg@10", "full_hr@10",
+                                                   "full_ndcg@10")}}}))
+    script = load_benchmark("overlap_table")
+    # round(0.25 * 4) = 1 common user stays; of the 3 others, 2 keep books, 1 music.
+    assert script.data_table(tmp_path / "sweep", "m").splitlines() == [
+        "| overlap ratio | books users | music users | users in both |",
+        "|---|---|---|---|",
+        "| 0.25 | 4 | 2 | 1 |",
+        "| 0.5 | 4 | 3 | 2 |"]
+    text = script.tables(tmp_path / "sweep", ["m"])
+    assert "music, full_ndcg@10:\n\n| overlap ratio | m |\n|---|---|\n" \
+        "| 0.25 | **0.3000 ± 0.0000** |\n| 0.5 | **0.4000 ± 0.0000** |" in text
 
 
 def test_bench_runs_models_and_seeds_and_resumes(planted_csv, tmp_path, capsys):

@@ -8,11 +8,29 @@ t statistic.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
-from typing import Iterable, Sequence
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+
+
+def read_kept_runs(bench: Path, labels: Sequence[str]) -> list[dict]:
+    """The ``metrics.json`` of every finished ``BENCH/LABEL/seed-N`` run, each labelled as
+    the bench labels it.
+
+    Raises:
+        SystemExit: a label with no finished run.
+    """
+    reports = []
+    for label in labels:
+        runs = sorted((Path(bench) / label).glob("seed-*/metrics.json"))
+        if not runs:
+            raise SystemExit(f"{Path(bench) / label}: no finished seed-N runs")
+        reports += [{**json.loads(path.read_text()), "label": label} for path in runs]
+    return reports
 
 
 def collect(reports: Iterable[dict]) -> dict[str, dict[str, dict[str, dict[int, float]]]]:
@@ -70,6 +88,24 @@ def metric_rows_table(reports: Sequence[dict], key: str, metrics: Sequence[str])
         cells = [f"**{mean:.4f} ± {std:.4f}**" if mean == best else f"{mean:.4f} ± {std:.4f}"
                  for mean, std in stats]
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def setting_rows_table(reports_by_setting: Mapping[str, Sequence[dict]], key: str,
+                       metric: str, setting: str) -> str:
+    """One metric of one key (a domain) across settings of a sweep: a row per setting,
+    a column per model, cells ``mean ± std`` over seeds, each row's best mean in bold."""
+    tables = {name: collect(reports) for name, reports in reports_by_setting.items()}
+    models = list(dict.fromkeys(model for table in tables.values() for model in table))
+    lines = [f"| {setting} | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+    for name, table in tables.items():
+        stats = [mean_std(list(table[model][key][metric].values())) if model in table
+                 else None for model in models]
+        best = max(stat[0] for stat in stats if stat is not None)
+        cells = ["" if stat is None else
+                 f"**{stat[0]:.4f} ± {stat[1]:.4f}**" if stat[0] == best else
+                 f"{stat[0]:.4f} ± {stat[1]:.4f}" for stat in stats]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
