@@ -34,6 +34,20 @@ def planted_csv(tmp_path, planted_frame):
     return path
 
 
+@pytest.fixture()
+def small_overlap_csv(tmp_path):
+    """Five users as an interactions CSV: u0-u3 rate two books and two records, u4 two
+    books only (counts small enough to check by hand)."""
+    import pandas as pd
+
+    rows = [(f"u{u}", f"{domain[0]}{i}", domain, 10 * u + i)
+            for u in range(5) for domain in ("books", "music") for i in range(2)
+            if not (u == 4 and domain == "music")]
+    path = tmp_path / "interactions.csv"
+    pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"]).to_csv(path, index=False)
+    return path
+
+
 @pytest.fixture(scope="session")
 def planted(planted_frame):
     """The click-translation task and its prepared data on the planted dataset (seed 0),

@@ -78,14 +78,8 @@ def _describe_rows(capsys, *argv):
     return first, counts
 
 
-def test_data_describe_counts_and_applies_the_overlap_ratio(tmp_path, capsys):
-    # u0-u3 rate two books and two records, u4 two books only.
-    rows = [(f"u{u}", f"{domain[0]}{i}", domain, 10 * u + i)
-            for u in range(5) for domain in ("books", "music") for i in range(2)
-            if not (u == 4 and domain == "music")]
-    csv = tmp_path / "interactions.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"]).to_csv(csv, index=False)
-    data = ["--dataset", str(csv), "--domains", "books,music"]
+def test_data_describe_counts_and_applies_the_overlap_ratio(small_overlap_csv, capsys):
+    data = ["--dataset", str(small_overlap_csv), "--domains", "books,music"]
 
     first, counts = _describe_rows(capsys, *data)
     assert first.endswith(": 5 users, 4 with interactions in every domain")

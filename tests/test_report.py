@@ -77,20 +77,15 @@ def test_setting_rows_table_puts_settings_in_rows_and_leaves_missing_models_blan
         "| 0.5 |  | **0.5000 ± 0.0000** |"]
 
 
-def test_overlap_table_counts_each_ratios_users_and_tabulates_its_runs(tmp_path):
+def test_overlap_table_counts_each_ratios_users_and_tabulates_its_runs(tmp_path,
+                                                                       small_overlap_csv):
     import dataclasses
 
-    import pandas as pd
     from scripts import load_benchmark
 
     from tfxdr.experiment import DataConfig
 
-    # u0-u3 in both domains, u4 in books only (as tests/test_cli.py's describe test).
-    rows = [(f"u{u}", f"{domain[0]}{i}", domain, 10 * u + i)
-            for u in range(5) for domain in ("books", "music") for i in range(2)
-            if not (u == 4 and domain == "music")]
-    csv = tmp_path / "interactions.csv"
-    pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"]).to_csv(csv, index=False)
+    csv = small_overlap_csv  # u0-u3 in both domains, u4 in books only
     for ratio, value in (("0.5", 0.4), ("0.25", 0.3)):
         data = DataConfig(dataset=str(csv), domains=("books", "music"), overlap_ratio=float(ratio))
         run = tmp_path / "sweep" / f"ratio-{ratio}" / "m" / "seed-3"
