@@ -94,6 +94,16 @@ def test_an_item_training_never_saw_is_a_miss_under_both_protocols(tmp_path):
     assert (data.negatives["test"]["movies"][list(data.held_out["test"]["movies"].users)
                                                .index("u0")] == -1).all()
 
+    users = data.held_out["test"]["movies"].users
+    alone = data.held_out_rows("test", "movies", users == "u0")
+    others = data.held_out_rows("test", "movies", users != "u0")
+    assert task.evaluate(PlantedOrderScorer(spec), alone, "test") == {
+        "movies": {**{m: 0.0 for m in result if m != "users"}, "users": 1.0}}
+    rest = task.evaluate(PlantedOrderScorer(spec), others, "test")
+    assert list(rest) == ["movies"]  # the other domain has no rows left to score
+    assert rest["movies"]["users"] == 399 and rest["movies"]["full_hr@5"] == 1.0
+    assert rest["movies"]["hr@5"] == 1.0
+
 
 class SeenFirstScorer(PlantedOrderScorer):
     """Scores every item the user had before (``seen``, beyond the request's window too)

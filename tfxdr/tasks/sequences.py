@@ -68,6 +68,18 @@ class SequenceData:
     def domains(self) -> tuple[str, ...]:
         return self.spec.domains
 
+    def held_out_rows(self, part: str, domain: str, keep: np.ndarray) -> "SequenceData":
+        """The same data scoring only ``part``'s users of ``domain`` that ``keep``
+        selects (a mask or row indices), with their saved negatives: the
+        evaluation of a subgroup of users, other domains and parts left out."""
+        held = {part: {d: self.held_out[part][d].rows(keep if d == domain else
+                                                      np.zeros(0, dtype=np.int64))
+                       for d in self.domains}}
+        negatives = {part: {d: None if n is None else
+                            n[keep if d == domain else np.zeros(0, dtype=np.int64)]
+                            for d, n in self.negatives[part].items()}}
+        return SequenceData(self.spec, self.users, self.train, held, negatives)
+
     def scoring_set(self, part: str, domain: str) -> "ScoringSet":
         """The held-out examples as the evaluation reads them, converted once: a run
         scores the same users after every epoch."""
