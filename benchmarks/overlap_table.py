@@ -51,7 +51,7 @@ def data_table(sweep: Path, label: str) -> str:
     return "\n".join([header, "|---|" + "---|" * (len(data.domains) + 1), *rows])
 
 
-def tables(sweep: Path, labels: list[str]) -> str:
+def tables(sweep: Path, labels: list[str], metrics=METRICS) -> str:
     reports = {ratio: read_kept_runs(path, labels) for ratio, path in ratio_dirs(sweep).items()}
     first = next(iter(reports.values()))
     keys = list(dict.fromkeys(key for report in first for key in report["metrics"]))
@@ -59,7 +59,7 @@ def tables(sweep: Path, labels: list[str]) -> str:
     parts = [f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std; the best "
              "mean of each row in bold."]
     for key in keys:
-        for metric in METRICS:
+        for metric in metrics:
             parts += [f"{key}, {metric}:", setting_rows_table(reports, key, metric,
                                                             "overlap ratio")]
     return "\n\n".join(parts)
@@ -69,10 +69,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path)
     parser.add_argument("labels", nargs="+")
+    parser.add_argument("--metrics", default=",".join(METRICS),
+                        help=f"comma-separated (default {','.join(METRICS)})")
     args = parser.parse_args()
     print(data_table(args.sweep, args.labels[0]))
     print()
-    print(tables(args.sweep, args.labels))
+    print(tables(args.sweep, args.labels, tuple(args.metrics.split(","))))
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ def test_overlap_table_counts_each_ratios_users_and_tabulates_its_runs(tmp_path,
     text = script.tables(tmp_path / "sweep", ["m"])
     assert "music, full_ndcg@10:\n\n| overlap ratio | m |\n|---|---|\n" \
         "| 0.25 | **0.3000 ± 0.0000** |\n| 0.5 | **0.4000 ± 0.0000** |" in text
+    only = script.tables(tmp_path / "sweep", ["m"], metrics=("hr@10",))
+    assert "music, hr@10:" in only and "ndcg" not in only
 
 
 def test_bench_runs_models_and_seeds_and_resumes(planted_csv, tmp_path, capsys):
