@@ -22,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from tfxdr.errors import RunDirError  # noqa: E402
 from tfxdr.experiment import load_run  # noqa: E402
 
 METRICS = ("hr@10", "full_ndcg@10")
@@ -42,6 +43,9 @@ def group_name(low: int, high: float) -> str:
 def scores_by_group(run_dir: Path, domain: str, bounds) -> list[tuple[int, dict]]:
     """Per group: its users and the test metrics of ``domain`` on them."""
     run = load_run(run_dir)
+    if domain not in run.domains:
+        raise RunDirError(f"{run_dir}: has no domain {domain!r} (its domains: "
+                          f"{', '.join(run.domains)})")
     held = run.prepared.held_out["test"][domain]
     counts = np.array([len(items) for items in held.seen])
     out = []
@@ -90,10 +94,17 @@ def main() -> None:
                         help="upper bounds of the groups but the last (default 0,2,5,10,20,50: "
                              "users new to the domain first)")
     args = parser.parse_args()
-    edges = [int(e) for e in args.edges.split(",")]
-    if edges != sorted(set(edges)) or edges[0] < 0:
-        parser.error("--edges: increasing integers >= 0, e.g. 0,5,10,20,50")
-    print(table(args.bench, args.domain, args.labels, groups(edges)))
+    try:
+        edges = [int(e) for e in args.edges.split(",")]
+    except ValueError:
+        edges = []
+    if not edges or edges != sorted(set(edges)) or edges[0] < 0:
+        parser.error(f"--edges {args.edges!r}: expected increasing integers >= 0, "
+                     "e.g. 0,5,10,20,50")
+    try:
+        print(table(args.bench, args.domain, args.labels, groups(edges)))
+    except RunDirError as error:  # a missing, unfinished or foreign run: one line
+        parser.error(str(error))
 
 
 if __name__ == "__main__":

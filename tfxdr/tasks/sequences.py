@@ -72,11 +72,9 @@ class SequenceData:
         """The same data scoring only ``part``'s users of ``domain`` that ``keep``
         selects (a mask or row indices), with their saved negatives: the
         evaluation of a subgroup of users, other domains and parts left out."""
-        held = {part: {d: self.held_out[part][d].rows(keep if d == domain else
-                                                      np.zeros(0, dtype=np.int64))
-                       for d in self.domains}}
-        negatives = {part: {d: None if n is None else
-                            n[keep if d == domain else np.zeros(0, dtype=np.int64)]
+        rows = {d: keep if d == domain else np.zeros(0, dtype=np.int64) for d in self.domains}
+        held = {part: {d: self.held_out[part][d].rows(rows[d]) for d in self.domains}}
+        negatives = {part: {d: None if n is None else n[rows[d]]
                             for d, n in self.negatives[part].items()}}
         return SequenceData(self.spec, self.users, self.train, held, negatives)
 
