@@ -152,3 +152,34 @@ def test_moving_average_by_hand():
 
     np.testing.assert_allclose(moving_average([1, 2, 3, 4, 5], 2), [1, 1.5, 2.5, 3.5, 4.5])
     np.testing.assert_allclose(moving_average([4, 0, 2], 5), [4, 2, 2])
+
+
+def test_by_history_groups_test_users_by_earlier_items_and_the_groups_add_up(tmp_path):
+    """Users u0-u99 keep 4 books rows (3 before their test item), the others 8 (7)."""
+    from scripts import load_benchmark
+
+    from tfxdr.data.synthetic import planted_sequences
+    from tfxdr.experiment import DataConfig, train
+
+    frame = planted_sequences(num_users=300, items_per_domain=(120, 80), lengths=(8, 5), seed=3)
+    short = frame["user_id"].str[1:].astype(int) < 100
+    frame = frame[~(short & (frame["domain"] == "books")) |
+                  (frame.groupby(["user_id", "domain"]).cumcount() < 4)]
+    csv = tmp_path / "sequences.csv"
+    frame.to_csv(csv, index=False)
+    run = tmp_path / "bench" / "pop_seq" / "seed-0"
+    report = train("pop_seq", DataConfig(dataset=str(csv), domains=("books", "movies")), run,
+                   overrides=["max_len=6"], epochs=1, verbose=0)
+    script = load_benchmark("by_history")
+    assert script.groups([3, 6]) == [(0, 3), (4, 6), (7, np.inf)]
+    assert [script.group_name(*g) for g in script.groups([0, 3])] == ["0", "1-3", "4+"]
+    by_group = script.scores_by_group(run, "books", script.groups([2, 3, 6]))
+    assert [users for users, _ in by_group] == [0, 100, 0, 200]
+    for metric in ("hr@10", "full_ndcg@10"):  # the users' mean over groups is the whole's
+        whole = sum(users * metrics[metric] for users, metrics in by_group if users) / 300
+        assert whole == pytest.approx(report["metrics"]["books"][metric], abs=1e-6)
+    text = script.table(tmp_path / "bench", "books", ["pop_seq"], script.groups([3]))
+    assert text.splitlines()[2:5] == [
+        "| items before | users | pop_seq hr@10 | pop_seq full_ndcg@10 |",
+        "|---|---|---|---|",
+        f"| 0-3 | 100 | {by_group[1][1]['hr@10']:.4f} | {by_group[1][1]['full_ndcg@10']:.4f} |"]
