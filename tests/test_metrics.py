@@ -185,6 +185,35 @@ def test_ranking_metrics_user_without_relevant_is_nan_and_duplicates_count_once(
         assert np.isnan(values[1])
 
 
+def test_per_user_auc_against_the_unclicked_items_by_hand():
+    scores = [[0.9, 0.1, 0.5, 0.3]] * 4 + [[0.5, 0.5, 0.2, 0.0]]
+    relevant = [[0], [3], [2], [0, 7], [0]]
+    exclude = [[1], [1], [], [1], [3]]
+    # 0.9 beats {0.5, 0.3}; 0.3 loses to {0.9, 0.5}; 0.5 beats 0.1 and 0.3, loses to 0.9;
+    # item 7 is beyond the catalogue: a positive below both negatives, (1 + 0) / (2 * 2);
+    # 0.5 ties 0.5 (one half) and beats 0.2.
+    np.testing.assert_allclose(M.per_user_auc(scores, relevant, exclude),
+                               [1.0, 0.0, 2 / 3, 0.5, 0.75])
+
+
+def test_per_user_auc_counts_an_excluded_positive_as_a_miss_and_nan_without_a_class():
+    scores = [[0.9, 0.1, 0.5], [0.9, 0.1, 0.5], [0.9, 0.1, 0.5]]
+    out = M.per_user_auc(scores, [[0, 2], [], [0, 1]], [[0], [], [2]])
+    assert out[0] == 0.5  # 0.5 beats 0.1; item 0, excluded, loses: (1 + 0) / (2 * 1)
+    assert np.isnan(out[1]) and np.isnan(out[2])  # no positive; no negative left
+
+
+def test_per_user_auc_equals_the_auc_of_each_row_without_exclusions():
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 5, size=(6, 12)).astype(float)  # many ties
+    relevant = [rng.choice(12, size=3, replace=False) for _ in range(6)]
+    labels = np.zeros((6, 12))
+    for row, items in enumerate(relevant):
+        labels[row, items] = 1
+    expected = [M.auc(labels[row], scores[row]) for row in range(6)]
+    np.testing.assert_allclose(M.per_user_auc(scores, relevant), expected)
+
+
 def test_ranking_metrics_subset_and_key_order():
     top = M.top_k_items(SCORES6, 4)
     got = M.ranking_metrics_per_user(top, RELEVANT6, ks=(4, 2), metrics=("hr", "ndcg"))

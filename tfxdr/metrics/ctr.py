@@ -17,7 +17,7 @@ def _binary_labels(labels: Any, n: int) -> np.ndarray:
     return y
 
 
-def _average_ranks(x: np.ndarray) -> np.ndarray:
+def average_ranks(x: np.ndarray) -> np.ndarray:
     """1-based ranks of ``x`` with tied values sharing their mean rank."""
     order = np.argsort(x, kind="stable")
     sorted_x = x[order]
@@ -48,7 +48,7 @@ def auc(labels: Any, scores: Any) -> float:
         raise ValueError(
             f"auc requires both classes in labels, got only class {present}"
         )
-    rank_sum = float(_average_ranks(s)[y == 1].sum())
+    rank_sum = float(average_ranks(s)[y == 1].sum())
     u_stat = rank_sum - n_pos * (n_pos + 1) / 2.0
     return u_stat / (n_pos * n_neg)
 

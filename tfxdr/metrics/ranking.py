@@ -18,6 +18,7 @@ import numpy as np
 from tfxdr.metrics._checks import (DEFAULT_KS, PAD_ITEM, RANKING_METRICS, as_float_matrix,
                                    as_index_lists, check_ks, check_metrics, metric_keys,
                                    positive_int)
+from tfxdr.metrics.ctr import average_ranks
 
 
 def _mask_excluded(neg_scores: np.ndarray, exclude: Any) -> None:
@@ -133,6 +134,38 @@ def ranking_metrics_per_user(
             else:  # "hr"
                 value = (n_hits > 0).astype(np.float64)
             out[f"{metric}@{k}"] = np.where(has_relevant, value, np.nan)
+    return out
+
+
+def per_user_auc(scores: Any, relevant: Sequence[Any],
+                 exclude: Sequence[Any] | None = None) -> np.ndarray:
+    """Each user's AUC of their relevant items against every other item of the catalogue.
+
+    The negatives are the items neither relevant nor excluded (the user's known
+    items); tied scores count one half.  A relevant item that is excluded or lies
+    beyond the catalogue (unseen in training) counts as a positive ranked below
+    every negative, as it counts as a miss in the top-K metrics.  NaN for a user
+    without relevant items or without negatives.
+    """
+    s = as_float_matrix(scores, "scores")
+    num_rows, num_items = s.shape
+    rel = as_index_lists(relevant, "relevant", num_rows)
+    excluded = (as_index_lists(exclude, "exclude", num_rows, num_items) if exclude is not None
+                else [np.zeros(0, np.int64)] * num_rows)
+    out = np.full(num_rows, np.nan)
+    for row in range(num_rows):
+        positives = np.unique(rel[row])
+        known = positives[positives < num_items]
+        scored = known[~np.isin(known, excluded[row])]
+        negative = np.ones(num_items, bool)
+        negative[known] = False
+        negative[excluded[row]] = False
+        num_negative = int(negative.sum())
+        if not positives.size or not num_negative:
+            continue
+        ranks = average_ranks(np.concatenate([s[row, negative], s[row, scored]]))
+        wins = ranks[num_negative:].sum() - scored.size * (scored.size + 1) / 2.0
+        out[row] = wins / (positives.size * num_negative)
     return out
 
 
