@@ -126,3 +126,30 @@ def test_next_item_losses_by_hand():
     # Per negative: the high-scoring 2.0 is penalised on its own.
     assert float(sampled_binary_crossentropy(positive, negatives)[0]) == pytest.approx(
         softplus(-1.5) + (softplus(2.0) + softplus(-1.0) + softplus(0.5)) / 3, rel=1e-5)
+
+
+def test_gaussian_mmd_by_hand():
+    import tensorflow as tf
+
+    from tfxdr.losses import gaussian_mmd
+
+    def sets(*rows):
+        return tf.constant(np.array(rows, np.float32)[..., None])  # [B, n, 1]
+
+    x, y = sets([0.0]), sets([1.0])
+    assert float(gaussian_mmd(x, y)[0]) == pytest.approx(2 - 2 * math.exp(-0.5), rel=1e-5)
+    assert float(gaussian_mmd(x, y, bandwidths=(1.0, 2.0))[0]) == pytest.approx(
+        4 - 2 * (math.exp(-0.5) + math.exp(-1 / 8)), rel=1e-5)
+    # x = {0, 2}, y = {1}: mean k(x, x') over 4 pairs, k(y, y) = 1, k(x, y) = e^-1/2 twice.
+    pair = (2 + 2 * math.exp(-2)) / 4 + 1 - 2 * math.exp(-0.5)
+    far = sets([1.0, 100.0])  # the second member masked out changes nothing
+    value = gaussian_mmd(sets([0.0, 2.0]), far, y_mask=tf.constant([[1.0, 0.0]]))
+    assert float(value[0]) == pytest.approx(pair, rel=1e-5)
+    assert float(gaussian_mmd(far, far)[0]) == pytest.approx(0.0, abs=1e-6)
+    assert float(gaussian_mmd(x, y, y_mask=tf.constant([[0.0]]))[0]) == 0.0  # empty set
+    with tf.GradientTape() as tape:  # d/dx (2 - 2 exp(-(x - y)^2 / 2)) = 2 (x - y) e^-1/2 at 0, 1
+        tape.watch(x)
+        value = gaussian_mmd(x, y)
+    assert float(tape.gradient(value, x)[0, 0, 0]) == pytest.approx(-2 * math.exp(-0.5), rel=1e-5)
+    with pytest.raises(ValueError, match=r"bandwidths=\(0.0,\) is invalid"):
+        gaussian_mmd(x, y, bandwidths=(0.0,))

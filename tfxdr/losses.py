@@ -126,3 +126,41 @@ def sampled_binary_crossentropy(positive, negatives):
     return (ops.binary_crossentropy(ops.ones_like(positive), positive, from_logits=True)
             + ops.mean(ops.binary_crossentropy(ops.zeros_like(negatives), negatives,
                                                from_logits=True), axis=-1))
+
+
+def _mean_kernel(a, b, a_mask, b_mask, bandwidths):
+    """Mean over the member pairs of sum_s exp(-||a_i - b_j||^2 / (2 s^2)), per example."""
+    distances = (ops.sum(ops.square(a), axis=-1)[:, :, None]
+                 + ops.sum(ops.square(b), axis=-1)[:, None, :]
+                 - 2.0 * ops.matmul(a, ops.transpose(b, (0, 2, 1))))
+    distances = ops.maximum(distances, 0.0)  # rounding can make a zero distance negative
+    kernel = sum(ops.exp(-distances / (2.0 * s * s)) for s in bandwidths)
+    pairs = a_mask[:, :, None] * b_mask[:, None, :]
+    return ops.sum(kernel * pairs, axis=(1, 2)) / ops.maximum(ops.sum(pairs, axis=(1, 2)), 1.0)
+
+
+def gaussian_mmd(x, y, x_mask=None, y_mask=None, bandwidths=(1.0,)):
+    """Squared maximum mean discrepancy between two sets per example, Gaussian kernels.
+
+    The biased estimate mean k(x, x') + mean k(y, y') - 2 mean k(x, y) with
+    k(a, b) = sum over ``bandwidths`` s of exp(-||a - b||^2 / (2 s^2)): a sum of
+    kernels of several widths needs no width tuned to the embeddings' scale.
+
+    Args:
+        x: [B, n, d] one set per example; y: [B, m, d] the other.
+        x_mask, y_mask: [B, n] / [B, m], 1 for members (None: all are); an
+            example where either set is empty gets 0.
+        bandwidths: the kernels' standard deviations s.
+
+    Returns:
+        [B] discrepancies (>= 0 up to rounding).
+    """
+    if not bandwidths or min(bandwidths) <= 0:
+        raise ValueError(f"bandwidths={tuple(bandwidths)!r} is invalid: expected positive "
+                         "standard deviations")
+    x_mask = ops.ones(ops.shape(x)[:2], x.dtype) if x_mask is None else ops.cast(x_mask, x.dtype)
+    y_mask = ops.ones(ops.shape(y)[:2], y.dtype) if y_mask is None else ops.cast(y_mask, y.dtype)
+    both = ops.cast((ops.sum(x_mask, axis=1) > 0) & (ops.sum(y_mask, axis=1) > 0), x.dtype)
+    return both * (_mean_kernel(x, x, x_mask, x_mask, bandwidths)
+                   + _mean_kernel(y, y, y_mask, y_mask, bandwidths)
+                   - 2.0 * _mean_kernel(x, y, x_mask, y_mask, bandwidths))
