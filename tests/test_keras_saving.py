@@ -20,8 +20,9 @@ import tensorflow as tf
 
 import tfxdr.layers
 from tfxdr.features import EntityTable, Feature, FeatureSpec
-from tfxdr.layers import (AttentionPooling, BiInteractionPooling, DeepCross, DomainAwareEmbedding,
-                          DomainClassifier, FeaturePreprocessor, FieldEmbedding, FieldGate,
+from tfxdr.layers import (AttentionPooling, BiInteractionPooling, ConvETranslation, DeepCross,
+                          DomainAwareEmbedding, DomainClassifier, FeaturePreprocessor,
+                          FieldEmbedding, FieldGate,
                           GatedCrossNetwork, GaussianSample, GradientReversal, MultiHot,
                           SequenceEmbedding, UnknownIdDropout)
 from tfxdr.models import MODELS, Phase
@@ -148,6 +149,12 @@ LAYER_CASES = {
     "BiInteractionPooling": LayerCase(
         lambda: BiInteractionPooling(absolute=True), ((None, 3, 2),),
         lambda layer: layer(FIELDS), 1),
+    # convolution (kernel, bias) and projection W_c (kernel, bias); dropout seeded alike
+    "ConvETranslation": LayerCase(
+        lambda: ConvETranslation(3, image_shape=(2, 2), filters=2, kernel_size=2, dropout=0.5),
+        ((None, 4), (None, 4)),
+        lambda layer: layer(tf.reshape(FIELDS[:, :2], (3, 4)), tf.reshape(FIELDS[:, 1:], (3, 4))),
+        4),
     # 2 rank-one crosses (down projection, up projection and its bias), 1 FCN layer
     "DeepCross": LayerCase(
         lambda: DeepCross(cross_layers=2, hidden_units=(3,), projection_dim=1),

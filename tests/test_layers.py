@@ -259,3 +259,39 @@ def test_attention_blocks_equal_the_projection_of_the_concatenation(with_context
     np.testing.assert_allclose(weights.numpy(), expected.numpy(), atol=1e-5)
     np.testing.assert_allclose(pooled.numpy(),
                                tf.reduce_sum(expected[..., None] * history, 1).numpy(), atol=1e-5)
+
+
+def _conve(kernel, reduce="flatten", units=None):
+    """ConvE with one filter of all-ones ``kernel`` and W_c the identity (no bias)."""
+    from tfxdr.layers import ConvETranslation
+
+    layer = ConvETranslation(units or 8, image_shape=(2, 2), filters=1, kernel_size=kernel,
+                             activation=None, reduce=reduce)
+    layer.build((None, 4), (None, 4))
+    layer.conv.kernel.assign(np.ones(layer.conv.kernel.shape, np.float32))
+    layer.projection.kernel.assign(np.eye(*layer.projection.kernel.shape, dtype=np.float32))
+    return layer
+
+
+def test_conve_interleaves_head_and_relation_rows_before_the_convolution():
+    head = tf.constant([[1.0, 2.0, 3.0, 4.0]])  # rows (1, 2), (3, 4)
+    relation = tf.constant([[10.0, 20.0, 30.0, 40.0]])  # rows (10, 20), (30, 40)
+    # A 1x1 kernel of weight 1 and W_c = I read the image back: h1, r1, h2, r2.
+    np.testing.assert_allclose(_conve(1)(head, relation).numpy(),
+                               [[1, 2, 10, 20, 3, 4, 30, 40]])
+    # A 2x1 kernel ("same" pads below) adds each row to the next: h1+r1, r1+h2, h2+r2, r2.
+    np.testing.assert_allclose(_conve((2, 1))(head, relation).numpy(),
+                               [[11, 22, 13, 24, 33, 44, 30, 40]])
+    # Summed over the rows: (1+10+3+30, 2+20+4+40).
+    np.testing.assert_allclose(_conve(1, "sum_rows", units=2)(head, relation).numpy(), [[44, 66]])
+
+
+def test_conve_refuses_an_input_that_is_not_rows_times_cols_and_an_unknown_reduction():
+    from tfxdr.layers import ConvETranslation
+
+    with pytest.raises(ValueError, match=r"head of size 6 cannot be reshaped to image_shape "
+                                         r"\(2, 2\): expected 4"):
+        ConvETranslation(3, image_shape=(2, 2)).build((None, 6))
+    with pytest.raises(ValueError, match="reduce='mean' is invalid: expected one of flatten, "
+                                         "sum_rows"):
+        ConvETranslation(3, image_shape=(2, 2), reduce="mean")

@@ -2,6 +2,7 @@
 
 from tfxdr.layers.attention_pooling import AttentionPooling
 from tfxdr.layers.bi_interaction import BiInteractionPooling
+from tfxdr.layers.conve import ConvETranslation
 from tfxdr.layers.deep_cross import DeepCross
 from tfxdr.layers.domain_aware_embedding import DomainAwareEmbedding
 from tfxdr.layers.domain_classifier import DomainClassifier
@@ -15,7 +16,7 @@ from tfxdr.layers.preprocessing import FeaturePreprocessor
 from tfxdr.layers.sampling import GaussianSample
 from tfxdr.layers.sequence_embedding import SequenceEmbedding
 
-__all__ = ["AttentionPooling", "BiInteractionPooling", "DeepCross", "DomainAwareEmbedding",
+__all__ = ["AttentionPooling", "BiInteractionPooling", "ConvETranslation", "DeepCross", "DomainAwareEmbedding",
            "DomainClassifier", "FeaturePreprocessor", "FieldEmbedding", "FieldGate",
            "GatedCrossNetwork", "GaussianSample", "GradientReversal", "MultiHot",
            "ReversalWarmup", "SequenceEmbedding", "UnknownIdDropout"]
