@@ -17,9 +17,11 @@ _HOMES = {
     "ctr": ("CtrInstances", "CtrOptions", "build_ctr_instances", "ctr_feature_spec"),
     "dataset": ("load_dataset",),
     "domains": ("Interactions", "parse_domains", "select_domains"),
+    "matching": ("CutExamples", "HeldOutClicks", "cut_examples", "held_out_clicks"),
     "overlap": ("limit_overlap", "with_overlap_ratio"),
-    "sequences": ("NextItemExamples", "length_bucketed_order", "next_item_examples",
-                  "recent_rows", "sequence_batches", "training_sequences"),
+    "sequences": ("NextItemExamples", "earliest_rows", "histories_before",
+                  "length_bucketed_order", "next_item_examples", "recent_rows",
+                  "sequence_batches", "training_sequences"),
     "splits": ("SplitSpec", "load_split", "make_split", "save_split"),
     "table": ("RawDataset",),
 }

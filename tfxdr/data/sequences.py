@@ -46,6 +46,21 @@ def recent_rows(frame: pd.DataFrame, users: np.ndarray, length: int) -> np.ndarr
     return out
 
 
+def earliest_rows(frame: pd.DataFrame, users: np.ndarray, length: int) -> np.ndarray:
+    """[len(users), length] raw ids: each user's first ``length`` items of ``frame``,
+    oldest first, right-padded; ``frame`` must be :func:`time_ordered`."""
+    position = pd.Index(users).get_indexer(frame["user_id"].astype(str))
+    keep = position >= 0
+    position = position[keep]
+    items = frame["item_id"].astype(str).to_numpy()[keep]
+    counts = np.bincount(position, minlength=len(users))
+    from_start = np.arange(len(position)) - (np.cumsum(counts) - counts)[position]
+    first = from_start < length
+    out = np.full((len(users), length), PAD, dtype=object)
+    out[position[first], from_start[first]] = items[first]
+    return out
+
+
 @dataclasses.dataclass
 class NextItemExamples:
     """Users of one domain whose next item is held out: the item and their histories.
@@ -87,11 +102,21 @@ def next_item_examples(split_frame: pd.DataFrame, domains: Sequence[str], domain
     """The users holding an item of ``domain`` in ``part`` (``val`` or ``test``), with
     histories of every domain from the parts before it (``train``; ``train`` and
     ``val`` for ``test``): nothing of ``part`` or later is ever in a history."""
-    before = {"val": ("train",), "test": ("train", "val")}[part]
     frame = time_ordered(split_frame)
     held = frame[(frame["split"] == part) & (frame["domain"] == domain)]
     held = held.groupby("user_id", sort=True).tail(1)
     users = held["user_id"].astype(str).to_numpy().astype(object)
+    histories, seen = histories_before(frame, domains, domain, part, users, length)
+    return NextItemExamples(domain, users, held["item_id"].astype(str).to_numpy().astype(object),
+                            histories, seen)
+
+
+def histories_before(frame: pd.DataFrame, domains: Sequence[str], domain: str, part: str,
+                     users: np.ndarray, length: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """What ``users`` had before ``part`` (``train``; ``train`` and ``val`` for ``test``):
+    their last ``length`` raw ids of every domain, and every distinct item of
+    ``domain``, however far back.  ``frame`` must be :func:`time_ordered`."""
+    before = {"val": ("train",), "test": ("train", "val")}[part]
     history = frame[frame["split"].isin(before)]
     histories = {d: recent_rows(history[history["domain"] == d], users, length)
                  for d in domains}
@@ -101,8 +126,7 @@ def next_item_examples(split_frame: pd.DataFrame, domains: Sequence[str], domain
     seen = np.empty(len(users), dtype=object)
     for row, user in enumerate(users):
         seen[row] = items_of.get(user, np.zeros(0, dtype=str))
-    return NextItemExamples(domain, users, held["item_id"].astype(str).to_numpy().astype(object),
-                            histories, seen)
+    return histories, seen
 
 
 def length_bucketed_order(lengths: np.ndarray, batch_size: int, seed: int,
