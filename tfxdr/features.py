@@ -219,6 +219,12 @@ def items_input(domain: str) -> str:
     return "items_" + domain_slug(domain)
 
 
+def positives_key(domain: str) -> str:
+    """The training-batch key of a user's positives in ``domain``: a target, never a
+    request feature, so no serving signature reads it."""
+    return "positives_" + domain_slug(domain)
+
+
 def vocabulary(values: Iterable) -> tuple[str, ...]:
     """The sorted distinct non-empty raw values: a feature's vocabulary."""
     return tuple(sorted({str(v) for v in values} - {""}))

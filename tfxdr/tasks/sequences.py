@@ -109,14 +109,14 @@ class ScoringSet:
 
     @classmethod
     def of(cls, spec: FeatureSpec, held: NextItemExamples) -> "ScoringSet":
-        positions = _positions_of(spec, held.domain)
+        positions = positions_of(spec, held.domain)
         own = held.histories[held.domain]
         # Users in order of history length: a batch of short histories is cut short.
         order = np.argsort((own != PAD).sum(axis=1), kind="stable")
         return cls(order=order, users=held.users.astype(str),
                    histories=held.histories,
                    targets=positions(held.targets),
-                   seen_positions=_seen_positions(positions, held))
+                   seen_positions=list_positions(positions, held.seen))
 
 
 def sequence_length(config) -> int:
@@ -139,19 +139,7 @@ class SequenceTask(Task):
         self.eval_batch_users = eval_batch_users
 
     def feature_spec(self, interactions, split_frame, config) -> FeatureSpec:
-        """Per domain, its items that training rows hold; and the users who have any."""
-        train = split_frame[split_frame["split"] == "train"]
-
-        def dtype(column: str) -> str:  # how requests may carry the raw ids
-            return "int64" if integer_ids(split_frame[column].astype(str).unique()) else "string"
-
-        features = [Feature("user_id", "categorical", entity="user", dtype=dtype("user_id"),
-                            vocabulary=vocabulary(train["user_id"]))]
-        features += [Feature(items_input(d), "multi_valued", domain=d, entity="item",
-                             dtype=dtype("item_id"),
-                             vocabulary=vocabulary(train.loc[train["domain"] == d, "item_id"]))
-                     for d in interactions.domains]
-        return FeatureSpec(tuple(interactions.domains), tuple(features))
+        return item_sequence_spec(interactions.domains, split_frame)
 
     def write_inputs(self, run_dir: Path, split_frame: pd.DataFrame, spec: FeatureSpec,
                      config, seed: int) -> None:
@@ -160,7 +148,7 @@ class SequenceTask(Task):
         directory = Path(run_dir) / NEGATIVES_DIR
         directory.mkdir(parents=True, exist_ok=True)
         for k, domain in enumerate(spec.domains):
-            positions = _positions_of(spec, domain)
+            positions = positions_of(spec, domain)
             counts = np.bincount(positions(train.loc[train["domain"] == domain, "item_id"]),
                                  minlength=len(spec[items_input(domain)].vocabulary))
             for p, part in enumerate(PARTS):
@@ -168,7 +156,7 @@ class SequenceTask(Task):
                                           sequence_length(config))
                 targets = positions(held.targets)
                 known = np.flatnonzero(targets >= 0)
-                exclude = [row[row >= 0] for row in _seen_positions(positions, held)[known]]
+                exclude = [row[row >= 0] for row in list_positions(positions, held.seen)[known]]
                 # A catalogue too small for 200 gives every user the same smaller count.
                 width = min([NUM_NEGATIVES] + [len(counts) - len(np.union1d(row, [target]))
                                                for row, target in zip(exclude, targets[known])])
@@ -268,21 +256,37 @@ class SequenceTask(Task):
         return module, module.signatures()
 
 
+def item_sequence_spec(domains, split_frame: pd.DataFrame) -> FeatureSpec:
+    """Per domain, its items that training rows hold; and the users who have any."""
+    train = split_frame[split_frame["split"] == "train"]
+
+    def dtype(column: str) -> str:  # how requests may carry the raw ids
+        return "int64" if integer_ids(split_frame[column].astype(str).unique()) else "string"
+
+    features = [Feature("user_id", "categorical", entity="user", dtype=dtype("user_id"),
+                        vocabulary=vocabulary(train["user_id"]))]
+    features += [Feature(items_input(d), "multi_valued", domain=d, entity="item",
+                         dtype=dtype("item_id"),
+                         vocabulary=vocabulary(train.loc[train["domain"] == d, "item_id"]))
+                 for d in domains]
+    return FeatureSpec(tuple(domains), tuple(features))
+
+
 def _negatives_name(part: str, domain: str) -> str:
     return f"{part}-{domain_slug(domain)}.npz"
 
 
-def _seen_positions(positions, held: NextItemExamples) -> np.ndarray:
-    """Per user, the positions of the items ``held.seen`` lists (-1: unknown)."""
-    flat = positions(np.concatenate([*held.seen, np.zeros(0, dtype=str)]))
-    ends = np.cumsum([len(items) for items in held.seen], dtype=np.int64)
-    out = np.empty(len(held), dtype=object)
+def list_positions(positions, lists: np.ndarray) -> np.ndarray:
+    """Per row, the positions of the raw ids ``lists[row]`` holds (-1: unknown)."""
+    flat = positions(np.concatenate([*lists, np.zeros(0, dtype=str)]))
+    ends = np.cumsum([len(items) for items in lists], dtype=np.int64)
+    out = np.empty(len(lists), dtype=object)
     for row, end in enumerate(ends):
-        out[row] = flat[end - len(held.seen[row]):end]
+        out[row] = flat[end - len(lists[row]):end]
     return out
 
 
-def _positions_of(spec: FeatureSpec, domain: str):
+def positions_of(spec: FeatureSpec, domain: str):
     """Raw ids -> positions among the domain's known items (-1: unknown or padding)."""
     index = pd.Index(spec[items_input(domain)].vocabulary)
 
