@@ -87,6 +87,13 @@ def sequence_request():
                                         ["", "", "", "", ""], ["", "", "", "b0", "bx"]])}
 
 
+def matching_batch():
+    """A sequence request with the clicks that followed, as a matching batch holds."""
+    return {**sequence_request(),
+            "positives_movies": tf.constant([["m4", "m5"], ["m0", ""], ["m2", "m9"], ["", ""]]),
+            "positives_books": tf.constant([["b2", ""], ["", ""], ["b0", "b3"], ["b1", ""]])}
+
+
 def click_request():
     return {"items_movies": tf.constant([["m0", "m1", ""], ["m2", "m9", "m3"], ["m4", "", ""],
                                          ["m5", "m0", "m1"]]),
@@ -291,6 +298,7 @@ TINY = {
     "lr": dict(),
     "multivae": dict(hidden_dims=(4,), latent_dim=2),
     "pop": dict(),
+    "pop_match": dict(max_len=4, num_positives=2),
     "pop_seq": dict(max_len=4),
     # (the step size of the adversarial phase's players, whose steps are taken)
     "recguru": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4, critic_dim=3,
@@ -298,9 +306,12 @@ TINY = {
     "recguru_single": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4,
                            adversarial_learning_rate=0.05),
     "sasrec": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4),
+    "two_tower": dict(max_len=4, dim=3, num_positives=2, num_negatives=3, hidden_units=(4,)),
 }
-SPECS = {"clicks": click_spec, "ctr": ctr_spec, "sequences": sequence_spec}
-REQUESTS = {"clicks": click_request, "ctr": ctr_request, "sequences": sequence_request}
+SPECS = {"clicks": click_spec, "ctr": ctr_spec, "matching": sequence_spec,
+         "sequences": sequence_spec}
+REQUESTS = {"clicks": click_request, "ctr": ctr_request, "matching": matching_batch,
+            "sequences": sequence_request}
 
 
 def test_every_registered_model_has_a_saving_case():
@@ -312,7 +323,7 @@ def _scores(model, request):
     if task == "clicks":
         return [np.asarray(model.translate(request, 0, 1)),
                 np.asarray(model.translate(request, 1, 0))]
-    if task == "sequences":
+    if task in ("sequences", "matching"):
         return [np.asarray(model.score_next(request, 0)),
                 np.asarray(model.score_next(request, 1))]
     return [np.asarray(model(request))]
@@ -349,7 +360,8 @@ def test_model_keras_file_round_trip(name, tmp_path):
     assert loaded.spec.to_dict() == model.spec.to_dict()
     for a, b in zip(trained, _scores(loaded, request)):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
-    steps = 0 if name in ("pop", "pop_seq") else 2  # popularity counts; no optimizer step
+    # Popularity counts: no optimizer step.
+    steps = 0 if name in ("pop", "pop_match", "pop_seq") else 2
     assert int(model.optimizer.iterations) == int(loaded.optimizer.iterations) == steps
     for a, b in zip(_optimizer_state(model.optimizer), _optimizer_state(loaded.optimizer),
                     strict=True):

@@ -1,11 +1,11 @@
 """The matching task on planted clicks of three domains, scored by known scorers."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tfxdr.data.domains import select_domains
 from tfxdr.data.splits import SplitSpec, make_split
+from tfxdr.data.synthetic import planted_matching
 from tfxdr.data.table import RawDataset
 from tfxdr.features import items_input, positives_key
 from tfxdr.tasks import MatchingTask
@@ -15,18 +15,10 @@ DOMAINS = ("books", "games", "music")
 GROUPS, BLOCK, CLICKS = 4, 10, 6
 
 
-def _clicks(num_users=80, seed=0):
-    """User u (group u % 4) clicks 6 of the 10 items of block u % 4 in every domain,
-    the 18 clicks in a random order of time across the domains."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for user in range(num_users):
-        group = user % GROUPS
-        clicks = [(d, f"{d[0]}{group * BLOCK + i}") for d in DOMAINS
-                  for i in rng.choice(BLOCK, CLICKS, replace=False)]
-        for time, (domain, item) in zip(rng.permutation(len(clicks)), clicks):
-            rows.append((f"u{user}", item, domain, int(time)))
-    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"])
+def _clicks():
+    """User u (group u % 4) clicks 6 of the 10 items of block u % 4 in every domain."""
+    frame = planted_matching(num_users=80, domains=DOMAINS, num_groups=GROUPS, block=BLOCK,
+                             clicks=CLICKS)
     return select_domains(RawDataset("planted", frame, None, None, {}), DOMAINS)
 
 

@@ -89,3 +89,30 @@ def planted_sequences(
                 rows.append((f"u{user}", f"{domain[0]}{block[(start + step) % len(block)]}",
                              domain, clock))
     return pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"])
+
+
+def planted_matching(
+    num_users: int = 80,
+    domains: tuple[str, ...] = ("books", "games", "music"),
+    num_groups: int = 4,
+    block: int = 10,
+    clicks: int = 6,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Interactions ``user_id,item_id,domain,timestamp`` whose GROUPS are planted.
+
+    User u belongs to group u % ``num_groups`` and clicks ``clicks`` distinct items
+    of its group's block of ``block`` items in every domain, the clicks of all
+    domains in a random order of time: a user's later clicks in any domain are
+    predictable from the earlier ones of every domain (the block), not from
+    popularity (every item is equally popular in expectation).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(num_users):
+        group = user % num_groups
+        picks = [(d, f"{d[0]}{group * block + i}") for d in domains
+                 for i in rng.choice(block, clicks, replace=False)]
+        for time, (domain, item) in zip(rng.permutation(len(picks)), picks):
+            rows.append((f"u{user}", item, domain, int(time)))
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "timestamp"])

@@ -1,16 +1,19 @@
-"""Popularity for next-item recommendation: a domain's items ranked by training count."""
+"""Popularity for next-item recommendation and matching: a domain's items ranked by
+training count."""
 
 from __future__ import annotations
 
 import keras
 from keras import ops
 
+from tfxdr.features import positives_key
 from tfxdr.models.sequence_base import SequenceModel
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
 class SequencePopularity(SequenceModel):
-    """Counts each domain's items in the training sequences; scores ignore the user.
+    """Counts each domain's items in the training batches (the sequences, and the
+    positives where a matching batch has them); scores ignore the user.
 
     Its ``train_step`` counts instead of taking a gradient step, so that it
     trains, checkpoints and exports through the same path as every model.
@@ -25,7 +28,13 @@ class SequencePopularity(SequenceModel):
         self.built = True
 
     def _positions(self, inputs, domain: int):
-        return self.item_positions(self.tokens(inputs, domain, self.config.max_len + 1))
+        positions = self.item_positions(self.tokens(inputs, domain, self.config.max_len + 1))
+        positives = positives_key(self.spec.domains[domain])
+        if positives in inputs:
+            raw = inputs[positives]
+            positions = ops.concatenate([positions, self.item_positions(
+                self.preprocessor.lookup(self.inputs_of[domain], raw))], axis=1)
+        return positions
 
     def train_step(self, data):
         inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -1,0 +1,71 @@
+"""Multi-domain matching baselines: input lengths, positives, negatives, sizes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tfxdr.config import TrainConfig, require
+from tfxdr.registry import register
+
+
+@dataclasses.dataclass
+class MatchingConfig(TrainConfig):
+    """What every matching model shares.
+
+    Args:
+        max_len: the most recent items a model reads per domain (50 in AFT).
+        dim: the size of item and user vectors (64).
+        num_positives: the clicks after each training cut that a domain teaches.
+        num_negatives: uniformly drawn items per user and domain in the loss.
+        top_k: items the exported retrieval returns (200, the paper's serving).
+    """
+
+    max_len: int = 50
+    dim: int = 64
+    num_positives: int = 10
+    num_negatives: int = 50
+    top_k: int = 200
+    epochs: int = 30
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    patience: int = 5
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("max_len", "dim", "num_positives", "num_negatives"):
+            require(self, name, getattr(self, name) >= 1, "an integer >= 1")
+
+
+@dataclasses.dataclass
+class TwoTowerConfig(MatchingConfig):
+    """``hidden_units``: the user tower's hidden layers (a last layer of ``dim`` follows)."""
+
+    hidden_units: tuple[int, ...] = (256, 128)
+
+    def validate(self) -> None:
+        super().validate()
+        require(self, "hidden_units", all(u >= 1 for u in self.hidden_units),
+                "integers >= 1")
+
+
+@dataclasses.dataclass
+class MatchingPopConfig(TrainConfig):
+    """One counting pass over the training cuts (inputs and positives of every domain)."""
+
+    max_len: int = 50
+    num_positives: int = 10
+    top_k: int = 200
+    epochs: int = 1
+    batch_size: int = 512
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("max_len", "num_positives"):
+            require(self, name, getattr(self, name) >= 1, "an integer >= 1")
+
+
+register("two_tower", "tfxdr.models.two_tower:TwoTower", TwoTowerConfig, "matching",
+         "two-tower matching: average pooling per domain + target embedding -> MLP "
+         "(baseline)")
+register("pop_match", "tfxdr.models.pop_seq:SequencePopularity", MatchingPopConfig, "matching",
+         "popularity of each domain's items, for matching (baseline)")

@@ -1,0 +1,90 @@
+"""What every multi-domain matching model shares.
+
+A request holds, per domain, a user's most recent raw item ids
+(``items_<domain>``, [B, T], oldest first, left-padded); training batches add
+each domain's positives (``positives_<domain>``, the clicks that followed; see
+:mod:`tfxdr.tasks.matching`).  A model maps a request to one user vector per
+target domain, and scores that domain's items by inner product with their
+vectors, so retrieval is a nearest-neighbour search over the item table.
+
+Training takes, per target domain with positives, the binary cross-entropy of
+the positives against ``num_negatives`` items drawn uniformly from the
+domain's catalogue; a drawn item the user clicked (an input or a positive) is
+left out rather than taught as a negative.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from tfxdr.features import NUM_RESERVED, positives_key
+from tfxdr.models.sequence_base import SequenceModel
+from tfxdr.ops import masked_mean
+
+
+class MatchingModel(SequenceModel):
+    """Base of the matching models.  Subclasses implement ``user_vector``."""
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        self.item_tables = [keras.layers.Embedding(NUM_RESERVED + n, self.config.dim,
+                                                   name=f"items_{k}")
+                            for k, n in enumerate(self.num_items)]
+        for table in self.item_tables:
+            table.build((None,))
+
+    def item_matrix(self, domain: int):
+        """[num_items, dim]: the vectors of ``domain``'s known items."""
+        return self.item_tables[domain].embeddings[NUM_RESERVED:]
+
+    def item_vectors(self, inputs, domain: int):
+        """[B, T, dim] vectors of the last ``max_len`` items of ``domain`` and [B, T] the
+        mask of the known ones (padding and ids training never saw are out)."""
+        tokens = self.tokens(inputs, domain, self.config.max_len)
+        return self.item_tables[domain](tokens), self.item_positions(tokens) >= 0
+
+    def pooled(self, inputs, domain: int):
+        """[B, dim]: the average vector of the user's known items of ``domain``
+        (zeros where there are none)."""
+        vectors, known = self.item_vectors(inputs, domain)
+        return masked_mean(vectors, known[..., None], axis=1)
+
+    def user_vector(self, inputs, domain: int, training=False):
+        """[B, dim]: the user's representation for target ``domain``."""
+        raise NotImplementedError
+
+    def score_next(self, inputs, domain: int):
+        return ops.matmul(self.user_vector(inputs, domain), ops.transpose(self.item_matrix(domain)))
+
+    def positives(self, inputs, domain: int):
+        """[B, P] positions of the batch's positives of ``domain`` (< 0: none)."""
+        raw = inputs[positives_key(self.spec.domains[domain])]
+        return self.item_positions(self.preprocessor.lookup(self.inputs_of[domain], raw))
+
+    def matching_loss(self, inputs, domain: int, user, training=True):
+        """Binary cross-entropy of the positives and of sampled unclicked items, each
+        averaged over the batch's valid pairs; 0 where the batch has no positive."""
+        positives = self.positives(inputs, domain)
+        valid = positives >= 0
+        negatives = self.sample_items((ops.shape(positives)[0], self.config.num_negatives),
+                                      domain)
+        clicked = ops.concatenate([positives, self.item_positions(
+            self.tokens(inputs, domain, self.config.max_len))], axis=1)
+        hit = ops.any(ops.equal(negatives[:, :, None], clicked[:, None, :]), axis=-1)
+        has_positive = ops.any(valid, axis=1, keepdims=True)
+        items = self.item_matrix(domain)
+        positive_scores = ops.einsum("bd,bpd->bp", user,
+                                     ops.take(items, ops.maximum(positives, 0), axis=0))
+        negative_scores = ops.einsum("bd,bnd->bn", user, ops.take(items, negatives, axis=0))
+        return (masked_mean(ops.softplus(-positive_scores), valid)
+                + masked_mean(ops.softplus(negative_scores),
+                              ops.logical_and(ops.logical_not(hit), has_positive)))
+
+    def compute_losses(self, data, training=True):
+        inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        loss = ops.zeros(())
+        for k in range(self.num_domains):
+            loss = loss + self.matching_loss(inputs, k, self.user_vector(inputs, k, training),
+                                             training)
+        return {"loss": loss / self.num_domains}
