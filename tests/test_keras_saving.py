@@ -285,6 +285,9 @@ def test_layer_copy_without_the_weights_computes_something_else():
 # -- models ------------------------------------------------------------------------
 
 TINY = {
+    "aft": dict(max_len=4, dim=4, num_positives=2, num_negatives=3, g_layers=1, g_heads=1,
+                d_layers=1, d_heads=2, ffn_dim=4, num_fakes=2, conve_rows=2, conve_filters=2,
+                d_steps=2, d_learning_rate=0.05),
     "bert4rec": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4),
     "bprmf": dict(max_len=4, dim=3),
     "cnan_at": dict(shared_dim=3, specific_dim=2, gate_units=(2,), fcn_units=(4,)),

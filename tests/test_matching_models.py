@@ -8,6 +8,8 @@ from tfxdr.data.synthetic import planted_matching
 from tfxdr.experiment import DataConfig, train
 
 DOMAINS = ("books", "games", "music")
+AFT_SIZES = ["dim=16", "g_layers=1", "g_heads=2", "d_heads=2", "ffn_dim=32", "conve_rows=4",
+             "dropout=0", "learning_rate=0.01", "d_learning_rate=0.01", "patience=15"]
 
 
 @pytest.fixture()
@@ -22,6 +24,9 @@ def planted_csv(tmp_path):
     # Every held-out click is one of the 22-26 items of the user's block not yet
     # clicked: with the block first, the top 50 holds them all.
     ("two_tower", ["dim=16", "hidden_units=32", "learning_rate=0.01"], 15, 0.9, 1.0),
+    # The discriminator alone, and against the generator's fakes.
+    ("aft", ["ablation=aft_d"] + AFT_SIZES, 15, 0.8, 1.0),
+    ("aft", AFT_SIZES, 15, 0.8, 1.0),
     # Equal popularity: the block's items fall anywhere among the 120 (50/114 expected).
     ("pop_match", [], 1, 0.0, 0.65),
 ])

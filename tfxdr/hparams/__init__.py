@@ -7,6 +7,7 @@ the model, every ``--set`` and the domain count before TensorFlow loads.
 """
 
 from tfxdr.hparams.adversarial import AdversarialLossConfig
+from tfxdr.hparams.aft import AFTConfig
 from tfxdr.hparams.cnan_at import CNANATConfig
 from tfxdr.hparams.d2dtm import D2DTMConfig
 from tfxdr.hparams.dadin import DADINConfig, DANNConfig
@@ -21,7 +22,7 @@ from tfxdr.hparams.recguru import (BERT4RecConfig, BPRMFConfig, RecGURUConfig,
                                    RecGURUSingleConfig, SASRecConfig, SequencePopConfig,
                                    SequenceTransformerConfig)
 
-__all__ = ["AdversarialLossConfig", "BERT4RecConfig", "BPRMFConfig", "CNANATConfig",
+__all__ = ["AFTConfig", "AdversarialLossConfig", "BERT4RecConfig", "BPRMFConfig", "CNANATConfig",
            "D2DTMConfig", "DADINConfig", "DANNConfig", "DANNDCNConfig", "DCNConfig",
            "DCNFineTuneConfig", "DINConfig", "GatedCrossConfig", "LRConfig", "MatchingConfig",
            "MatchingPopConfig", "MultiVAEConfig", "PopConfig", "RecGURUConfig",

@@ -68,12 +68,14 @@ class SequenceModel(TfxdrModel):
         raw = inputs[self.inputs_of[domain]][:, -length:]
         return self.preprocessor.lookup(self.inputs_of[domain], raw)
 
-    def transformer_encoders(self, name: str) -> list:
-        """``num_layers`` bidirectional transformer layers, built."""
+    def transformer_encoders(self, name: str, num_layers: int | None = None,
+                             num_heads: int | None = None) -> list:
+        """``num_layers`` bidirectional transformer layers (default: the config's), built."""
         cfg = self.config
-        layers = [TransformerEncoder(cfg.ffn_dim, cfg.num_heads, dropout=cfg.dropout,
-                                     activation=cfg.activation, name=f"{name}_{i}")
-                  for i in range(cfg.num_layers)]
+        layers = [TransformerEncoder(cfg.ffn_dim, num_heads or cfg.num_heads,
+                                     dropout=cfg.dropout, activation=cfg.activation,
+                                     name=f"{name}_{i}")
+                  for i in range(cfg.num_layers if num_layers is None else num_layers)]
         for layer in layers:
             layer.build((None, None, cfg.dim))
         return layers

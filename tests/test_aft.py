@@ -1,0 +1,140 @@
+"""AFT: the fakes, the masked encoder, which player each loss trains, the phases."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfxdr.features import Feature, FeatureSpec
+from tfxdr.models import MODELS, Phase
+
+TINY = dict(max_len=5, dim=4, num_positives=2, num_negatives=3, g_layers=1, g_heads=1,
+            d_layers=1, d_heads=2, ffn_dim=8, num_fakes=2, conve_rows=2, conve_filters=2,
+            dropout=0.0)
+
+
+def _spec():
+    return FeatureSpec(("movies", "books", "games"), (
+        Feature("user_id", "categorical", vocabulary=("u0", "u1", "u2"), entity="user"),
+        Feature("items_movies", "multi_valued", vocabulary=tuple(f"m{i}" for i in range(8)),
+                domain="movies", entity="item"),
+        Feature("items_books", "multi_valued", vocabulary=tuple(f"b{i}" for i in range(6)),
+                domain="books", entity="item"),
+        Feature("items_games", "multi_valued", vocabulary=tuple(f"g{i}" for i in range(5)),
+                domain="games", entity="item")))
+
+
+def _model(**overrides):
+    registered = MODELS.get("aft")
+    model = registered.create(registered.config_cls(**{**TINY, **overrides}), _spec(), seed=0)
+    model.compile_default()
+    return model
+
+
+def _batch():
+    """Three users' inputs and positives; u2 has no games at all."""
+    return {"user_id": tf.constant(["u0", "u1", "u2"]),
+            "items_movies": tf.constant([["", "m0", "m1", "m2", "m3"], ["m4", "m5", "m6", "m7",
+                                                                        "m0"],
+                                         ["", "", "", "", "m7"]]),
+            "items_books": tf.constant([["", "", "", "b0", "b1"], ["", "", "", "", ""],
+                                        ["", "b2", "b3", "b4", "b5"]]),
+            "items_games": tf.constant([["", "", "", "g0", "g1"], ["", "", "", "", "g2"],
+                                        ["", "", "", "", ""]]),
+            "positives_movies": tf.constant([["m4", ""], ["m1", "m2"], ["m0", "m9"]]),
+            "positives_books": tf.constant([["b2", "b3"], ["b0", ""], ["", ""]]),
+            "positives_games": tf.constant([["g2", ""], ["", ""], ["g3", "g4"]])}
+
+
+def test_the_fakes_are_the_generators_best_items_the_users_clicks_left_out():
+    model = _model(num_fakes=3)
+    items = model.g_item_tables[0].embeddings
+    # Item m_i (table row i + 2) scores i against a user vector of ones: m7 is best.
+    items.assign(np.concatenate([np.zeros((2, 4)), np.arange(8)[:, None] * np.ones((1, 4))
+                                 / 4]).astype(np.float32))
+    batch = _batch()
+    clicked = tf.concat([model.positives(batch, 0), model.item_positions(
+        model.tokens(batch, 0, 5))], axis=1)
+    fakes = np.asarray(model.fakes(tf.ones((3, 4)), 0, clicked))
+    # u0 clicked m0-m4: m7, m6, m5; u1 clicked m0-m2, m4-m7: only m3 is left, then the
+    # best of the clicked; u2 clicked m7 and m0 (m9 is unknown): m6, m5, m4.
+    np.testing.assert_array_equal(fakes[0], [7, 6, 5])
+    assert fakes[1][0] == 3
+    np.testing.assert_array_equal(fakes[2], [6, 5, 4])
+
+
+def test_the_masked_encoder_hides_the_targets_inputs_only_in_training():
+    model = _model(mask_ratio=0.999)
+    batch = _batch()
+    blank = {**batch, "items_books": tf.fill(tf.shape(batch["items_books"]), "")}
+    masked = model.generator_user(batch, 1, training=True)
+    np.testing.assert_allclose(masked, model.generator_user(blank, 1, training=False),
+                               atol=1e-6)
+    # With movies the target, movies are masked and books read whole.
+    no_movies = {**batch, "items_movies": tf.fill(tf.shape(batch["items_movies"]), "")}
+    np.testing.assert_allclose(model.generator_user(batch, 0, training=True),
+                               model.generator_user(no_movies, 0, training=False), atol=1e-6)
+    assert np.abs(np.asarray(masked) - np.asarray(model.generator_user(batch, 1))).max() > 1e-4
+    unmasked = _model(mask_ratio=0.999, ablation="no_mask")
+    np.testing.assert_allclose(unmasked.generator_user(batch, 1, training=True),
+                               unmasked.generator_user(batch, 1, training=False), atol=1e-6)
+
+
+def test_each_loss_reaches_only_its_player():
+    model = _model()
+    with tf.GradientTape(persistent=True) as tape:
+        losses = model.compute_losses(_batch())
+    d_vars, g_vars = model.discriminator_variables(), model.generator_variables()
+    assert {id(v) for v in d_vars}.isdisjoint(id(v) for v in g_vars)
+    # L_D reads the fakes as item positions only: no gradient into the generator.
+    assert all(g is None for g in tape.gradient(losses["d_loss"], g_vars))
+    # The reward is a stop-gradient: the generator's loss moves no discriminator weight.
+    assert all(g is None for g in tape.gradient(losses["loss"], d_vars))
+    moved = [g for g in tape.gradient(losses["loss"], g_vars) if g is not None]
+    assert moved and max(float(tf.reduce_max(tf.abs(g))) for g in moved) > 0
+    assert float(losses["l_mmd"]) < 0  # the fakes pushed away from the real clicks
+
+
+def test_balanced_and_pooled_reductions_of_the_discriminator_loss():
+    import dataclasses
+
+    model = _model()
+    start, terms = np.array(model.sampler.state), {}
+    for reduction in ("balanced", "pooled"):
+        model.config = dataclasses.replace(model.config, d_reduction=reduction)
+        model.sampler.state.assign(start)  # the same negatives for both
+        terms[reduction] = model.compute_losses(_batch(), training=False)
+    # Balanced adds the mean over the real clicks to the mean over the negatives; pooled
+    # (Eq. 13) is one mean over both, a weighted average of the two, below their sum.
+    assert 0 < float(terms["pooled"]["l_d"]) < float(terms["balanced"]["l_d"])
+    np.testing.assert_array_equal(terms["pooled"]["l_g"], terms["balanced"]["l_g"])
+
+
+def test_pre_training_updates_the_discriminator_alone_then_both_alternate():
+    model = _model(pretrain_epochs=1, epochs=3, d_steps=3)
+    assert [(p.name, p.last_epoch, p.selects) for p in model.training_phases(3)] == [
+        ("pretrain", 1, False), ("adversarial", 3, True)]
+    before = [np.array(v) for v in model.generator_variables()]
+    model.start_phase(Phase(1, selects=False, name="pretrain"))
+    model.train_step(_batch())
+    assert int(model.optimizer.iterations) == 0 and int(model.d_optimizer.iterations) == 1
+    for value, variable in zip(before, model.generator_variables()):
+        np.testing.assert_array_equal(value, variable)
+    model.start_phase(Phase(3, name="adversarial"))
+    model.train_step(_batch())
+    assert int(model.optimizer.iterations) == 1 and int(model.d_optimizer.iterations) == 1 + 3
+
+
+def test_aft_d_is_the_discriminator_alone():
+    model = _model(ablation="aft_d")
+    assert not hasattr(model, "g_item_tables") and model.generator_variables() == []
+    losses = model.compute_losses(_batch())
+    assert float(losses["l_g"]) == float(losses["l_mmd"]) == float(losses["reward"]) == 0.0
+
+
+def test_a_schedule_of_pre_training_only_is_refused():
+    from tfxdr.errors import ConfigError
+    from tfxdr.registry import resolve_config
+
+    with pytest.raises(ConfigError, match=r"pretrain_epochs=5 is invalid: expected an integer "
+                                          r"in \[0, epochs\) \(5\)"):
+        resolve_config("aft", ["pretrain_epochs=5", "epochs=5"])
