@@ -148,7 +148,7 @@ class MatchingTask(Task):
         return float(metrics[MEAN][metric])
 
     def serving_module(self, model, data: MatchingData):
-        from tfxdr.export.sequences import SequenceServing
+        from tfxdr.export.matching import MatchingServing
 
-        module = SequenceServing(model, model.config.top_k)
+        module = MatchingServing(model, model.config.top_k)
         return module, module.signatures()

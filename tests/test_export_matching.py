@@ -1,0 +1,103 @@
+"""SavedModel export of a matching model: retrieval and user vectors per domain from the
+items of every domain, equal to the Keras model, the generator left out."""
+
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfxdr import experiment
+from tfxdr.cli import main
+from tfxdr.data.synthetic import planted_matching
+
+DOMAINS = ("books", "games", "music")
+FAST = ["--epochs", "2", "--quiet", "--split-fractions", "0.5,0.25,0.25", "--set", "max_len=6",
+        "--set", "dim=8", "--set", "g_layers=1", "--set", "g_heads=2", "--set", "d_heads=2",
+        "--set", "ffn_dim=8", "--set", "conve_rows=2", "--set", "top_k=5", "--set",
+        "batch_size=32"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """An aft run on integer item ids, exported."""
+    root = tmp_path_factory.mktemp("export")
+    frame = planted_matching(num_users=60, domains=DOMAINS, block=10, clicks=6, seed=2)
+    frame["item_id"] = frame["item_id"].str[1:].astype(int) + frame["domain"].map(
+        {"books": 1000, "games": 2000, "music": 3000})
+    csv = root / "clicks.csv"
+    frame.to_csv(csv, index=False)
+    run = root / "run"
+    assert main(["train", "aft", "--dataset", str(csv), "--domains", ",".join(DOMAINS),
+                 "--out", str(run), *FAST]) == 0
+    assert main(["export", str(run)]) == 0
+    return run, run / "export" / "1"
+
+
+def _text(rows):
+    """The ids as the model reads them: strings, the last ones known, "" for padding."""
+    return tf.constant([["" if i is None else str(i) for i in row] for row in rows])
+
+
+def _ids(run, domain):
+    return [int(i) for i in run.spec[f"items_{domain}"].vocabulary]
+
+
+def test_retrieval_and_user_vectors_per_domain_read_every_domain(exported):
+    _, path = exported
+    served = tf.saved_model.load(str(path))
+    assert sorted(served.signatures) == ["retrieve_books", "retrieve_games", "retrieve_music",
+                                         "serving_default", "user_embedding_books",
+                                         "user_embedding_games", "user_embedding_music"]
+    inputs = served.signatures["retrieve_games"].structured_input_signature[1]
+    assert {name: spec.dtype for name, spec in inputs.items()} == {
+        f"items_{d}": tf.int64 for d in DOMAINS}
+    # Only the discriminator serves: no generator weight is in the SavedModel.
+    names = [v.name for v in served.serving_variables]
+    assert "aft/specific/projection/kernel:0" in names and "aft/items_1/embeddings:0" in names
+    assert not [name for name in names if name.startswith("aft/g_")]
+
+
+def test_reloaded_retrieval_equals_keras_and_leaves_the_requests_items_out(exported):
+    run_dir, path = exported
+    run = experiment.load_run(run_dir)
+    served = tf.saved_model.load(str(path))
+    books, games, music = (_ids(run, d) for d in DOMAINS)
+    # Padding anywhere and an unknown id (999999); a user with no music.
+    request = {"items_books": tf.constant([[-1, books[1], -1, books[2]],
+                                           [books[5], 999999, -1, -1]], tf.int64),
+               "items_games": tf.constant([[games[0], games[3], -1, -1],
+                                           [-1, -1, -1, games[4]]], tf.int64),
+               "items_music": tf.constant([[music[2], -1, -1, -1], [-1, -1, -1, -1]], tf.int64)}
+    out = served.signatures["retrieve_games"](**request)
+    as_text = {name: _text(rows) for name, rows in (
+        ("items_books", [[None, books[1], books[2]], [None, books[5], 999999]]),
+        ("items_games", [[None, games[0], games[3]], [None, None, games[4]]]),
+        ("items_music", [[None, None, music[2]], [None, None, None]]))}
+    expected = np.array(run.model.score_next(as_text, 1))
+    expected[0, [0, 3]] = -np.inf  # the request's own games
+    expected[1, 4] = -np.inf
+    top = np.argsort(-expected, axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(out["top_k_ids"].numpy(), np.asarray(games)[top])
+    np.testing.assert_allclose(out["top_k_scores"].numpy(),
+                               np.take_along_axis(expected, top, 1), atol=1e-5)
+    vectors = served.signatures["user_embedding_games"](**request)["embedding"].numpy()
+    np.testing.assert_allclose(vectors, np.asarray(run.model.user_vector(as_text, 1)),
+                               atol=1e-5)
+
+
+def test_bad_requests_name_the_input(exported):
+    _, path = exported
+    served = tf.saved_model.load(str(path))
+    good = {f"items_{d}": tf.constant([[1, 2]], tf.int64) for d in DOMAINS}
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(
+            "Shape of tensor items_games [2] is not compatible with expected shape [?,?]")):
+        served.signatures["retrieve_books"](**{**good, "items_games": tf.constant([1, 2],
+                                                                                   tf.int64)})
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="items_music: expected one row per row of items_books"):
+        served.signatures["retrieve_books"](**{**good, "items_music": tf.constant(
+            [[1], [2]], tf.int64)})
+    with pytest.raises(TypeError, match="items_games"):
+        served.signatures["retrieve_books"](items_books=good["items_books"],
+                                            items_music=good["items_music"])

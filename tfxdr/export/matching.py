@@ -1,0 +1,85 @@
+"""Serving module of the matching models (AFT and its baselines): retrieval per domain.
+
+Every signature takes the user's recent items of EVERY domain, ``items_<domain>``
+([B, T] raw ids, oldest first, padded with -1 or "" anywhere; the last
+``max_len`` are read, as in training), one row per user in each:
+
+- ``retrieve_<domain>`` returns ``top_k_ids`` and ``top_k_scores`` [B, k]: the
+  domain's items by inner product with the user's vector for that domain, the
+  request's own items of the domain never among them.  This is brute-force
+  retrieval in the graph (a matrix product and a top-k), exact at any catalogue
+  size that fits in memory;
+- ``user_embedding_<domain>`` returns ``embedding`` [B, d], the user vector that
+  retrieval scores with, for an external nearest-neighbour index over the items'
+  vectors.
+
+Only the inference path is traced: AFT's generator and every sampling op stay
+out of the serving graph.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
+from tfxdr.export.sequences import exclude_positions
+from tfxdr.features import domain_slug, items_input
+from tfxdr.layers.preprocessing import most_recent, raw_strings
+
+
+class MatchingServing(ServingModule):
+    """``retrieve_<domain>`` and (for a model with user vectors) ``user_embedding_<domain>``
+    for every domain."""
+
+    def __init__(self, model, top_k: int):
+        super().__init__(model)
+        spec = model.spec
+        self.names = [items_input(d) for d in spec.domains]
+        signature = [tf.TensorSpec(None, raw_dtype(spec[name]), name=name) for name in self.names]
+        self.functions = {}
+        for k, domain in enumerate(spec.domains):
+            feature = spec[self.names[k]]
+            slug = domain_slug(domain)
+            self.functions[f"retrieve_{slug}"] = tf.function(
+                self._retrieve(k, raw_values(feature), min(top_k, len(feature.vocabulary))),
+                input_signature=signature)
+            if hasattr(model, "user_vector"):  # popularity has none
+                self.functions[f"user_embedding_{slug}"] = tf.function(
+                    self._embedding(k), input_signature=signature)
+        for name, function in self.functions.items():
+            setattr(self, name, function)
+        self.keep_variables_of(*self.functions.values())
+
+    def _request(self, item_ids):
+        """Each input checked (rank 2, as many rows as the first), and the last
+        ``max_len`` known-or-unknown ids of each, as the model reads them."""
+        first = checked(self.names[0], item_ids[0], 2)
+        rows = tf.shape(first)[0]
+        raw = [first] + [checked(name, ids, 2, rows, f"row of {self.names[0]}")
+                         for name, ids in zip(self.names[1:], item_ids[1:])]
+        return raw, {name: most_recent(raw_strings(ids), self.model.config.max_len)
+                     for name, ids in zip(self.names, raw)}
+
+    def _retrieve(self, domain: int, item_ids_of_domain, k: int):
+        def retrieve(*item_ids):
+            raw, request = self._request(item_ids)
+            scores = tf.cast(self.model.score_next(request, domain), tf.float32)
+            own = self.model.item_positions(self.preprocessor.lookup(
+                self.names[domain], raw_strings(raw[domain])))
+            top = tf.math.top_k(exclude_positions(scores, own), k=k)
+            return {"top_k_ids": tf.gather(item_ids_of_domain, top.indices),
+                    "top_k_scores": top.values}
+
+        return retrieve
+
+    def _embedding(self, domain: int):
+        def embedding(*item_ids):
+            _, request = self._request(item_ids)
+            return {"embedding": tf.cast(self.model.user_vector(request, domain), tf.float32)}
+
+        return embedding
+
+    def signatures(self) -> dict:
+        """Every signature, and ``serving_default``: retrieval in the last domain."""
+        last = f"retrieve_{domain_slug(self.model.spec.domains[-1])}"
+        return {**self.functions, "serving_default": self.functions[last]}
