@@ -25,8 +25,8 @@ setup(
         "numpy>=1.26",
     ],
     extras_require={
-        "test": ["pytest>=8", "matplotlib>=3.8"],
-        "ann": ["faiss-cpu>=1.8"],
+        "test": ["pytest>=8", "matplotlib>=3.8", "faiss-cpu>=1.15"],
+        "ann": ["faiss-cpu>=1.15"],
         "plots": ["matplotlib>=3.8"],
     },
     entry_points={"console_scripts": ["tfxdr=tfxdr.cli:main"]},

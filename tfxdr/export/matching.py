@@ -6,7 +6,8 @@ Every signature takes the user's recent items of EVERY domain, ``items_<domain>`
 
 - ``retrieve_<domain>`` returns ``top_k_ids`` and ``top_k_scores`` [B, k]: the
   domain's items by inner product with the user's vector for that domain, the
-  request's own items of the domain never among them.  This is brute-force
+  request's own items of the domain never among them (padding, -1 or "" with
+  score -inf, where too few are left).  This is brute-force
   retrieval in the graph (a matrix product and a top-k), exact at any catalogue
   size that fits in memory;
 - ``user_embedding_<domain>`` returns ``embedding`` [B, d], the user vector that
@@ -22,7 +23,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
-from tfxdr.export.sequences import exclude_positions
+from tfxdr.export.sequences import exclude_positions, top_items
 from tfxdr.features import domain_slug, items_input
 from tfxdr.layers.preprocessing import most_recent, raw_strings
 
@@ -66,9 +67,7 @@ class MatchingServing(ServingModule):
             scores = tf.cast(self.model.score_next(request, domain), tf.float32)
             own = self.model.item_positions(self.preprocessor.lookup(
                 self.names[domain], raw_strings(raw[domain])))
-            top = tf.math.top_k(exclude_positions(scores, own), k=k)
-            return {"top_k_ids": tf.gather(item_ids_of_domain, top.indices),
-                    "top_k_scores": top.values}
+            return top_items(exclude_positions(scores, own), item_ids_of_domain, k)
 
         return retrieve
 

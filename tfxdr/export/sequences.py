@@ -23,7 +23,7 @@ class SequenceServing(ServingModule):
     integer, else string) padded with -1 or "" anywhere; the last ``max_len`` are
     read, as in training.  It returns ``top_k_ids`` and ``top_k_scores`` [B, k]:
     the domain's items best scored as the next one, the request's own items
-    never among them.
+    never among them (padding, -1 or "" with score -inf, where too few are left).
 
     ``user_representation`` takes ``item_ids`` [B, T] and ``domain`` [B] (a domain
     name per row: the domain those items are from) and returns ``representation``
@@ -64,10 +64,7 @@ class SequenceServing(ServingModule):
             request = self._recent(item_ids, domain)
             scores = tf.cast(self.model.score_next(request, domain), tf.float32)
             seen = self.model.item_positions(self.preprocessor.lookup(name, request[name]))
-            scores = exclude_positions(scores, seen)
-            top = tf.math.top_k(scores, k=k)
-            return {"top_k_ids": tf.gather(item_ids_of_domain, top.indices),
-                    "top_k_scores": top.values}
+            return top_items(exclude_positions(scores, seen), item_ids_of_domain, k)
 
         return next_item
 
@@ -86,6 +83,17 @@ class SequenceServing(ServingModule):
         """Every signature, and ``serving_default``: the next item of the last domain."""
         last = f"next_item_{domain_slug(self.model.spec.domains[-1])}"
         return {**self.functions, "serving_default": self.functions[last]}
+
+
+def top_items(scores, item_ids, k: int) -> dict:
+    """``top_k_ids`` and ``top_k_scores`` [B, k] of ``scores`` [B, items]; where fewer
+    than k items are left once a row's own are excluded (-inf), the rest is padding:
+    id -1 (or "") and score -inf."""
+    top = tf.math.top_k(scores, k=k)
+    padding = tf.constant(-1 if item_ids.dtype == tf.int64 else "", item_ids.dtype)
+    return {"top_k_ids": tf.where(tf.math.is_inf(top.values) & (top.values < 0), padding,
+                                  tf.gather(item_ids, top.indices)),
+            "top_k_scores": top.values}
 
 
 def exclude_positions(scores, positions):
