@@ -101,3 +101,25 @@ def test_bad_requests_name_the_input(exported):
     with pytest.raises(TypeError, match="items_games"):
         served.signatures["retrieve_books"](items_books=good["items_books"],
                                             items_music=good["items_music"])
+
+
+def test_user_vectors_and_a_faiss_index_of_the_exported_items_retrieve_as_the_graph(exported):
+    pytest.importorskip("faiss")
+    from tfxdr.retrieval import ItemIndex
+
+    run_dir, path = exported
+    run = experiment.load_run(run_dir)
+    served = tf.saved_model.load(str(path))
+    held = run.prepared.scoring_set("test", "music")  # held-out users, their past items
+    rows = np.arange(len(held.users))
+    request = {name: tf.constant([[int(i) if i else -1 for i in row] for row in ids], tf.int64)
+               for name, ids in held.histories.items()}
+    request = {f"items_{d}": request[d] for d in DOMAINS}
+    graph = served.signatures["retrieve_music"](**request)["top_k_ids"].numpy()
+    users = served.signatures["user_embedding_music"](**request)["embedding"].numpy()
+    own = [[int(i) for i in row if i] for row in held.histories["music"][rows]]
+    for kind in ("flat", "hnsw"):
+        found, _ = ItemIndex.from_export(path, "music", kind).search(users, 5, exclude=own)
+        found = np.where(found == -1, -1, found).astype(np.int64)
+        overlap = np.mean([len(set(f) & set(g)) / len(set(g)) for f, g in zip(found, graph)])
+        assert overlap >= (1.0 if kind == "flat" else 0.95), (kind, overlap)

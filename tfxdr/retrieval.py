@@ -11,6 +11,7 @@ index outside it: ``flat`` (exact), ``hnsw`` (a graph, sub-linear) or ``ivf``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -66,6 +67,21 @@ class ItemIndex:
             index.nprobe = nprobe
         index.add(vectors)
         self.index = index
+
+    @classmethod
+    def from_export(cls, export_dir, domain: str, kind: str = "flat", **options) -> "ItemIndex":
+        """The index of ``domain``'s item vectors that an export wrote beside its graph."""
+        from tfxdr.errors import RunDirError
+        from tfxdr.export.common import ASSETS_EXTRA
+        from tfxdr.export.matching import item_embeddings_file
+
+        path = Path(export_dir) / ASSETS_EXTRA / item_embeddings_file(domain)
+        if not path.is_file():
+            raise RunDirError(f"{path}: missing; only a matching model's export has item "
+                              "vectors", field="domain")
+        with np.load(path, allow_pickle=False) as saved:
+            ids, vectors = saved["ids"], saved["embeddings"]
+        return cls(ids.astype(object), vectors, kind, **options)
 
     def search(self, queries: np.ndarray, k: int,
                exclude: Sequence[Sequence] | None = None) -> tuple[np.ndarray, np.ndarray]:

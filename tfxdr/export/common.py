@@ -21,6 +21,7 @@ from tfxdr.features import Feature
 from tfxdr.io import atomic_directory
 
 EXPORT_DIR = "export"
+ASSETS_EXTRA = "assets.extra"
 
 
 def raw_dtype(feature: Feature) -> tf.DType:
@@ -53,6 +54,10 @@ class ServingModule(tf.Module):
     @property
     def model(self):
         return self._get_model()
+
+    def write_assets_extra(self, directory: Path) -> None:
+        """Files the export carries beside the graph, in ``assets.extra`` (which TF
+        Serving leaves alone); default: none."""
 
     def keep_variables_of(self, *functions) -> None:
         used = {}
@@ -90,4 +95,6 @@ def save_module(module: tf.Module, signatures: dict, run_dir: Path,
         raise RunDirError(f"{target}: version {version} is already exported", field="version")
     with atomic_directory(target) as scratch:
         tf.saved_model.save(module, str(scratch), signatures=signatures)
+        if isinstance(module, ServingModule):
+            module.write_assets_extra(Path(scratch) / ASSETS_EXTRA)
     return target

@@ -12,7 +12,9 @@ Every signature takes the user's recent items of EVERY domain, ``items_<domain>`
   size that fits in memory;
 - ``user_embedding_<domain>`` returns ``embedding`` [B, d], the user vector that
   retrieval scores with, for an external nearest-neighbour index over the items'
-  vectors.
+  vectors, which the export writes beside the graph:
+  ``assets.extra/item_embeddings_<domain>.npz`` (``ids``, the raw ids, and
+  ``embeddings`` [num_items, d]; see :class:`tfxdr.retrieval.ItemIndex`).
 
 Only the inference path is traced: AFT's generator and every sampling op stay
 out of the serving graph.
@@ -20,6 +22,9 @@ out of the serving graph.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
@@ -78,7 +83,24 @@ class MatchingServing(ServingModule):
 
         return embedding
 
+    def write_assets_extra(self, directory: Path) -> None:
+        """Each domain's item ids and vectors, for an index outside the graph."""
+        if not hasattr(self.model, "item_matrix"):
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        for k, domain in enumerate(self.model.spec.domains):
+            feature = self.model.spec[self.names[k]]
+            ids = (np.array([int(v) for v in feature.vocabulary], dtype=np.int64)
+                   if feature.dtype == "int64" else np.array(feature.vocabulary, dtype=str))
+            np.savez(directory / item_embeddings_file(domain), ids=ids,
+                     embeddings=np.asarray(self.model.item_matrix(k), dtype=np.float32))
+
     def signatures(self) -> dict:
         """Every signature, and ``serving_default``: retrieval in the last domain."""
         last = f"retrieve_{domain_slug(self.model.spec.domains[-1])}"
         return {**self.functions, "serving_default": self.functions[last]}
+
+
+def item_embeddings_file(domain: str) -> str:
+    """The name of a domain's item vectors in an export's ``assets.extra``."""
+    return f"item_embeddings_{domain_slug(domain)}.npz"
