@@ -299,6 +299,8 @@ TINY = {
     "dcn_finetune": dict(shared_dim=3, specific_dim=2, gate_units=(2,), fcn_units=(4,)),
     "din": dict(embedding_dim=3, hidden_units=(4,)),
     "lr": dict(),
+    "mmoe": dict(max_len=4, dim=3, num_positives=2, num_negatives=3, num_experts=2,
+                 expert_units=(4,), tower_units=(3,)),
     "multivae": dict(hidden_dims=(4,), latent_dim=2),
     "pop": dict(),
     "pop_match": dict(max_len=4, num_positives=2),
@@ -309,6 +311,8 @@ TINY = {
     "recguru_single": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4,
                            adversarial_learning_rate=0.05),
     "sasrec": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4),
+    "shared_bottom": dict(max_len=4, dim=3, num_positives=2, num_negatives=3,
+                          bottom_units=(4,), tower_units=(3,)),
     "two_tower": dict(max_len=4, dim=3, num_positives=2, num_negatives=3, hidden_units=(4,)),
 }
 SPECS = {"clicks": click_spec, "ctr": ctr_spec, "matching": sequence_spec,

@@ -24,6 +24,10 @@ def planted_csv(tmp_path):
     # Every held-out click is one of the 22-26 items of the user's block not yet
     # clicked: with the block first, the top 50 holds them all.
     ("two_tower", ["dim=16", "hidden_units=32", "learning_rate=0.01"], 15, 0.9, 1.0),
+    ("shared_bottom", ["dim=16", "bottom_units=32", "tower_units=16", "learning_rate=0.01"],
+     15, 0.9, 1.0),
+    ("mmoe", ["dim=16", "expert_units=32", "tower_units=16", "learning_rate=0.01"], 15, 0.9,
+     1.0),
     # The discriminator alone, and against the generator's fakes.
     ("aft", ["ablation=aft_d"] + AFT_SIZES, 15, 0.8, 1.0),
     ("aft", AFT_SIZES, 15, 0.8, 1.0),

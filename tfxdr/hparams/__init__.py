@@ -15,16 +15,17 @@ from tfxdr.hparams.dcn import DANNDCNConfig, DCNConfig, DCNFineTuneConfig
 from tfxdr.hparams.deep_cross_base import GatedCrossConfig
 from tfxdr.hparams.din import DINConfig
 from tfxdr.hparams.lr import LRConfig
-from tfxdr.hparams.matching import MatchingConfig, MatchingPopConfig, TwoTowerConfig
+from tfxdr.hparams.matching import (MatchingConfig, MatchingPopConfig, MMoEConfig,
+                                    SharedBottomConfig, TwoTowerConfig)
 from tfxdr.hparams.multivae import MultiVAEConfig
 from tfxdr.hparams.pop import PopConfig
 from tfxdr.hparams.recguru import (BERT4RecConfig, BPRMFConfig, RecGURUConfig,
                                    RecGURUSingleConfig, SASRecConfig, SequencePopConfig,
                                    SequenceTransformerConfig)
 
-__all__ = ["AFTConfig", "AdversarialLossConfig", "BERT4RecConfig", "BPRMFConfig", "CNANATConfig",
+__all__ = ["AdversarialLossConfig", "AFTConfig", "BERT4RecConfig", "BPRMFConfig", "CNANATConfig",
            "D2DTMConfig", "DADINConfig", "DANNConfig", "DANNDCNConfig", "DCNConfig",
            "DCNFineTuneConfig", "DINConfig", "GatedCrossConfig", "LRConfig", "MatchingConfig",
-           "MatchingPopConfig", "MultiVAEConfig", "PopConfig", "RecGURUConfig",
+           "MatchingPopConfig", "MMoEConfig", "MultiVAEConfig", "PopConfig", "RecGURUConfig",
            "RecGURUSingleConfig", "SASRecConfig", "SequencePopConfig",
-           "SequenceTransformerConfig", "TwoTowerConfig"]
+           "SequenceTransformerConfig", "SharedBottomConfig", "TwoTowerConfig"]

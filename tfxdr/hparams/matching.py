@@ -49,6 +49,38 @@ class TwoTowerConfig(MatchingConfig):
 
 
 @dataclasses.dataclass
+class SharedBottomConfig(MatchingConfig):
+    """``bottom_units``: the shared MLP; ``tower_units``: each domain's tower (a last
+    layer of ``dim`` follows)."""
+
+    bottom_units: tuple[int, ...] = (256, 128)
+    tower_units: tuple[int, ...] = (64,)
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("bottom_units", "tower_units"):
+            require(self, name, bool(getattr(self, name))
+                    and all(u >= 1 for u in getattr(self, name)), "integers >= 1")
+
+
+@dataclasses.dataclass
+class MMoEConfig(MatchingConfig):
+    """``num_experts`` MLPs of ``expert_units``, mixed per domain by a softmax gate, under
+    each domain's tower of ``tower_units`` (a last layer of ``dim`` follows)."""
+
+    num_experts: int = 4
+    expert_units: tuple[int, ...] = (256, 128)
+    tower_units: tuple[int, ...] = (64,)
+
+    def validate(self) -> None:
+        super().validate()
+        require(self, "num_experts", self.num_experts >= 1, "an integer >= 1")
+        for name in ("expert_units", "tower_units"):
+            require(self, name, bool(getattr(self, name))
+                    and all(u >= 1 for u in getattr(self, name)), "integers >= 1")
+
+
+@dataclasses.dataclass
 class MatchingPopConfig(TrainConfig):
     """One counting pass over the training cuts (inputs and positives of every domain)."""
 
@@ -66,6 +98,11 @@ class MatchingPopConfig(TrainConfig):
 
 register("two_tower", "tfxdr.models.two_tower:TwoTower", TwoTowerConfig, "matching",
          "two-tower matching: average pooling per domain + target embedding -> MLP "
+         "(baseline)")
+register("shared_bottom", "tfxdr.models.multitask:SharedBottom", SharedBottomConfig, "matching",
+         "shared-bottom multi-task matching: a shared MLP, one tower per domain (baseline)")
+register("mmoe", "tfxdr.models.multitask:MMoE", MMoEConfig, "matching",
+         "MMoE (Ma et al. 2018): experts mixed by a gate per domain, one tower per domain "
          "(baseline)")
 register("pop_match", "tfxdr.models.pop_seq:SequencePopularity", MatchingPopConfig, "matching",
          "popularity of each domain's items, for matching (baseline)")

@@ -16,7 +16,8 @@ from tfxdr.layers.preprocessing import FeaturePreprocessor
 from tfxdr.layers.sampling import GaussianSample
 from tfxdr.layers.sequence_embedding import SequenceEmbedding
 
-__all__ = ["AttentionPooling", "BiInteractionPooling", "ConvETranslation", "DeepCross", "DomainAwareEmbedding",
-           "DomainClassifier", "FeaturePreprocessor", "FieldEmbedding", "FieldGate",
+__all__ = ["AttentionPooling", "BiInteractionPooling", "ConvETranslation", "DeepCross",
+           "DomainAwareEmbedding", "DomainClassifier", "FeaturePreprocessor", "FieldEmbedding",
+           "FieldGate",
            "GatedCrossNetwork", "GaussianSample", "GradientReversal", "MultiHot",
            "ReversalWarmup", "SequenceEmbedding", "UnknownIdDropout"]
