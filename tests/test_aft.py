@@ -138,3 +138,22 @@ def test_a_schedule_of_pre_training_only_is_refused():
     with pytest.raises(ConfigError, match=r"pretrain_epochs=5 is invalid: expected an integer "
                                           r"in \[0, epochs\) \(5\)"):
         resolve_config("aft", ["pretrain_epochs=5", "epochs=5"])
+
+
+def test_hard_negative_mining_and_attention_instead_of_translation():
+    hnm, plain = _model(ablation="aft_hnm"), _model(ablation="aft_d")
+    assert not hasattr(hnm, "g_item_tables") and hnm.generator_variables() == []
+    plain.set_weights(hnm.get_weights())
+    start = np.array(hnm.sampler.state)
+    terms = {}
+    for name, model in (("hnm", hnm), ("plain", plain)):
+        model.sampler.state.assign(start)  # the same random negatives
+        terms[name] = model.compute_losses(_batch(), training=False)
+    assert float(terms["hnm"]["l_g"]) == 0.0
+    # The mined items, each the discriminator's best-scored unclicked ones, are added to
+    # aft_d's negatives: the positives' mean is the same, the negatives' is higher.
+    assert float(terms["hnm"]["l_d"]) > float(terms["plain"]["l_d"])
+    attention = _model(ablation="no_translation")
+    assert not hasattr(attention, "general") and attention.translation == [attention.aggregate]
+    vectors = np.asarray(attention.user_vector(_batch(), 2))
+    assert vectors.shape == (3, 4) and np.isfinite(vectors).all()

@@ -9,8 +9,6 @@ from tfxdr.config import TwoPlayerConfig, require
 from tfxdr.hparams.matching import MatchingConfig
 from tfxdr.registry import register
 
-ABLATIONS = ("full", "aft_d", "no_mask", "no_mmd")
-
 
 @dataclasses.dataclass
 class AFTConfig(TwoPlayerConfig, MatchingConfig):
@@ -50,7 +48,12 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
             against unclicked items) before the adversarial ones; neither
             validated nor selected, so the chosen checkpoint is adversarial.
         ablation: ``full``; ``aft_d`` the discriminator alone (the paper's AFT(D));
-            ``no_mask`` no masked encoder; ``no_mmd`` no dissimilarity loss.
+            ``aft_hnm`` the discriminator with its own ``num_fakes`` best-scored
+            unclicked items as extra negatives instead of the generator's (hard
+            negative mining, AFT(D+HNM)); ``no_mask`` no masked encoder;
+            ``no_translation`` an attention over the item- and domain-level
+            tokens instead of the two ConvE translations; ``no_mmd`` no
+            dissimilarity loss.
     """
 
     g_layers: int = 4
@@ -73,7 +76,7 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
     d_reduction: Literal["balanced", "pooled"] = "balanced"
     domain_tokens: bool = False
     pretrain_epochs: int = 0
-    ablation: Literal["full", "aft_d", "no_mask", "no_mmd"] = "full"
+    ablation: Literal["full", "aft_d", "aft_hnm", "no_mask", "no_translation", "no_mmd"] = "full"
 
     def validate(self) -> None:
         super().validate()
@@ -94,7 +97,11 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
 
     @property
     def uses_generator(self) -> bool:
-        return self.ablation != "aft_d"
+        return self.ablation not in ("aft_d", "aft_hnm")
+
+    @property
+    def uses_translation(self) -> bool:
+        return self.ablation != "no_translation"
 
     @property
     def effective_mask_ratio(self) -> float:
@@ -107,4 +114,5 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
 
 register("aft", "tfxdr.models.aft:AFT", AFTConfig, "matching",
          "AFT: adversarial feature translation, a GAN with a REINFORCE generator and a ConvE "
-         "discriminator, multi-domain matching; ablations --set ablation=aft_d,no_mask,no_mmd")
+         "discriminator, multi-domain matching; ablations --set ablation=aft_d,aft_hnm,no_mask,"
+         "no_translation,no_mmd")

@@ -73,16 +73,23 @@ class AFT(MatchingModel):
         self.d_domains = self._table(n, "d_domains")
         self.d_items = self.transformer_encoders("d_items", cfg.d_layers, cfg.d_heads)
         self.d_domain_blocks = self.transformer_encoders("d_domains", cfg.d_layers, cfg.d_heads)
-        conve = dict(filters=cfg.conve_filters, kernel_size=cfg.conve_kernel,
-                     reduce=cfg.conve_reduce, dropout=cfg.dropout)
-        self.general = ConvETranslation(cfg.conve_rows * cfg.dim, (n, cfg.dim), name="general",
-                                        **conve)
-        self.general.build((None, n * cfg.dim), (None, n * cfg.dim))
-        self.relation = keras.layers.Dense(cfg.conve_rows * cfg.dim, name="relation")
-        self.relation.build((None, 2 * cfg.dim))
-        self.specific = ConvETranslation(cfg.dim, (cfg.conve_rows, cfg.dim), name="specific",
-                                         **conve)
-        self.specific.build((None, cfg.conve_rows * cfg.dim), (None, cfg.conve_rows * cfg.dim))
+        if cfg.uses_translation:
+            conve = dict(filters=cfg.conve_filters, kernel_size=cfg.conve_kernel,
+                         reduce=cfg.conve_reduce, dropout=cfg.dropout)
+            self.general = ConvETranslation(cfg.conve_rows * cfg.dim, (n, cfg.dim),
+                                            name="general", **conve)
+            self.general.build((None, n * cfg.dim), (None, n * cfg.dim))
+            self.relation = keras.layers.Dense(cfg.conve_rows * cfg.dim, name="relation")
+            self.relation.build((None, 2 * cfg.dim))
+            self.specific = ConvETranslation(cfg.dim, (cfg.conve_rows, cfg.dim),
+                                             name="specific", **conve)
+            self.specific.build((None, cfg.conve_rows * cfg.dim),
+                                (None, cfg.conve_rows * cfg.dim))
+            self.translation = [self.general, self.relation, self.specific]
+        else:
+            self.aggregate = keras.layers.Dense(cfg.dim, name="aggregate")
+            self.aggregate.build((None, cfg.dim))
+            self.translation = [self.aggregate]
         if cfg.uses_generator:
             self.g_item_tables = [self._table(NUM_RESERVED + k, f"g_items_{i}")
                                   for i, k in enumerate(self.num_items)]
@@ -100,7 +107,7 @@ class AFT(MatchingModel):
 
     def discriminator_variables(self) -> list:
         layers = [*self.item_tables, self.d_domains, *self.d_items, *self.d_domain_blocks,
-                  self.general, self.relation, self.specific]
+                  *self.translation]
         return [v for layer in layers for v in layer.trainable_variables]
 
     def training_phases(self, epochs: int) -> list[Phase]:
@@ -122,7 +129,8 @@ class AFT(MatchingModel):
             ops.sum(counts, axis=1, keepdims=True), 1.0)
 
     def general_representation(self, inputs, training=False):
-        """u_g (Eqs. 7-10) and the domain features it came from."""
+        """u_g (Eqs. 7-10) and the domain features it came from; without translation,
+        the item-level and domain-level tokens added, [B, n, d]."""
         features, beta = self.domain_features(inputs, training)
         items = features
         for layer in self.d_items:
@@ -130,15 +138,23 @@ class AFT(MatchingModel):
         domains = beta[..., None] * self.d_domains.embeddings[None]
         for layer in self.d_domain_blocks:
             domains = layer(domains, training=training)
+        if not self.config.uses_translation:
+            return items + domains, features
         rows = ops.shape(features)[0]
         flat = (rows, self.num_domains * self.config.dim)
         return self.general(ops.reshape(items, flat), ops.reshape(domains, flat),
                             training=training), features
 
     def translate(self, general, features, domain: int, training=False):
-        """u_t = ConvE(u_g, [d_t; f_t] W_d) (Eq. 11)."""
+        """u_t = ConvE(u_g, [d_t; f_t] W_d) (Eq. 11); without translation, the tokens
+        pooled by an attention with f_t + d_t as the query (as Eq. 4 pools the
+        generator's), then a linear layer."""
         target = ops.broadcast_to(self.d_domains.embeddings[domain][None, :],
                                   ops.shape(features[:, domain]))
+        if not self.config.uses_translation:
+            alpha = ops.softmax(ops.einsum("bnd,bd->bn", general, features[:, domain] + target),
+                                axis=-1)
+            return self.aggregate(ops.einsum("bn,bnd->bd", alpha, general))
         relation = self.relation(ops.concatenate([target, features[:, domain]], axis=-1))
         return self.specific(general, relation, training=training)
 
@@ -169,9 +185,14 @@ class AFT(MatchingModel):
 
     def fakes(self, user, target: int, clicked):
         """[B, k] positions of the top-k items by h_t . e, the user's clicks out."""
-        items = self.g_item_tables[target].embeddings[NUM_RESERVED:]
+        return self.top_unclicked(user, self.g_item_tables[target].embeddings[NUM_RESERVED:],
+                                  clicked)
+
+    def top_unclicked(self, user, items, clicked):
+        """[B, num_fakes] positions of the items of largest user . e, ``clicked`` [B, C]
+        (< 0: none) left out; no gradient flows through the choice."""
         scores = ops.matmul(user, ops.transpose(items))
-        num_items = self.num_items[target]
+        num_items = ops.shape(items)[0]
         rows = ops.shape(clicked)[0]
         flat = ops.reshape(ops.arange(rows)[:, None] * num_items + ops.maximum(clicked, 0), (-1,))
         valid = ops.reshape(ops.cast(clicked >= 0, scores.dtype), (-1,))
@@ -205,6 +226,11 @@ class AFT(MatchingModel):
             p_count = p_count + ops.sum(valid)
             n_sum = n_sum + ops.sum(ops.softplus(negative_logits) * unclicked)
             n_count = n_count + ops.sum(unclicked)
+            if cfg.ablation == "aft_hnm":  # the discriminator's own hardest unclicked items
+                hard = self.top_unclicked(user, items, clicked)
+                weight = ops.broadcast_to(per_user[:, None], ops.shape(hard))
+                n_sum = n_sum + ops.sum(ops.softplus(self._logits(user, items, hard)) * weight)
+                n_count = n_count + ops.sum(weight)
             if not with_generator:
                 continue
             h = self.generator_user(inputs, t, training)
