@@ -28,6 +28,7 @@ def planted_csv(tmp_path):
      15, 0.9, 1.0),
     ("mmoe", ["dim=16", "expert_units=32", "tower_units=16", "learning_rate=0.01"], 15, 0.9,
      1.0),
+    ("fm", ["dim=16", "learning_rate=0.01"], 15, 0.9, 1.0),
     # The discriminator alone, and against the generator's fakes.
     ("aft", ["ablation=aft_d"] + AFT_SIZES, 15, 0.8, 1.0),
     ("aft", AFT_SIZES, 15, 0.8, 1.0),

@@ -15,17 +15,19 @@ from tfxdr.hparams.dcn import DANNDCNConfig, DCNConfig, DCNFineTuneConfig
 from tfxdr.hparams.deep_cross_base import GatedCrossConfig
 from tfxdr.hparams.din import DINConfig
 from tfxdr.hparams.lr import LRConfig
-from tfxdr.hparams.matching import (MatchingConfig, MatchingPopConfig, MMoEConfig,
-                                    SharedBottomConfig, TwoTowerConfig)
+from tfxdr.hparams.matching import (BERT4RecMatchingConfig, FMConfig, MatchingConfig,
+                                    MatchingPopConfig, MMoEConfig, SharedBottomConfig,
+                                    TwoTowerConfig)
 from tfxdr.hparams.multivae import MultiVAEConfig
 from tfxdr.hparams.pop import PopConfig
 from tfxdr.hparams.recguru import (BERT4RecConfig, BPRMFConfig, RecGURUConfig,
                                    RecGURUSingleConfig, SASRecConfig, SequencePopConfig,
                                    SequenceTransformerConfig)
 
-__all__ = ["AdversarialLossConfig", "AFTConfig", "BERT4RecConfig", "BPRMFConfig", "CNANATConfig",
-           "D2DTMConfig", "DADINConfig", "DANNConfig", "DANNDCNConfig", "DCNConfig",
-           "DCNFineTuneConfig", "DINConfig", "GatedCrossConfig", "LRConfig", "MatchingConfig",
-           "MatchingPopConfig", "MMoEConfig", "MultiVAEConfig", "PopConfig", "RecGURUConfig",
-           "RecGURUSingleConfig", "SASRecConfig", "SequencePopConfig",
-           "SequenceTransformerConfig", "SharedBottomConfig", "TwoTowerConfig"]
+__all__ = ["AdversarialLossConfig", "AFTConfig", "BERT4RecConfig", "BERT4RecMatchingConfig",
+           "BPRMFConfig", "CNANATConfig", "D2DTMConfig", "DADINConfig", "DANNConfig",
+           "DANNDCNConfig", "DCNConfig", "DCNFineTuneConfig", "DINConfig", "FMConfig",
+           "GatedCrossConfig", "LRConfig", "MatchingConfig", "MatchingPopConfig", "MMoEConfig",
+           "MultiVAEConfig", "PopConfig", "RecGURUConfig", "RecGURUSingleConfig", "SASRecConfig",
+           "SequencePopConfig", "SequenceTransformerConfig", "SharedBottomConfig",
+           "TwoTowerConfig"]

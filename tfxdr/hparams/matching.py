@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from tfxdr.config import TrainConfig, require
+from tfxdr.hparams.recguru import BERT4RecConfig
 from tfxdr.registry import register
 
 
@@ -81,6 +82,22 @@ class MMoEConfig(MatchingConfig):
 
 
 @dataclasses.dataclass
+class FMConfig(MatchingConfig):
+    """A factorization machine: ``dim``-dimensional item vectors and an item bias."""
+
+
+@dataclasses.dataclass
+class BERT4RecMatchingConfig(BERT4RecConfig):
+    """BERT4Rec per domain on the matching task: the inputs before each training cut
+    are its sequences (positives unused), and it ranks a domain's items after the
+    user's last 50 (``num_positives``: what the task's cut holds out, unread)."""
+
+    max_len: int = 50
+    num_positives: int = 10
+    top_k: int = 200
+
+
+@dataclasses.dataclass
 class MatchingPopConfig(TrainConfig):
     """One counting pass over the training cuts (inputs and positives of every domain)."""
 
@@ -104,5 +121,9 @@ register("shared_bottom", "tfxdr.models.multitask:SharedBottom", SharedBottomCon
 register("mmoe", "tfxdr.models.multitask:MMoE", MMoEConfig, "matching",
          "MMoE (Ma et al. 2018): experts mixed by a gate per domain, one tower per domain "
          "(baseline)")
+register("fm", "tfxdr.models.fm:FM", FMConfig, "matching",
+         "factorization machine over every domain's clicks and the candidate (baseline)")
+register("bert4rec_matching", "tfxdr.models.bert4rec:BERT4Rec", BERT4RecMatchingConfig,
+         "matching", "BERT4Rec per domain on the matching task (single-domain baseline)")
 register("pop_match", "tfxdr.models.pop_seq:SequencePopularity", MatchingPopConfig, "matching",
          "popularity of each domain's items, for matching (baseline)")
