@@ -20,26 +20,18 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from tfxdr.data.sequences import earliest_rows, histories_before, recent_rows, time_ordered
+from tfxdr.data.sequences import (NextItemExamples, earliest_rows, histories_before,
+                                  recent_rows, time_ordered)
 
 
-@dataclasses.dataclass
-class HeldOutClicks:
+class HeldOutClicks(NextItemExamples):
     """Users of one domain with clicks in a held-out part: those clicks and the past.
 
-    ``targets[i]`` holds the distinct raw ids user i clicked in ``domain`` in the
-    part, in time order; ``histories[d]`` the user's last raw ids of domain ``d``
-    before the part; ``seen[i]`` every distinct item of ``domain`` before it.
+    As :class:`NextItemExamples`, but ``targets[i]`` holds every distinct raw id
+    user i clicked in ``domain`` in the part, in time order (an object array of
+    arrays); ``histories[d]`` the user's last raw ids of domain ``d`` before the
+    part; ``seen[i]`` every distinct item of ``domain`` before it.
     """
-
-    domain: str
-    users: np.ndarray
-    targets: np.ndarray
-    histories: dict[str, np.ndarray]
-    seen: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.users)
 
 
 def held_out_clicks(split_frame: pd.DataFrame, domains: Sequence[str], domain: str,

@@ -80,11 +80,10 @@ class NextItemExamples:
     def __len__(self) -> int:
         return len(self.users)
 
-    def rows(self, keep: np.ndarray) -> "NextItemExamples":
+    def rows(self, keep: np.ndarray):
         """The examples of the users ``keep`` selects (a mask or row indices)."""
-        return NextItemExamples(self.domain, self.users[keep], self.targets[keep],
-                                {d: h[keep] for d, h in self.histories.items()},
-                                self.seen[keep])
+        return type(self)(self.domain, self.users[keep], self.targets[keep],
+                          {d: h[keep] for d, h in self.histories.items()}, self.seen[keep])
 
 
 def training_sequences(split_frame: pd.DataFrame, domains: Sequence[str],
