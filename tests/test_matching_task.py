@@ -91,3 +91,14 @@ def test_training_batches_hold_earlier_clicks_as_inputs_and_later_ones_as_positi
             assert not (set(inputs) | set(positives)) & held_out
             rows += 1
     assert rows == task.num_train_examples(data) == 80  # 9 training clicks per user
+
+
+def test_the_printed_summary_leaves_the_means_user_count_blank():
+    from tfxdr.experiment import format_metrics
+
+    text = format_metrics({"books": {"recall@20": 0.5, "users": 10.0},
+                           MEAN: {"recall@20": 0.25}})
+    assert text.splitlines() == [
+        "                   recall@20        users",
+        "books                 0.5000      10.0000",
+        "mean of domains       0.2500"]

@@ -353,13 +353,14 @@ def export(run_dir: str | os.PathLike, version: int | None = None) -> Path:
 
 
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
-    """A table: one row per direction/domain, one column per metric."""
+    """A table: one row per direction/domain, one column per metric (blank where a row
+    has none, as the matching task's mean of domains has no user count)."""
     columns = list(dict.fromkeys(name for values in metrics.values() for name in values))
     width = max([len(k) for k in metrics] + [8])
     lines = [f"{'':<{width}} " + " ".join(f"{c:>12}" for c in columns)]
     for key, values in metrics.items():
-        lines.append(f"{key:<{width}} " + " ".join(f"{values.get(c, float('nan')):>12.4f}"
-                                                  for c in columns))
+        lines.append(f"{key:<{width}} " + " ".join(
+            f"{values[c]:>12.4f}" if c in values else " " * 12 for c in columns).rstrip())
     return "\n".join(lines)
 
 
