@@ -44,6 +44,11 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
         domain_tokens: add each domain's embedding to its feature before the
             generator's transformer (the authors' code); Eq. 3 adds none (False),
             so the transformer tells the domains apart only by their item tables.
+        d_steps, learning_rate, d_learning_rate: discriminator updates per
+            generator update and both players' Adam step sizes; the paper names
+            none of them (the authors' code: 5, 1e-4 and 5e-3).  The defaults, 1
+            and 1e-3 for both, are the other matching models' step size and one
+            discriminator pass per batch; each further step repeats its cost.
         pretrain_epochs: epochs that train the discriminator alone (real clicks
             against unclicked items) before the adversarial ones; neither
             validated nor selected, so the chosen checkpoint is adversarial.
