@@ -1,11 +1,14 @@
 """A bench's kept runs in a paper's layout: per domain, a row per metric, a column per
-model, mean ± std over seeds (the paper's Table 2 for RecGURU).
+model, mean ± std over seeds (RecGURU's Table 2, AFT's Tables 3 and 4).
 
     python benchmarks/paper_table.py docs/results/runs/recguru_ml1m \
         pop_seq bprmf sasrec bert4rec recguru_single recguru
+    python benchmarks/paper_table.py docs/results/runs/aft_ml1m aft_d aft \
+        --metrics recall@20,recall@50,recall@200 --metrics auc
 
 Reads BENCH/LABEL/seed-N/metrics.json; the runs' domains give the tables. Prints
-Markdown: the sampled protocol's metrics, then full ranking's.
+Markdown, a group of tables per ``--metrics`` list (default: the sequence task's
+sampled protocol, then full ranking).
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ SAMPLED = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20")
 FULL = tuple(f"full_{metric}" for metric in SAMPLED)
 
 
-def tables(bench: Path, labels: list[str]) -> str:
+def tables(bench: Path, labels: list[str],
+           groups: list[tuple[str, tuple[str, ...]]] | None = None) -> str:
     reports = read_kept_runs(bench, labels)
     keys = list(dict.fromkeys(key for report in reports for key in report["metrics"]))
     seeds = sorted({report["seed"] for report in reports})
     parts = [f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std; the best "
              "mean of each row in bold."]
-    for title, metrics in (("Against 200 popularity-sampled negatives", SAMPLED),
-                           ("Full ranking over the domain's items", FULL)):
+    for title, metrics in groups or (("Against 200 popularity-sampled negatives", SAMPLED),
+                                     ("Full ranking over the domain's items", FULL)):
         parts.append(f"{title}:")
         parts += [metric_rows_table(reports, key, metrics) for key in keys]
     return "\n\n".join(parts)
@@ -36,8 +40,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", type=Path)
     parser.add_argument("labels", nargs="+")
+    parser.add_argument("--metrics", action="append", help="comma-separated metrics of one "
+                        "group of tables (repeat for several groups)")
     args = parser.parse_args()
-    print(tables(args.bench, args.labels))
+    groups = [(f"Metrics {text}", tuple(text.split(","))) for text in args.metrics or ()]
+    print(tables(args.bench, args.labels, groups))
 
 
 if __name__ == "__main__":

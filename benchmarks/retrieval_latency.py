@@ -98,10 +98,23 @@ def faiss_indexes(items: np.ndarray):
     return out
 
 
+def positive_int(text: str) -> int:
+    """A positive integer (argparse reports anything else, exit status 2)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def positive_ints(text: str) -> list[int]:
+    """A comma-separated list of positive integers."""
+    return [positive_int(part) for part in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--queries", type=int, default=1000, help="single queries timed")
+    parser.add_argument("--sizes", type=positive_ints, default="10000,100000,1000000")
+    parser.add_argument("--queries", type=positive_int, default=1000,
+                        help="single queries timed")
     parser.add_argument("--threads", type=int, default=None, help="faiss threads (default all)")
     args = parser.parse_args()
     import faiss
@@ -114,7 +127,7 @@ def main() -> None:
     print("| items | method | build s | index MB | single p50 ms | single p99 ms | "
           f"batch of {BATCH} ms | recall@{K} |")
     print("|---|---|---|---|---|---|---|---|")
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in args.sizes:
         items = vectors(size, rng, centres)
         queries = vectors(args.queries, rng, centres)
         reference = faiss.IndexFlatIP(DIM)  # exact (tests/test_retrieval.py checks it)

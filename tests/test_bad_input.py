@@ -245,6 +245,10 @@ CASES = {
         _train(_write(root / "data.csv", ROWS), root / "out", model="sasrec"),
         f"tfxdr: error: {root / 'data.csv'}: split 'leave_one_out' needs a 'timestamp' column, "
         "which the data lacks"),
+    "no timestamps for a matching split": lambda root, finished: (
+        _train(_write(root / "data.csv", ROWS), root / "out", model="two_tower"),
+        f"tfxdr: error: {root / 'data.csv'}: split 'chronological' needs a 'timestamp' column, "
+        "which the data lacks"),
     "missing dataset file": lambda root, finished: (
         _train(root / "nowhere" / "data.csv", root / "out"),
         f"tfxdr: error: {root / 'nowhere' / 'data.csv'}: no such file or directory"),

@@ -96,7 +96,7 @@ def test_bad_requests_name_the_input(exported):
 
 
 def test_exclude_positions_sets_each_rows_own_positions_to_minus_inf():
-    from tfxdr.export.sequences import exclude_positions
+    from tfxdr.ops import exclude_positions
 
     scores = tf.reshape(tf.range(12, dtype=tf.float32), (3, 4))
     positions = tf.constant([[2, 0, 2], [-1, -1, -1], [-2, 3, -1]], tf.int64)  # repeats, none

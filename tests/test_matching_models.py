@@ -29,8 +29,8 @@ def planted_csv(tmp_path):
     ("mmoe", ["dim=16", "expert_units=32", "tower_units=16", "learning_rate=0.01"], 15, 0.9,
      1.0),
     ("fm", ["dim=16", "learning_rate=0.01"], 15, 0.9, 1.0),
-    # The discriminator alone, and against the generator's fakes.
-    ("aft", ["ablation=aft_d"] + AFT_SIZES, 15, 0.8, 1.0),
+    # The discriminator against the generator's fakes (aft_d is the same discriminator
+    # without them: tests/test_aft.py).
     ("aft", AFT_SIZES, 15, 0.8, 1.0),
     # Equal popularity: the block's items fall anywhere among the 120 (50/114 expected).
     ("pop_match", [], 1, 0.0, 0.65),

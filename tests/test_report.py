@@ -60,6 +60,10 @@ def test_paper_table_reads_a_benchs_kept_runs_under_their_labels(tmp_path):
     assert "| Drama | one | two |" in text
     assert "| hr@10 | **0.6000 ± 0.1414** | 0.1000 ± 0.0000 |" in text
     assert "| full_ndcg@20 | **0.3000 ± 0.0707** | 0.0500 ± 0.0000 |" in text
+    recall = load_benchmark("paper_table").tables(tmp_path, ["one", "two"],
+                                                  [("Recall", ("hr@5",))])
+    assert "Recall:" in recall and "| hr@5 | **0.6000 ± 0.1414** | 0.1000 ± 0.0000 |" in recall
+    assert "hr@10" not in recall
     with pytest.raises(SystemExit, match="three: no finished seed-N runs"):
         load_benchmark("paper_table").tables(tmp_path, ["three"])
 

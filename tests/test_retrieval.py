@@ -71,3 +71,20 @@ def test_a_flat_index_of_a_models_items_returns_what_its_export_retrieves():
     assert list(found[2, 2:]) == [-1, -1]
     np.testing.assert_allclose(scores, served["top_k_scores"].numpy(), rtol=1e-5, atol=1e-6)
     assert tf.is_tensor(served["top_k_ids"])
+
+
+def test_the_latency_benchmark_refuses_sizes_that_are_not_positive_integers(capsys,
+                                                                             monkeypatch):
+    from scripts import load_benchmark
+
+    benchmark = load_benchmark("retrieval_latency")
+    assert benchmark.positive_ints("10,2000") == [10, 2000]
+    for argv, name, bad in ((["--sizes", "10000,10k"], "--sizes", "10k"),
+                            (["--queries", "0"], "--queries", "0")):
+        monkeypatch.setattr("sys.argv", ["retrieval_latency.py", *argv])
+        with pytest.raises(SystemExit) as stop:
+            benchmark.main()
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == (
+            f"retrieval_latency.py: error: argument {name}: expected a positive integer, "
+            f"got '{bad}'")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
 
@@ -22,3 +24,14 @@ def masked_mean(values, mask, axis=None, keepdims: bool = False):
 def l2_normalize(x):
     """Rows scaled to unit L2 norm (an all-zero row stays zero)."""
     return x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def exclude_positions(scores, positions):
+    """``scores`` [B, items] with each row's ``positions`` [B, T] (-1: none) set to
+    -inf: a scatter of the B x T entries, not a [B, T, items] one-hot."""
+    rows = tf.broadcast_to(tf.range(tf.shape(positions)[0])[:, None], tf.shape(positions))
+    known = positions >= 0
+    indices = tf.stack([tf.boolean_mask(rows, known),
+                        tf.boolean_mask(tf.cast(positions, tf.int32), known)], axis=-1)
+    return tf.tensor_scatter_nd_update(
+        scores, indices, tf.fill(tf.shape(indices)[:1], tf.constant(-np.inf, scores.dtype)))

@@ -28,9 +28,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
-from tfxdr.export.sequences import exclude_positions, top_items
+from tfxdr.export.sequences import top_items
 from tfxdr.features import domain_slug, items_input
 from tfxdr.layers.preprocessing import most_recent, raw_strings
+from tfxdr.ops import exclude_positions
 
 
 class MatchingServing(ServingModule):

@@ -6,12 +6,12 @@ every sampling op stay out of the serving graph.
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
 from tfxdr.features import domain_slug, items_input
 from tfxdr.layers.preprocessing import most_recent, raw_strings
+from tfxdr.ops import exclude_positions
 
 
 class SequenceServing(ServingModule):
@@ -94,14 +94,3 @@ def top_items(scores, item_ids, k: int) -> dict:
     return {"top_k_ids": tf.where(tf.math.is_inf(top.values) & (top.values < 0), padding,
                                   tf.gather(item_ids, top.indices)),
             "top_k_scores": top.values}
-
-
-def exclude_positions(scores, positions):
-    """``scores`` [B, items] with each row's ``positions`` [B, T] (-1: none) set to
-    -inf: a scatter of the B x T entries, not a [B, T, items] one-hot."""
-    rows = tf.broadcast_to(tf.range(tf.shape(positions)[0])[:, None], tf.shape(positions))
-    known = positions >= 0
-    indices = tf.stack([tf.boolean_mask(rows, known),
-                        tf.boolean_mask(tf.cast(positions, tf.int32), known)], axis=-1)
-    return tf.tensor_scatter_nd_update(
-        scores, indices, tf.fill(tf.shape(indices)[:1], tf.constant(-np.inf, scores.dtype)))

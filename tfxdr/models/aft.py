@@ -57,7 +57,7 @@ from tfxdr.layers.conve import ConvETranslation
 from tfxdr.losses import gaussian_mmd
 from tfxdr.models.base import Phase
 from tfxdr.models.matching_base import MatchingModel
-from tfxdr.ops import masked_mean
+from tfxdr.ops import exclude_positions, masked_mean
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
@@ -191,13 +191,7 @@ class AFT(MatchingModel):
     def top_unclicked(self, user, items, clicked):
         """[B, num_fakes] positions of the items of largest user . e, ``clicked`` [B, C]
         (< 0: none) left out; no gradient flows through the choice."""
-        scores = ops.matmul(user, ops.transpose(items))
-        num_items = ops.shape(items)[0]
-        rows = ops.shape(clicked)[0]
-        flat = ops.reshape(ops.arange(rows)[:, None] * num_items + ops.maximum(clicked, 0), (-1,))
-        valid = ops.reshape(ops.cast(clicked >= 0, scores.dtype), (-1,))
-        taken = tf.scatter_nd(flat[:, None], valid, (rows * num_items,))
-        scores = ops.where(ops.reshape(taken, (rows, num_items)) > 0, -1e9, scores)
+        scores = exclude_positions(ops.matmul(user, ops.transpose(items)), clicked)
         return ops.top_k(ops.stop_gradient(scores), self.config.num_fakes)[1]
 
     # -- the losses -------------------------------------------------------------------
@@ -235,6 +229,8 @@ class AFT(MatchingModel):
                 continue
             h = self.generator_user(inputs, t, training)
             fakes = self.fakes(h, t, clicked)
+            # "top-5 fake items for each positive instance" (Sec. 3.4): a user's fakes
+            # count once per real click.
             weight = ops.broadcast_to(per_user[:, None], ops.shape(fakes))
             fake_logits = self._logits(user, items, fakes)
             n_sum = n_sum + ops.sum(ops.softplus(fake_logits) * weight)
