@@ -190,7 +190,8 @@ class AFT(MatchingModel):
 
     def top_unclicked(self, user, items, clicked):
         """[B, num_fakes] positions of the items of largest user . e, ``clicked`` [B, C]
-        (< 0: none) left out; no gradient flows through the choice."""
+        (< 0: none) left out; no gradient flows through the choice.  (keras-rs's
+        HardNegativeMining keeps one positive per row; a user here has up to C.)"""
         scores = exclude_positions(ops.matmul(user, ops.transpose(items)), clicked)
         return ops.top_k(ops.stop_gradient(scores), self.config.num_fakes)[1]
 
