@@ -114,6 +114,40 @@ def test_balanced_and_pooled_reductions_of_the_discriminator_loss():
     np.testing.assert_allclose(float(terms["pooled"]["reward"]), 0.5, rtol=1e-6)
 
 
+def test_a_reward_baseline_leaves_no_signal_when_the_discriminator_rates_all_fakes_alike():
+    model = _model(reward_baseline="mean", lambda_mmd=0.0)
+    for table in model.item_tables:
+        table.embeddings.assign(tf.zeros_like(table.embeddings))  # every reward 1/2
+    with tf.GradientTape() as tape:
+        losses = model.compute_losses(_batch(), training=False)
+    # Each fake's advantage is 1/2 - 1/2: L_G and its gradient vanish.
+    assert float(losses["l_g"]) == 0.0
+    np.testing.assert_allclose(float(losses["reward"]), 0.5, rtol=1e-6)
+    gradients = tape.gradient(losses["loss"], model.generator_variables())
+    assert all(g is None or float(tf.reduce_max(tf.abs(g))) == 0.0 for g in gradients)
+    # Without the baseline (Eq. 14) the same rewards push every fake's p_g up.
+    plain = _model(lambda_mmd=0.0)
+    plain.set_weights(model.get_weights())
+    np.testing.assert_allclose(float(plain.compute_losses(_batch(), training=False)["l_g"]),
+                               -0.5 * _mean_fake_p_g(plain), rtol=1e-5)
+
+
+def _mean_fake_p_g(model) -> float:
+    """The mean p_g of the fakes, each counted once per positive of its target."""
+    batch, total, count = _batch(), 0.0, 0.0
+    for t in range(3):
+        positives = model.positives(batch, t)
+        clicked = tf.concat([positives, model.item_positions(model.tokens(batch, t, 5))], 1)
+        h = model.generator_user(batch, t)
+        fakes = np.asarray(model.fakes(h, t, clicked))
+        items = np.asarray(model.g_item_tables[t].embeddings)[2:]
+        p_g = 1 / (1 + np.exp(-np.einsum("bd,bkd->bk", np.asarray(h), items[fakes])))
+        per_user = np.asarray(tf.reduce_sum(tf.cast(positives >= 0, tf.float32), axis=1))
+        total += float((p_g * per_user[:, None]).sum())
+        count += float(per_user.sum() * fakes.shape[1])
+    return total / count
+
+
 def test_pre_training_updates_the_discriminator_alone_then_both_alternate():
     model = _model(pretrain_epochs=1, epochs=3, d_steps=3)
     assert [(p.name, p.last_epoch, p.selects) for p in model.training_phases(3)] == [

@@ -187,3 +187,22 @@ def test_by_history_groups_test_users_by_earlier_items_and_the_groups_add_up(tmp
         "| items before | users | pop_seq hr@10 | pop_seq full_ndcg@10 |",
         "|---|---|---|---|",
         f"| 0-3 | 100 | {by_group[1][1]['hr@10']:.4f} | {by_group[1][1]['full_ndcg@10']:.4f} |"]
+
+
+def test_selection_table_marks_the_setting_of_best_mean_validation_not_test(tmp_path):
+    from scripts import load_benchmark
+
+    for label, seed, rate, val, test in (("fm_lr1", 0, 0.001, 0.60, 0.70),
+                                         ("fm_lr1", 1, 0.001, 0.70, 0.70),
+                                         ("fm_lr3", 0, 0.003, 0.66, 0.50)):
+        run = tmp_path / label / f"seed-{seed}"
+        run.mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps({"config": {"learning_rate": rate}}))
+        (run / "metrics.json").write_text(json.dumps({
+            "seed": seed, "epochs_run": 12, "metrics": {"mean of domains": {"recall@50": test}},
+            "validation": {"best_epoch": 7, "selection_score": val}}))
+    lines = load_benchmark("selection_table").table(tmp_path, {"fm": ["fm_lr1", "fm_lr3"]})
+    assert lines.splitlines()[2:] == [  # mean validation 0.65 (lr1) < 0.66 (lr3)
+        "| fm | fm_lr1 | 0 | 0.001 | 12 | 7 | 0.6000 | 0.7000 |",
+        "| fm | fm_lr1 | 1 | 0.001 | 12 | 7 | 0.7000 | 0.7000 |",
+        "| fm | **fm_lr3** | 0 | 0.003 | 12 | 7 | **0.6600** | 0.5000 |"]

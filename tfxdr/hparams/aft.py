@@ -41,6 +41,11 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
             mean is first minimised by scoring every item low, and on planted
             data the discriminator then sits at that constant for 20 epochs
             before it learns anything of the user (about 8 balanced).
+        reward_baseline: ``none`` is Eq. 14: L_G = -mean p_g(fake) Q.  Every
+            reward Q is positive, so every fake's p_g is pushed up, whichever
+            the discriminator believes; ``mean`` subtracts each user's mean
+            reward over its k fakes (a REINFORCE baseline), so that only the
+            fakes the discriminator takes for clicks more than the others rise.
         domain_tokens: add each domain's embedding to its feature before the
             generator's transformer (the authors' code); Eq. 3 adds none (False),
             so the transformer tells the domains apart only by their item tables.
@@ -79,6 +84,7 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
     lambda_mmd: float = 1.0
     mmd_bandwidths: tuple[float, ...] = (0.1, 1.0, 10.0)
     d_reduction: Literal["balanced", "pooled"] = "balanced"
+    reward_baseline: Literal["none", "mean"] = "none"
     domain_tokens: bool = False
     pretrain_epochs: int = 0
     ablation: Literal["full", "aft_d", "aft_hnm", "no_mask", "no_translation", "no_mmd"] = "full"

@@ -38,7 +38,8 @@ Where this departs from the paper, and why:
   with real clicks), as L_D and L_G are, so that lambda_M = 1 weighs it alike.
   Its kernel widths are a config field (the paper names none).  The fakes are
   discrete, so L_MMD moves the generator's item vectors, not h_t.
-- Eq. 14 takes p_g, not log p_g, as the paper prints it.
+- Eq. 14 takes p_g, not log p_g, as the paper prints it, and no baseline;
+  ``reward_baseline="mean"`` subtracts each user's mean reward over its fakes.
 
 The authors' code differs from the paper in more places (a softmax over sampled
 candidates and multinomial fakes instead of the top-k, the MLP of Eq. 4
@@ -238,7 +239,9 @@ class AFT(MatchingModel):
             n_count = n_count + ops.sum(weight)
             g_items = self.g_item_tables[t].embeddings[NUM_RESERVED:]
             reward = ops.stop_gradient(ops.sigmoid(fake_logits))
-            g_sum = g_sum + ops.sum(ops.sigmoid(self._logits(h, g_items, fakes)) * reward
+            advantage = reward - ops.mean(reward, axis=1, keepdims=True) \
+                if cfg.reward_baseline == "mean" else reward
+            g_sum = g_sum + ops.sum(ops.sigmoid(self._logits(h, g_items, fakes)) * advantage
                                     * weight)
             g_count = g_count + ops.sum(weight)
             q_sum = q_sum + ops.sum(reward * weight)
