@@ -123,3 +123,30 @@ def test_user_vectors_and_a_faiss_index_of_the_exported_items_retrieve_as_the_gr
         found = np.where(found == -1, -1, found).astype(np.int64)
         overlap = np.mean([len(set(f) & set(g)) / len(set(g)) for f, g in zip(found, graph)])
         assert overlap >= (1.0 if kind == "flat" else 0.95), (kind, overlap)
+
+
+def test_aft_fakes_counts_later_clicks_among_each_kind_of_negative(exported):
+    from scripts import load_benchmark
+
+    run_dir, _ = exported
+    run = experiment.load_run(run_dir)
+    shares = load_benchmark("aft_fakes").later_click_shares(run, "test")
+    k, data = run.model.config.num_fakes, run.prepared
+    for t, domain in enumerate(DOMAINS):
+        held = data.scoring_set("test", domain)
+        later = [set(targets[targets >= 0].tolist()) - set(seen.tolist())
+                 for targets, seen in zip(held.targets, held.seen_positions)]
+        size = run.model.item_matrix(t).shape[0]
+        # k uniform draws among the unclicked items: |later| / |unclicked| of them hit.
+        expected = np.mean([len(s) / (size - len(set(seen.tolist())))
+                            for s, seen in zip(later, held.seen_positions)])
+        assert shares[domain]["users"] == len(held.users)
+        np.testing.assert_allclose(shares[domain]["random"], expected, rtol=1e-9)
+        # The discriminator's top k is what the model retrieves: its share is precision@k.
+        scores = np.array(run.model.next_item_scorer(t)(held.requests(held.order)))
+        hits = []
+        for row, i in zip(scores, held.order):
+            row[held.seen_positions[i][held.seen_positions[i] >= 0]] = -np.inf
+            hits.append(len(later[i] & set(np.argsort(-row, kind="stable")[:k].tolist())) / k)
+        np.testing.assert_allclose(shares[domain]["discriminator"], np.mean(hits), atol=1e-9)
+        assert 0.0 <= shares[domain]["overlap"] <= 1.0
