@@ -62,6 +62,21 @@ def test_the_fakes_are_the_generators_best_items_the_users_clicks_left_out():
     np.testing.assert_array_equal(fakes[2], [6, 5, 4])
 
 
+def test_every_training_click_is_kept_out_of_the_fakes_and_a_fake_click_is_removed():
+    model = _model(num_fakes=3)
+    model.g_item_tables[0].embeddings.assign(np.concatenate(
+        [np.zeros((2, 4)), np.arange(8)[:, None] * np.ones((1, 4)) / 4]).astype(np.float32))
+    # u0's later training clicks m7 and m6: neither an input nor a positive.
+    batch = {**_batch(), "clicked_movies": tf.constant([["m7", "m6"], ["", ""], ["", ""]])}
+    clicked = model.clicked(batch, 0)
+    fakes = model.fakes(tf.ones((3, 4)), 0, clicked)
+    # Only m5 is left unclicked for u0; the other two of its top 3 are clicks, and
+    # the loss weighs them 0.
+    assert int(fakes[0, 0]) == 5
+    np.testing.assert_array_equal(model.unclicked(fakes, clicked)[0], [True, False, False])
+    np.testing.assert_array_equal(model.unclicked(fakes, clicked)[2], [True, True, True])
+
+
 def test_the_masked_encoder_hides_the_targets_inputs_only_in_training():
     model = _model(mask_ratio=0.999)
     batch = _batch()
@@ -133,18 +148,19 @@ def test_a_reward_baseline_leaves_no_signal_when_the_discriminator_rates_all_fak
 
 
 def _mean_fake_p_g(model) -> float:
-    """The mean p_g of the fakes, each counted once per positive of its target."""
+    """The mean p_g of the fakes, each counted once per positive of its target (a
+    fake that is a click not at all)."""
     batch, total, count = _batch(), 0.0, 0.0
     for t in range(3):
-        positives = model.positives(batch, t)
-        clicked = tf.concat([positives, model.item_positions(model.tokens(batch, t, 5))], 1)
+        positives, clicked = model.positives(batch, t), model.clicked(batch, t)
         h = model.generator_user(batch, t)
         fakes = np.asarray(model.fakes(h, t, clicked))
         items = np.asarray(model.g_item_tables[t].embeddings)[2:]
         p_g = 1 / (1 + np.exp(-np.einsum("bd,bkd->bk", np.asarray(h), items[fakes])))
-        per_user = np.asarray(tf.reduce_sum(tf.cast(positives >= 0, tf.float32), axis=1))
-        total += float((p_g * per_user[:, None]).sum())
-        count += float(per_user.sum() * fakes.shape[1])
+        weight = np.asarray(tf.reduce_sum(tf.cast(positives >= 0, tf.float32), axis=1))[:, None] \
+            * np.asarray(model.unclicked(fakes, clicked), np.float32)
+        total += float((p_g * weight).sum())
+        count += float(weight.sum())
     return total / count
 
 

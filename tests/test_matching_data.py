@@ -27,6 +27,11 @@ def test_a_cut_splits_each_users_clicks_of_every_domain_at_one_time():
     np.testing.assert_array_equal(examples.inputs["B"], [["", "", "b2"], ["", "b1", "b2"]])
     np.testing.assert_array_equal(examples.positives["A"], [["a2", "a4"], ["a2", ""]])
     np.testing.assert_array_equal(examples.positives["B"], [["b1", ""], ["b3", ""]])
+    # Every training click, before the cut or after it (a5 is neither input nor positive),
+    # in time order, as wide as the most clicks of a user: none may be a negative.
+    np.testing.assert_array_equal(examples.clicked["A"], [["a3", "a1", "a2", "a4", "a5"],
+                                                          ["a2", "", "", "", ""]])
+    np.testing.assert_array_equal(examples.clicked["B"], [["b2", "b1", ""], ["b1", "b2", "b3"]])
 
 
 def test_every_cut_leaves_a_click_on_each_side_and_the_seed_fixes_it():

@@ -7,7 +7,7 @@ from tfxdr.data.domains import select_domains
 from tfxdr.data.splits import SplitSpec, make_split
 from tfxdr.data.synthetic import planted_matching
 from tfxdr.data.table import RawDataset
-from tfxdr.features import items_input, positives_key
+from tfxdr.features import clicked_key, items_input, positives_key
 from tfxdr.tasks import MatchingTask
 from tfxdr.tasks.matching import MEAN
 
@@ -89,8 +89,27 @@ def test_training_batches_hold_earlier_clicks_as_inputs_and_later_ones_as_positi
             assert inputs and positives
             assert max(time[c] for c in inputs) < min(time[c] for c in positives)
             assert not (set(inputs) | set(positives)) & held_out
+            clicked = {(user, i.decode()) for d in DOMAINS
+                       for i in batch[clicked_key(d)].numpy()[row] if i}
+            assert clicked == set(zip(*split.loc[(split["user_id"] == user)
+                                                 & (split["split"] == "train"),
+                                                 ["user_id", "item_id"]].T.values))
             rows += 1
     assert rows == task.num_train_examples(data) == 80  # 9 training clicks per user
+
+
+def test_every_held_out_item_training_never_saw_counts_as_a_miss():
+    task, split, spec, data = _prepared()
+    held = data.held_out["test"]["books"]
+    # Give the first user two test clicks of books no one trained on: its recall@20
+    # falls from 1 to |known| / (|known| + 2), not to |known| / (|known| + 1).
+    known = len(held.targets[0])
+    held.targets[0] = np.concatenate([held.targets[0], ["new1", "new2"]])
+    data.scoring.clear()
+    metrics = task.evaluate(_GroupScorer(spec), data, "test")
+    users = len(held.users)
+    assert metrics["books"]["recall@20"] == pytest.approx(
+        (users - 1 + known / (known + 2)) / users)
 
 
 def test_the_printed_summary_leaves_the_means_user_count_blank():

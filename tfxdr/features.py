@@ -225,6 +225,12 @@ def positives_key(domain: str) -> str:
     return "positives_" + domain_slug(domain)
 
 
+def clicked_key(domain: str) -> str:
+    """The training-batch key of every item a user clicked in ``domain`` in training,
+    at any time: items never taught as negatives, never a request feature."""
+    return "clicked_" + domain_slug(domain)
+
+
 def vocabulary(values: Iterable) -> tuple[str, ...]:
     """The sorted distinct non-empty raw values: a feature's vocabulary."""
     return tuple(sorted({str(v) for v in values} - {""}))

@@ -55,12 +55,15 @@ class CutExamples:
 
     ``inputs[d]``: [U, length] the last clicks of domain ``d`` before the cut,
     left-padded; ``positives[d]``: [U, num_positives] the first clicks of ``d``
-    from the cut on, right-padded (a row of padding where there are none).
+    from the cut on, right-padded (a row of padding where there are none);
+    ``clicked[d]``: [U, most clicks of a user in d] every training click of ``d``
+    before and after the cut, right-padded: what a negative must not be.
     """
 
     users: np.ndarray
     inputs: dict[str, np.ndarray]
     positives: dict[str, np.ndarray]
+    clicked: dict[str, np.ndarray]
 
 
 def cut_examples(train: pd.DataFrame, domains: Sequence[str], length: int,
@@ -79,9 +82,11 @@ def cut_examples(train: pd.DataFrame, domains: Sequence[str], length: int,
     before = rank < np.repeat(cut, counts)
     users = users[counts >= 2].astype(object)
     domain_of = frame["domain"].to_numpy()
-    inputs, positives = {}, {}
+    inputs, positives, clicked = {}, {}, {}
     for d in domains:
         own = domain_of == d
         inputs[d] = recent_rows(frame[own & before], users, length)
         positives[d] = earliest_rows(frame[own & ~before], users, num_positives)
-    return CutExamples(users, inputs, positives)
+        most = int(pd.Series(user_of[own]).value_counts().max()) if own.any() else 1
+        clicked[d] = earliest_rows(frame[own], users, most)
+    return CutExamples(users, inputs, positives, clicked)

@@ -160,13 +160,19 @@ def as_strings(values) -> np.ndarray:
 
 
 def sequence_batches(columns: dict[str, np.ndarray], order: np.ndarray,
-                     batch_size: int) -> tf.data.Dataset:
+                     batch_size: int, right_padded: Sequence[str] = ()) -> tf.data.Dataset:
     """Batches of ``{name: rows of columns[name]}`` (raw ids as strings), the rows taken
-    in ``order``, ``batch_size`` at a time; the rows are gathered inside the pipeline."""
+    in ``order``, ``batch_size`` at a time; the rows are gathered inside the pipeline.
+    The ``right_padded`` columns are cut to the batch's longest row."""
     tables = {name: tf.constant(as_strings(values)) for name, values in columns.items()}
 
     def gather(rows):
-        return {name: tf.gather(table, rows) for name, table in tables.items()}
+        batch = {name: tf.gather(table, rows) for name, table in tables.items()}
+        for name in right_padded:
+            longest = tf.reduce_max(tf.reduce_sum(
+                tf.cast(tf.not_equal(batch[name], PAD), tf.int32), axis=1))
+            batch[name] = batch[name][:, :tf.maximum(longest, 1)]
+        return batch
 
     return (tf.data.Dataset.from_tensor_slices(np.asarray(order, np.int64)).batch(batch_size)
             .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

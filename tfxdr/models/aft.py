@@ -34,10 +34,16 @@ Where this departs from the paper, and why:
 - Eq. 11 prints f_i; the target's feature f_t is meant (one target).
 - beta_i, "how many items the user clicked in d_i", is the user's share of
   input clicks in domain i.
-- Eq. 15 is a sum over users and domains; it is averaged here (over the pairs
-  with real clicks), as L_D and L_G are, so that lambda_M = 1 weighs it alike.
-  Its kernel widths are a config field (the paper names none).  The fakes are
-  discrete, so L_MMD moves the generator's item vectors, not h_t.
+- Eq. 13 is one mean over every pair (``d_reduction="pooled"``); by default
+  the mean over the real clicks and the mean over the negatives are added
+  (``balanced``, see the config).  Either pools the domains, as Eq. 13's sum
+  over all domains does, so a domain weighs by its clicks (the baselines
+  average per domain).
+- Eq. 15 is a sum over users and domains of the MMD; here it is the squared
+  MMD (at most 2 per kernel), summed over the kernel widths of a config field
+  (the paper names none) and averaged over the (user, domain) pairs with real
+  clicks, as L_D and L_G are.  The fakes are discrete, so L_MMD moves the
+  generator's item vectors (the fakes' and the real clicks'), not h_t.
 - Eq. 14 takes p_g, not log p_g, as the paper prints it, and no baseline;
   ``reward_baseline="mean"`` subtracts each user's mean reward over its fakes.
 
@@ -210,11 +216,9 @@ class AFT(MatchingModel):
             positives = self.positives(inputs, t)
             valid = ops.cast(positives >= 0, "float32")
             per_user = ops.sum(valid, axis=1)
-            clicked = ops.concatenate([positives, self.item_positions(
-                self.tokens(inputs, t, cfg.max_len))], axis=1)
+            clicked = self.clicked(inputs, t)
             negatives = self.sample_items((ops.shape(positives)[0], cfg.num_negatives), t)
-            unclicked = ops.cast(ops.logical_not(ops.any(
-                ops.equal(negatives[:, :, None], clicked[:, None, :]), axis=-1)), "float32") \
+            unclicked = ops.cast(self.unclicked(negatives, clicked), "float32") \
                 * ops.cast(per_user[:, None] > 0, "float32")
             positive_logits = self._logits(user, items, positives)
             negative_logits = self._logits(user, items, negatives)
@@ -224,7 +228,7 @@ class AFT(MatchingModel):
             n_count = n_count + ops.sum(unclicked)
             if cfg.ablation == "aft_hnm":  # the discriminator's own hardest unclicked items
                 hard = self.top_unclicked(user, items, clicked)
-                weight = ops.broadcast_to(per_user[:, None], ops.shape(hard))
+                weight = per_user[:, None] * ops.cast(self.unclicked(hard, clicked), "float32")
                 n_sum = n_sum + ops.sum(ops.softplus(self._logits(user, items, hard)) * weight)
                 n_count = n_count + ops.sum(weight)
             if not with_generator:
@@ -232,8 +236,9 @@ class AFT(MatchingModel):
             h = self.generator_user(inputs, t, training)
             fakes = self.fakes(h, t, clicked)
             # "top-5 fake items for each positive instance" (Sec. 3.4): a user's fakes
-            # count once per real click.
-            weight = ops.broadcast_to(per_user[:, None], ops.shape(fakes))
+            # count once per real click; a fake that is a click (only where fewer than k
+            # items are unclicked) is removed.
+            weight = per_user[:, None] * ops.cast(self.unclicked(fakes, clicked), "float32")
             fake_logits = self._logits(user, items, fakes)
             n_sum = n_sum + ops.sum(ops.softplus(fake_logits) * weight)
             n_count = n_count + ops.sum(weight)

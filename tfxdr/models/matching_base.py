@@ -9,8 +9,9 @@ vectors, so retrieval is a nearest-neighbour search over the item table.
 
 Training takes, per target domain with positives, the binary cross-entropy of
 the positives against ``num_negatives`` items drawn uniformly from the
-domain's catalogue; a drawn item the user clicked (an input or a positive) is
-left out rather than taught as a negative.
+domain's catalogue; a drawn item the user clicked in training, before the cut
+or after it (``clicked_<domain>``, with the inputs and positives), is left out
+rather than taught as a negative.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tfxdr.features import NUM_RESERVED, positives_key
+from tfxdr.features import NUM_RESERVED, clicked_key, positives_key
 from tfxdr.models.sequence_base import SequenceModel
 from tfxdr.ops import masked_mean
 
@@ -62,6 +63,23 @@ class MatchingModel(SequenceModel):
         raw = inputs[positives_key(self.spec.domains[domain])]
         return self.item_positions(self.preprocessor.lookup(self.inputs_of[domain], raw))
 
+    def clicked(self, inputs, domain: int):
+        """[B, C] positions of the items the user clicked in ``domain`` (< 0: none): the
+        positives, the inputs and, in a training batch, every other training click."""
+        parts = [self.positives(inputs, domain),
+                 self.item_positions(self.tokens(inputs, domain, self.config.max_len))]
+        key = clicked_key(self.spec.domains[domain])
+        if key in inputs:
+            parts.append(self.item_positions(self.preprocessor.lookup(self.inputs_of[domain],
+                                                                      inputs[key])))
+        return ops.concatenate(parts, axis=1)
+
+    @staticmethod
+    def unclicked(positions, clicked):
+        """[B, m] whether each of the item ``positions`` [B, m] is none of ``clicked``."""
+        return ops.logical_not(ops.any(ops.equal(positions[:, :, None], clicked[:, None, :]),
+                                       axis=-1))
+
     def matching_loss(self, inputs, domain: int, user, training=True):
         """Binary cross-entropy of the positives and of sampled unclicked items, each
         averaged over the batch's valid pairs; 0 where the batch has no positive."""
@@ -69,9 +87,7 @@ class MatchingModel(SequenceModel):
         valid = positives >= 0
         negatives = self.sample_items((ops.shape(positives)[0], self.config.num_negatives),
                                       domain)
-        clicked = ops.concatenate([positives, self.item_positions(
-            self.tokens(inputs, domain, self.config.max_len))], axis=1)
-        hit = ops.any(ops.equal(negatives[:, :, None], clicked[:, None, :]), axis=-1)
+        unclicked = self.unclicked(negatives, self.clicked(inputs, domain))
         has_positive = ops.any(valid, axis=1, keepdims=True)
         items = self.item_matrix(domain)
         positive_scores = ops.einsum("bd,bpd->bp", user,
@@ -79,7 +95,7 @@ class MatchingModel(SequenceModel):
         negative_scores = ops.einsum("bd,bnd->bn", user, ops.take(items, negatives, axis=0))
         return (masked_mean(ops.softplus(-positive_scores), valid)
                 + masked_mean(ops.softplus(negative_scores),
-                              ops.logical_and(ops.logical_not(hit), has_positive)))
+                              ops.logical_and(unclicked, has_positive)))
 
     def compute_losses(self, data, training=True):
         inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -11,7 +11,9 @@ held out in each domain varies with when the user clicked it.
 Training draws each epoch a new cut in every user's training clicks
 (:func:`tfxdr.data.matching.cut_examples`): the clicks before it are the
 inputs, the first ``num_positives`` after it in each domain the positives
-(``positives_<domain>``, read by training only).
+(``positives_<domain>``), and every training click of the domain, before the
+cut or after it, is kept from being drawn as a negative (``clicked_<domain>``);
+both are read by training only.
 
 Each domain is scored on the users with clicks of it in the part, against the
 user's clicks before the part in every domain (the last ``max_len`` of each):
@@ -35,7 +37,7 @@ import tensorflow as tf
 from tfxdr.data.matching import HeldOutClicks, cut_examples, held_out_clicks
 from tfxdr.data.sequences import PAD, length_bucketed_order, sequence_batches, time_ordered
 from tfxdr.data.splits import SplitSpec
-from tfxdr.features import FeatureSpec, items_input, positives_key
+from tfxdr.features import FeatureSpec, clicked_key, items_input, positives_key
 from tfxdr.metrics import RankingAccumulator, per_user_auc
 from tfxdr.tasks.base import Task
 from tfxdr.tasks.sequences import ScoringSet, item_sequence_spec, list_positions, positions_of
@@ -108,9 +110,11 @@ class MatchingTask(Task):
         columns = {"user_id": examples.users}
         columns.update({items_input(d): rows for d, rows in examples.inputs.items()})
         columns.update({positives_key(d): rows for d, rows in examples.positives.items()})
+        clicked = {clicked_key(d): rows for d, rows in examples.clicked.items()}
         lengths = sum((rows != PAD).sum(axis=1) for rows in examples.inputs.values())
-        return sequence_batches(columns, length_bucketed_order(lengths, batch_size, seed),
-                                batch_size)
+        return sequence_batches({**columns, **clicked},
+                                length_bucketed_order(lengths, batch_size, seed), batch_size,
+                                right_padded=tuple(clicked))
 
     def num_train_examples(self, data: MatchingData, domains=None) -> int:
         """Users with two training clicks or more: the ones a cut can split."""
@@ -129,8 +133,10 @@ class MatchingTask(Task):
             for start in range(0, len(held.users), self.eval_batch_users):
                 rows = held.order[start:start + self.eval_batch_users]
                 scores = np.asarray(scorer(held.requests(rows)), dtype=np.float32)
-                # An unknown held-out item is a position past the catalogue: never hit.
-                relevant = [np.where(t >= 0, t, scores.shape[1]) for t in held.targets[rows]]
+                # An unknown held-out item is a position past the catalogue, one each:
+                # never hit, and every one of them counts.
+                relevant = [np.where(t >= 0, t, scores.shape[1] + np.arange(len(t)))
+                            for t in held.targets[rows]]
                 exclude = [np.setdiff1d(s[s >= 0], t)
                            for s, t in zip(held.seen_positions[rows], held.targets[rows])]
                 accumulator.update(scores, relevant, exclude=exclude)
