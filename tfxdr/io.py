@@ -31,7 +31,9 @@ def atomic_directory(target: Path, replace: bool = False) -> Iterator[Path]:
             (otherwise it is an error, raised before the block runs).
 
     Raises:
-        RunDirError: ``target`` exists and ``replace`` is false (``field="out"``).
+        RunDirError: ``target`` exists and ``replace`` is false (``field="out"``),
+            checked before the block runs and again when it is put in place: a
+            ``target`` another process wrote meanwhile is kept, the new one dropped.
     """
     target = Path(target)
     if target.exists() and not replace:
@@ -44,10 +46,12 @@ def atomic_directory(target: Path, replace: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    if target.exists():
+    if replace and target.exists():
         replace_directory(scratch, target)
-    else:
-        scratch.rename(target)
+    elif not _rename_no_replace(scratch, target):
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise RunDirError(f"{target}: already exists (written while this one was)",
+                          field="out")
 
 
 def replace_directory(new: Path, target: Path) -> None:
@@ -67,25 +71,62 @@ def replace_directory(new: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+_RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swaps paths ``a`` and ``b`` atomically; False where the system cannot."""
+def _renameat2(a: Path, b: Path, flags: int) -> int | None:
+    """``renameat2(a, b, flags)``: 0, or the errno; None where the call is missing."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
-        return False
+        return None
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
                           ctypes.c_uint]
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), flags) == 0:
+        return 0
+    return ctypes.get_errno()
+
+
+def _unsupported(error: int | None) -> bool:
+    # no such call, or a file system that does not take the flag
+    return error is None or error in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EPERM)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swaps paths ``a`` and ``b`` atomically; False where the system cannot."""
+    error = _renameat2(a, b, _RENAME_EXCHANGE)
+    if error == 0:
         return True
-    error = ctypes.get_errno()
-    if error in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EPERM):
-        return False  # no such call, or a file system that cannot exchange
+    if _unsupported(error):
+        return False
     raise OSError(error, os.strerror(error), str(b))
+
+
+def _rename_no_replace(a: Path, b: Path) -> bool:
+    """Renames directory ``a`` to ``b`` unless ``b`` exists; False if it does.
+
+    A plain rename would replace an empty ``b``; Linux's ``RENAME_NOREPLACE``
+    refuses any ``b`` in the same step.  Elsewhere a non-empty ``b`` is still
+    refused by the rename itself, and an empty one is checked for first.
+    """
+    error = _renameat2(a, b, _RENAME_NOREPLACE)
+    if error == 0:
+        return True
+    if error == errno.EEXIST:
+        return False
+    if not _unsupported(error):
+        raise OSError(error, os.strerror(error), str(b))
+    if b.exists():
+        return False
+    try:
+        a.rename(b)
+    except OSError as failure:
+        if failure.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            return False
+        raise
+    return True
 
 
 def _umask() -> int:
