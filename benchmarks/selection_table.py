@@ -1,13 +1,13 @@
 """A tuning grid's runs side by side, and each model's choice on validation.
 
-    python benchmarks/selection_table.py docs/results/runs/aft_ml1m_tuning \
+    python benchmarks/selection_table.py docs/results/runs/aft_ml1m_grid \
         two_tower=two_tower_lr1,two_tower_lr3 fm=fm_lr1,fm_lr3
 
 Each argument after the bench is MODEL=LABEL,LABEL,...: the settings tried for
 one model.  Reads BENCH/LABEL/seed-N/config.json and metrics.json; prints one
 row per label and seed (learning rate, epochs run, best epoch, the validation
-selection score at the best epoch, a test metric) with the
-setting of best mean validation score marked.  Test is shown, never used.
+selection score at the best epoch, a test metric) with the setting of best mean
+validation score marked.  Test is shown, never used.
 """
 
 from __future__ import annotations
