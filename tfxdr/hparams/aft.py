@@ -60,7 +60,10 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
         ablation: ``full``; ``aft_d`` the discriminator alone (the paper's AFT(D));
             ``aft_hnm`` the discriminator with its own ``num_fakes`` best-scored
             unclicked items as extra negatives instead of the generator's (hard
-            negative mining, AFT(D+HNM)); ``no_mask`` no masked encoder;
+            negative mining, AFT(D+HNM), as keras-rs's HardNegativeMining picks
+            them; Huang et al.'s offline recipe draws from ranks 101-500 of a
+            catalogue of millions, which has no counterpart among a genre's few
+            hundred items); ``no_mask`` no masked encoder;
             ``no_translation`` an attention over the item- and domain-level
             tokens instead of the two ConvE translations; ``no_mmd`` no
             dissimilarity loss.
