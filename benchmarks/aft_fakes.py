@@ -26,6 +26,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from tfxdr.experiment import load_run
 from tfxdr.tasks.sequences import positions_of
@@ -48,7 +49,8 @@ def later_click_shares(run, part: str, batch: int = 512) -> dict[str, dict]:
         for start in range(0, len(held.users), batch):
             rows = held.order[start:start + batch]
             inputs = held.requests(rows)
-            seen = _padded(held.seen_positions[rows])
+            seen = tf.ragged.constant([list(r) for r in held.seen_positions[rows]],
+                                      dtype=tf.int64).to_tensor(-1)
             chosen = {"discriminator": model.top_unclicked(model.user_vector(inputs, t),
                                                            items, seen).numpy()}
             if model.config.uses_generator:
@@ -71,26 +73,18 @@ def later_click_shares(run, part: str, batch: int = 512) -> dict[str, dict]:
     return out
 
 
-def _padded(rows) -> np.ndarray:
-    """Ragged position lists -> [B, max length], padded with -1."""
-    width = max(1, max(len(r) for r in rows))
-    out = np.full((len(rows), width), -1, dtype=np.int64)
-    for i, r in enumerate(rows):
-        out[i, :len(r)] = r
-    return out
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--part", choices=("val", "test"), default="test")
     args = parser.parse_args(argv)
+    runs = [load_run(run_dir) for run_dir in args.runs]
+    for run_dir, run in zip(args.runs, runs):
+        if run.saved["model"] != "aft":
+            parser.error(f"{run_dir}: an {run.saved['model']} run; expected aft")
     print("| run | domain | users | " + " | ".join(KINDS) + " | generator in discriminator's |")
     print("|---|---|---|" + "---|" * (len(KINDS) + 1))
-    for run_dir in args.runs:
-        run = load_run(run_dir)
-        if run.saved["model"] != "aft":
-            raise SystemExit(f"{run_dir}: an {run.saved['model']} run; expected aft")
+    for run_dir, run in zip(args.runs, runs):
         for domain, row in later_click_shares(run, args.part).items():
             cells = [f"{row[kind]:.4f}" for kind in (*KINDS, "overlap")]
             print(f"| {run_dir} | {domain} | {row['users']} | " + " | ".join(cells) + " |")

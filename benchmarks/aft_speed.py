@@ -28,6 +28,7 @@ import dataclasses
 import os
 import resource
 import time
+import typing
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -38,6 +39,7 @@ from recguru_speed import matmul_peak  # noqa: E402
 from tfxdr.data import make_split  # noqa: E402
 from tfxdr.data.domains import parse_domains  # noqa: E402
 from tfxdr.experiment import DataConfig, load_interactions  # noqa: E402
+from tfxdr.hparams.aft import AFTConfig  # noqa: E402
 from tfxdr.models.base import Phase  # noqa: E402
 from tfxdr.registry import resolve_config  # noqa: E402
 from tfxdr.tasks import MatchingTask  # noqa: E402
@@ -98,6 +100,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    names = args.models.split(",")
+    known = ("aft", *typing.get_args(typing.get_type_hints(AFTConfig)["ablation"])[1:])
+    for name in names:
+        if name not in known:
+            parser.error(f"--models: {name!r} is not one of {', '.join(known)}")
 
     task = MatchingTask()
     domains = parse_domains(args.domains)
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
           f"threads; float32 matmul peak {peak:.0f} GFLOP/s")
     print(f"{'model':<16} {'users/s':>8} {'MFLOP/user':>11} {'GFLOP/s':>8} {'of peak':>8} "
           f"{'general ms':>11} {'translate ms':>13} {'generator ms':>13} {'RSS GB':>7}")
-    for name in args.models.split(","):
+    for name in names:
         ablation = "full" if name == "aft" else name
         spec, cfg = resolve_config("aft", [f"ablation={ablation}", *args.overrides])
         features = task.feature_spec(interactions, split, cfg)
