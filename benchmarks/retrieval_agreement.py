@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--part", choices=("val", "test"), default="test")
     parser.add_argument("--k", type=int, default=200)
     args = parser.parse_args(argv)
-    version = args.version or next_version(args.run) - 1
+    version = args.version or next_version(args.run / EXPORT_DIR) - 1
     export_dir = args.run / EXPORT_DIR / str(version)
     if not export_dir.is_dir():
         parser.error(f"{export_dir}: no such export; run `tfxdr export {args.run}` first")

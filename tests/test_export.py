@@ -151,6 +151,30 @@ def test_second_export_gets_next_version(exported, capsys):
         f"tfxdr: error: --version: {run_dir / 'export' / '2'}: version 2 is already exported")
 
 
+def test_a_serving_root_holds_each_model_under_its_name_with_its_own_versions(exported,
+                                                                             tmp_path, capsys):
+    run_dir, _ = exported
+    root = tmp_path / "models"
+    for expected in ("1", "2"):
+        assert main(["export", str(run_dir), "--base-path", str(root), "--name", "d2dtm"]) == 0
+        assert capsys.readouterr().out.strip() == str(root / "d2dtm" / expected)
+    assert main(["export", str(run_dir), "--base-path", str(root), "--name", "clicks.v2",
+                 "--version", "7"]) == 0
+    capsys.readouterr()
+    # TF Serving reads integer children only: nothing else is left in a base path.
+    assert sorted(p.name for p in (root / "d2dtm").iterdir()) == ["1", "2"]
+    assert sorted(p.name for p in root.iterdir()) == ["clicks.v2", "d2dtm"]
+    assert (root / "clicks.v2" / "7" / "saved_model.pb").is_file()
+    for argv, message in (
+            (["--name", "d2dtm"], "--name: --base-path and --name go together: the model is "
+                                  "written to BASE_PATH/NAME/<version>"),
+            (["--base-path", str(root), "--name", "../up"],
+             "--name: model name '../up' is invalid: expected letters, digits, '_', '.' or '-', "
+             "starting with a letter or digit")):
+        assert main(["export", str(run_dir), *argv]) == 2
+        assert capsys.readouterr().err.strip() == f"tfxdr: error: {message}"
+
+
 def test_three_domain_export_has_a_signature_per_ordered_pair(planted3_frame, tmp_path):
     """Every ordered pair is served, and each signature is ``model.translate`` of that pair."""
     domains = ("books", "movies", "games")

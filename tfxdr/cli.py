@@ -39,6 +39,7 @@ START_UP_NOISE = (
 
 #: Library fields that are command-line flags of their own, not ``--set`` config fields.
 FLAGS = {"domains": "--domains", "model": "MODEL", "out": "--out", "version": "--version",
+         "name": "--name",
          "a_train": "--a-train", "a_cross": "--a-cross", "split_fractions": "--split-fractions"}
 
 
@@ -111,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir")
     export.add_argument("--version", type=_at_least(1),
                         help="export version, an integer >= 1 (default: the next one)")
+    export.add_argument("--base-path", help="a TF Serving model root: write the model to "
+                        "BASE_PATH/NAME/<version> (default: RUN_DIR/export/<version>)")
+    export.add_argument("--name", help="the model's name under --base-path")
 
     evaluate = commands.add_parser("evaluate", help="re-score a finished run")
     evaluate.add_argument("run_dir")
@@ -266,7 +270,7 @@ def _run(args) -> int:
     if args.command == "bench":
         return _bench(args)
     if args.command == "export":
-        path = experiment.export(args.run_dir, args.version)
+        path = experiment.export(args.run_dir, args.version, args.base_path, args.name)
         print(path)
         return 0
     if args.command == "evaluate":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import sys
 import zipfile
@@ -24,8 +25,8 @@ from tfxdr.config import from_dict, to_dict
 from tfxdr.data import load_dataset, load_split, make_split, save_split, select_domains, sources
 from tfxdr.data.domains import Interactions, OverlapRule
 from tfxdr.data.overlap import check_overlap_ratio, with_overlap_ratio
-from tfxdr.errors import RunDirError, TrainingError, TrainingInterrupted
-from tfxdr.export import save_module
+from tfxdr.errors import ConfigError, RunDirError, TrainingError, TrainingInterrupted
+from tfxdr.export import EXPORT_DIR, save_module
 from tfxdr.features import FeatureSpec
 from tfxdr.registry import MODELS, resolve_config
 from tfxdr.resume import read_progress
@@ -345,11 +346,28 @@ def evaluate(run_dir: str | os.PathLike, part: str = "test") -> dict:
             "status": run.status, "metrics": run.task.evaluate(run.model, run.prepared, part)}
 
 
-def export(run_dir: str | os.PathLike, version: int | None = None) -> Path:
-    """Exports a finished run as a SavedModel under ``RUN_DIR/export/<version>``."""
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def export(run_dir: str | os.PathLike, version: int | None = None,
+           base_path: str | os.PathLike | None = None, name: str | None = None) -> Path:
+    """Exports a finished run as a SavedModel under ``RUN_DIR/export/<version>``, or
+    under ``BASE_PATH/NAME/<version>``: the model ``NAME`` of a TF Serving root.
+
+    Raises:
+        ConfigError: only one of ``base_path`` and ``name``, or a name TF Serving's
+            REST paths cannot carry.
+    """
+    if (base_path is None) != (name is None):
+        raise ConfigError("--base-path and --name go together: the model is written to "
+                          "BASE_PATH/NAME/<version>", field="name")
+    if name is not None and not MODEL_NAME.fullmatch(name):
+        raise ConfigError(f"model name {name!r} is invalid: expected letters, digits, '_', "
+                          "'.' or '-', starting with a letter or digit", field="name")
+    base = Path(base_path) / name if name is not None else Path(run_dir) / EXPORT_DIR
     run = load_run(run_dir)
     module, signatures = run.task.serving_module(run.model, run.prepared)
-    return save_module(module, signatures, Path(run_dir), version)
+    return save_module(module, signatures, base, version)
 
 
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:

@@ -1,7 +1,9 @@
 """What every serving module shares: the model held apart, typed inputs, the versioned save.
 
-A run is exported to ``RUN_DIR/export/<version>/`` with an integer version, the
-layout TF Serving watches; the directory appears only once it is complete.
+A run is exported to ``BASE/<version>/`` with an integer version, the layout TF
+Serving watches: BASE is ``RUN_DIR/export`` or a serving root's ``DIR/NAME``
+(``tfxdr export RUN --base-path DIR --name NAME``); the version directory
+appears only once it is complete.
 
 Signature inputs leave their rank open and check it at run time with
 ``tf.ensure_shape``: a signature call does not check shapes against its
@@ -19,6 +21,7 @@ import tensorflow as tf
 from tfxdr.errors import RunDirError
 from tfxdr.features import Feature
 from tfxdr.io import atomic_directory
+from tfxdr.rundir import run_lock
 
 EXPORT_DIR = "export"
 ASSETS_EXTRA = "assets.extra"
@@ -79,22 +82,34 @@ def checked(name: str, value, rank: int, rows=None, rows_of: str = ""):
         return tf.identity(value)
 
 
-def next_version(run_dir: Path) -> int:
-    """1 + the largest integer version already exported (1 for the first)."""
-    root = Path(run_dir) / EXPORT_DIR
-    versions = [int(p.name) for p in root.glob("*") if p.is_dir() and p.name.isdigit()]
+def next_version(base_dir: Path) -> int:
+    """1 + the largest integer version under a model's base path (1 for the first)."""
+    versions = [int(p.name) for p in Path(base_dir).glob("*") if p.is_dir() and p.name.isdigit()]
     return max(versions, default=0) + 1
 
 
-def save_module(module: tf.Module, signatures: dict, run_dir: Path,
+def save_module(module: tf.Module, signatures: dict, base_dir: Path,
                 version: int | None = None) -> Path:
-    """Writes ``module`` to ``RUN_DIR/export/<version>`` atomically; returns that path."""
-    version = next_version(run_dir) if version is None else version
-    target = Path(run_dir) / EXPORT_DIR / str(version)
-    if target.exists():
-        raise RunDirError(f"{target}: version {version} is already exported", field="version")
-    with atomic_directory(target) as scratch:
-        tf.saved_model.save(module, str(scratch), signatures=signatures)
-        if isinstance(module, ServingModule):
-            module.write_assets_extra(Path(scratch) / ASSETS_EXTRA)
+    """Writes ``module`` to ``BASE_DIR/<version>`` atomically, the layout TF Serving
+    polls (``--model_base_path``); returns that path.
+
+    The base path is locked while the version is chosen and written, so two
+    exports to one base path get two versions; the version appears whole, in one
+    rename, and never replaces one already there.
+
+    Raises:
+        RunDirError: ``version`` is already exported, or another process is
+            exporting to the base path.
+    """
+    base_dir = Path(base_dir)
+    with run_lock(base_dir):
+        version = next_version(base_dir) if version is None else version
+        target = base_dir / str(version)
+        if target.exists():
+            raise RunDirError(f"{target}: version {version} is already exported",
+                              field="version")
+        with atomic_directory(target) as scratch:
+            tf.saved_model.save(module, str(scratch), signatures=signatures)
+            if isinstance(module, ServingModule):
+                module.write_assets_extra(Path(scratch) / ASSETS_EXTRA)
     return target
