@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tfxdr import experiment
+from tfxdr.errors import RunDirError
 from tfxdr.cli import main
 from tfxdr.data.synthetic import planted_matching
 
@@ -147,3 +148,33 @@ def test_aft_fakes_counts_later_clicks_among_each_kind_of_negative(exported):
             hits.append(len(later[i] & set(np.argsort(-row, kind="stable")[:k].tolist())) / k)
         np.testing.assert_allclose(shares[domain]["discriminator"], np.mean(hits), atol=1e-9)
         assert 0.0 <= shares[domain]["overlap"] <= 1.0
+
+
+def test_the_warmup_file_holds_validation_requests_of_every_signature_and_replays(exported,
+                                                                                  tmp_path):
+    from tfxdr.export import save_module
+    from tfxdr.export.warmup import WARMUP_FILE, read_warmup, replay_warmup, write_warmup
+
+    run_dir, path = exported
+    requests = read_warmup(path / "assets.extra" / WARMUP_FILE)
+    served = tf.saved_model.load(str(path))
+    # Every signature, with one validation user and with eight, typed as it takes them.
+    assert sorted({name for name, _ in requests}) == sorted(served.signatures)
+    assert [len(inputs["items_books"]) for _, inputs in requests[:2]] == [1, 8]
+    run = experiment.load_run(run_dir)
+    first = next(d for d in DOMAINS if len(run.prepared.held_out["val"][d]))
+    histories = run.prepared.held_out["val"][first].histories
+    np.testing.assert_array_equal(
+        requests[1][1]["items_music"],
+        [[int(i) if i else -1 for i in row] for row in histories["music"][:8]])
+    assert replay_warmup(path) == len(requests) == 2 * len(served.signatures)
+    # A record TF Serving would fail on keeps the version from being published.
+    module, signatures = run.task.serving_module(run.model, run.prepared)
+    bad = [("retrieve_books", {**requests[0][1], "items_books": np.array([1], np.int64)})]
+    with pytest.raises(RunDirError, match=re.escape(
+            f"{tmp_path / 'base' / '1' / 'assets.extra' / WARMUP_FILE}: record 1 "
+            "(retrieve_books) fails: Shape of tensor items_books [1] is not compatible")):
+        save_module(module, signatures, tmp_path / "base", warmup=bad)
+    assert list((tmp_path / "base").iterdir()) == []
+    write_warmup(tmp_path / "w", [("nope", requests[0][1])])
+    assert read_warmup(tmp_path / "w")[0][0] == "nope"

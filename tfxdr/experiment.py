@@ -367,7 +367,8 @@ def export(run_dir: str | os.PathLike, version: int | None = None,
     base = Path(base_path) / name if name is not None else Path(run_dir) / EXPORT_DIR
     run = load_run(run_dir)
     module, signatures = run.task.serving_module(run.model, run.prepared)
-    return save_module(module, signatures, base, version)
+    return save_module(module, signatures, base, version,
+                       warmup=run.task.warmup_requests(module, run.prepared))
 
 
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:

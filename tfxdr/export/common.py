@@ -89,7 +89,7 @@ def next_version(base_dir: Path) -> int:
 
 
 def save_module(module: tf.Module, signatures: dict, base_dir: Path,
-                version: int | None = None) -> Path:
+                version: int | None = None, warmup: list | None = None) -> Path:
     """Writes ``module`` to ``BASE_DIR/<version>`` atomically, the layout TF Serving
     polls (``--model_base_path``); returns that path.
 
@@ -97,9 +97,13 @@ def save_module(module: tf.Module, signatures: dict, base_dir: Path,
     exports to one base path get two versions; the version appears whole, in one
     rename, and never replaces one already there.
 
+    ``warmup`` requests (:mod:`tfxdr.export.warmup`) are written to
+    ``assets.extra`` and replayed on the written SavedModel before it is put in
+    place: a version TF Serving would refuse to load is never published.
+
     Raises:
-        RunDirError: ``version`` is already exported, or another process is
-            exporting to the base path.
+        RunDirError: ``version`` is already exported, another process is
+            exporting to the base path, or a warmup request fails.
     """
     base_dir = Path(base_dir)
     with run_lock(base_dir):
@@ -112,4 +116,10 @@ def save_module(module: tf.Module, signatures: dict, base_dir: Path,
             tf.saved_model.save(module, str(scratch), signatures=signatures)
             if isinstance(module, ServingModule):
                 module.write_assets_extra(Path(scratch) / ASSETS_EXTRA)
+            if warmup:
+                from tfxdr.export.warmup import WARMUP_FILE, replay_warmup, write_warmup
+
+                (Path(scratch) / ASSETS_EXTRA).mkdir(exist_ok=True)
+                write_warmup(Path(scratch) / ASSETS_EXTRA / WARMUP_FILE, warmup)
+                replay_warmup(scratch, shown_as=target)
     return target

@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
 from tfxdr.export.sequences import top_items
+from tfxdr.export.warmup import raw_ids
 from tfxdr.features import domain_slug, items_input
 from tfxdr.layers.preprocessing import most_recent, raw_strings
 from tfxdr.ops import exclude_positions
@@ -95,6 +96,18 @@ class MatchingServing(ServingModule):
                    if feature.dtype == "int64" else np.array(feature.vocabulary, dtype=str))
             np.savez(directory / item_embeddings_file(domain), ids=ids,
                      embeddings=np.asarray(self.model.item_matrix(k), dtype=np.float32))
+
+    def warmup_requests(self, histories: dict, sizes: tuple[int, ...] = (1, 8)) -> list:
+        """Each signature called with the first 1 and 8 rows of ``histories`` (every
+        domain's raw ids, "" padding), typed as its inputs."""
+        dtypes = {name: raw_dtype(self.model.spec[name]) for name in self.names}
+        requests = []
+        for signature in self.signatures():
+            for size in sizes:
+                requests.append((signature, {
+                    name: raw_ids(histories[domain][:size], dtypes[name])
+                    for name, domain in zip(self.names, self.model.spec.domains)}))
+        return requests
 
     def signatures(self) -> dict:
         """Every signature, and ``serving_default``: retrieval in the last domain."""

@@ -97,3 +97,8 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def serving_module(self, model, data) -> tuple[tf.Module, dict]:
         """The SavedModel module of a trained model and its named signatures."""
+
+    def warmup_requests(self, module, data) -> list:
+        """Requests of validation users for every signature of ``module``, for TF
+        Serving's warmup file (:mod:`tfxdr.export.warmup`); default: none."""
+        return []

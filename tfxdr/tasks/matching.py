@@ -158,3 +158,10 @@ class MatchingTask(Task):
 
         module = MatchingServing(model, model.config.top_k)
         return module, module.signatures()
+
+    def warmup_requests(self, module, data: MatchingData) -> list:
+        """Every signature on the first validation users of the first domain with any:
+        one user, then eight."""
+        part = next((data.held_out["val"][d] for d in data.domains
+                     if len(data.held_out["val"][d])), None)
+        return [] if part is None else module.warmup_requests(part.histories)
