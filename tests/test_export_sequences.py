@@ -44,6 +44,21 @@ def test_signatures_per_domain_and_the_user_representation(exported):
                                                         "top_k_scores": tf.float32}
 
 
+def test_warmup_requests_are_each_domains_validation_users_and_replay(exported):
+    from tfxdr.export.warmup import WARMUP_FILE, read_warmup, replay_warmup
+
+    run_dir, path = exported
+    requests = read_warmup(path / "assets.extra" / WARMUP_FILE)
+    assert [(name, len(inputs["item_ids"])) for name, inputs in requests] == [
+        (name, size) for name in ("next_item_books", "next_item_movies", "user_representation",
+                                  "serving_default") for size in (1, 8)]
+    held = experiment.load_run(run_dir).prepared.held_out["val"]["movies"]
+    np.testing.assert_array_equal(requests[3][1]["item_ids"], [
+        [int(i) if i else -1 for i in row] for row in held.histories["movies"][:8]])
+    assert list(requests[5][1]["domain"]) == [b"books"] * 8
+    assert replay_warmup(path) == 8
+
+
 def test_reloaded_model_equals_keras_and_never_returns_the_requests_items(exported):
     run_dir, path = exported
     run = experiment.load_run(run_dir)

@@ -6,9 +6,11 @@ every sampling op stay out of the serving graph.
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
+from tfxdr.export.warmup import raw_ids
 from tfxdr.features import domain_slug, items_input
 from tfxdr.layers.preprocessing import most_recent, raw_strings
 from tfxdr.ops import exclude_positions
@@ -78,6 +80,26 @@ class SequenceServing(ServingModule):
                           tf.float32)
             out = gur if out is None else tf.where(tf.equal(which, k)[:, None], gur, out)
         return {"representation": out}
+
+    def warmup_requests(self, histories: dict, sizes: tuple[int, ...] = (1, 8)) -> list:
+        """Each signature called with the first 1 and 8 rows of ``histories`` (per
+        domain, raw ids with "" padding): a domain's own for ``next_item_<domain>``
+        and ``serving_default``, the first domain's for ``user_representation``."""
+        spec, requests = self.model.spec, []
+        last = spec.domains[-1]
+        for signature in self.signatures():
+            domain = next((d for d in spec.domains if signature == f"next_item_{domain_slug(d)}"),
+                          last if signature == "serving_default" else spec.domains[0])
+            dtype = self.signatures()[signature].input_signature[0].dtype
+            for size in sizes:
+                rows = histories[domain][:size]
+                if not len(rows):
+                    continue
+                inputs = {"item_ids": raw_ids(rows, dtype)}
+                if signature == "user_representation":
+                    inputs["domain"] = np.array([domain] * len(rows), dtype=object)
+                requests.append((signature, inputs))
+        return requests
 
     def signatures(self) -> dict:
         """Every signature, and ``serving_default``: the next item of the last domain."""

@@ -255,6 +255,11 @@ class SequenceTask(Task):
         module = SequenceServing(model, model.config.top_k)
         return module, module.signatures()
 
+    def warmup_requests(self, module, data: SequenceData) -> list:
+        """Every signature on the first validation users of its domain."""
+        return module.warmup_requests({d: data.held_out["val"][d].histories[d]
+                                       for d in data.domains})
+
 
 def item_sequence_spec(domains, split_frame: pd.DataFrame) -> FeatureSpec:
     """Per domain, its items that training rows hold; and the users who have any."""
