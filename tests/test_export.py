@@ -208,3 +208,19 @@ def test_three_domain_export_has_a_signature_per_ordered_pair(planted3_frame, tm
         if (s, t) == (0, 1):
             default = served.signatures["serving_default"](item_ids=request)
             np.testing.assert_allclose(default["scores"].numpy(), expected, atol=1e-5)
+
+
+def test_warmup_requests_are_validation_users_source_clicks_and_replay(exported):
+    from tfxdr.export.warmup import WARMUP_FILE, read_warmup, replay_warmup
+
+    run_dir, path = exported
+    requests = read_warmup(path / "assets.extra" / WARMUP_FILE)
+    assert [(name, len(inputs["item_ids"])) for name, inputs in requests] == [
+        (name, size) for name in ("books_to_movies", "movies_to_books", "serving_default")
+        for size in (1, 8)]
+    run = experiment.load_run(run_dir)
+    first = run.prepared.parts["val"][0]
+    clicked = requests[0][1]["item_ids"][0]
+    assert sorted(str(i) for i in clicked if i != -1 and i != b"") == sorted(
+        run.prepared.rows["items_books"].row(first).astype(str))
+    assert replay_warmup(path) == 6

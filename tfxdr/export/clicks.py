@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfxdr.export.common import ServingModule, checked, raw_dtype, raw_values
+from tfxdr.export.warmup import raw_ids
 from tfxdr.features import domain_slug, items_input
 
 
@@ -56,6 +57,24 @@ class ClickTranslationServing(ServingModule):
                     "top_k_scores": top.values}
 
         return translate
+
+    def warmup_requests(self, bags: dict, sizes: tuple[int, ...] = (1, 8)) -> list:
+        """Each pair's signature (and ``serving_default``) called with the first 1 and
+        8 of ``bags`` of its source domain (per domain, each user's raw ids)."""
+        spec, requests = self.model.spec, []
+        for signature, function in self.signatures().items():
+            source = next(d for d in spec.domains if signature.startswith(f"{domain_slug(d)}_to_")) \
+                if signature != "serving_default" else spec.domains[0]
+            for size in sizes:
+                rows = bags[source][:size]
+                if not rows:
+                    continue
+                padded = np.full((len(rows), max(1, max(len(r) for r in rows))), "", dtype=object)
+                for i, row in enumerate(rows):
+                    padded[i, :len(row)] = row
+                requests.append((signature, {
+                    "item_ids": raw_ids(padded, function.input_signature[0].dtype)}))
+        return requests
 
     def signatures(self) -> dict:
         """Every pair's signature, and ``serving_default``: the first domain to the second."""

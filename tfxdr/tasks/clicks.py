@@ -148,6 +148,13 @@ class ClickTranslationTask(Task):
         module = ClickTranslationServing(model, model.config.top_k)
         return module, module.signatures()
 
+    def warmup_requests(self, module, data: ClickData) -> list:
+        """Every signature on the source bags of the first validation users."""
+        users = data.parts["val"][:8]
+        return module.warmup_requests({d: [data.rows[items_input(d)].row(u).astype(str)
+                                           for u in users]
+                                       for d in data.domains})
+
 
 def _relevant(positions: np.ndarray, num_items: int) -> list[np.ndarray]:
     """Each row's relevant items among the catalogue's positions (a padded row of
