@@ -243,3 +243,17 @@ def test_integer_ids_are_served_as_int64_with_minus_one_padding(tmp_path):
     expected = np.asarray(run.model(request, training=False))
     assert np.ptp(expected) > 1e-3  # the rows differ, so a wrong lookup would show
     np.testing.assert_allclose(served(**as_ints)["ctr"].numpy(), expected, atol=1e-5)
+
+
+def test_warmup_requests_are_validation_instances_and_replay(exported):
+    from tfxdr.export.warmup import WARMUP_FILE, read_warmup, replay_warmup
+
+    run, run_dir, _ = exported
+    path = run_dir / "export" / "1"
+    requests = read_warmup(path / "assets.extra" / WARMUP_FILE)
+    assert [(name, len(inputs["user_id"])) for name, inputs in requests] == [
+        ("serving_default", 1), ("serving_default", 8)]
+    request, _ = _request(run, part="val", rows=8)
+    for name, value in request.items():
+        np.testing.assert_array_equal(requests[1][1][name], value.numpy())
+    assert replay_warmup(path) == 2

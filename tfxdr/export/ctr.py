@@ -9,10 +9,12 @@ domain classifiers and the gradient reversal are not in the serving graph.
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from tfxdr.data.ctr import USER_ID
 from tfxdr.export.common import ServingModule, checked, raw_dtype
+from tfxdr.export.warmup import raw_ids
 
 
 class CtrServing(ServingModule):
@@ -52,6 +54,20 @@ class CtrServing(ServingModule):
                 request[feature.name] = checked(feature.name, raw[feature.name], rank, rows,
                                                 USER_ID)
         return {"ctr": tf.cast(self.model(request, training=False), tf.float32)}
+
+    def warmup_requests(self, features: dict, sizes: tuple[int, ...] = (1, 8)) -> list:
+        """``serving_default`` on the first 1 and 8 of ``features`` (raw request
+        values, ids as strings with "" padding), typed as its inputs."""
+        specs = {spec.name: spec.dtype for spec in self.serve.input_signature}
+        requests = []
+        for size in sizes:
+            inputs = {}
+            for name, dtype in specs.items():
+                values = np.asarray(features[name])[:size]
+                inputs[name] = raw_ids(values, dtype) if dtype in (tf.int64, tf.string) \
+                    else values.astype(dtype.as_numpy_dtype)
+            requests.append(("serving_default", inputs))
+        return requests
 
     def signatures(self) -> dict:
         return {"serving_default": self.serve}

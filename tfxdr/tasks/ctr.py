@@ -129,3 +129,11 @@ class CtrTask(Task):
     def serving_module(self, model, data: CtrData):
         module = CtrServing(model)
         return module, module.signatures()
+
+    def warmup_requests(self, module, data: CtrData) -> list:
+        """``serving_default`` on the first validation instances, as training lays
+        them out."""
+        features, _ = next(iter(data.parts["val"].dataset(8, shuffle=False)))
+        return module.warmup_requests({
+            name: np.char.decode(value.numpy().astype(bytes)) if value.dtype == tf.string
+            else value.numpy() for name, value in features.items()})
