@@ -11,7 +11,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["tfxdr", "tfxdr.*"]),
+    # The deployment side (serving/) installs as its own package; tfxdr never imports it.
+    packages=find_packages(include=["tfxdr", "tfxdr.*"]) + ["tfxdr_serving"],
+    package_dir={"tfxdr_serving": "serving"},
     install_requires=[
         # The full `tensorflow` wheel: tensorflow-serving-api depends on it, and a
         # `tensorflow-cpu` beside it would overlay the same files.

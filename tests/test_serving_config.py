@@ -1,0 +1,65 @@
+"""The model server config TF Serving reads, for models exported under a base path."""
+
+import pytest
+
+from tfxdr_serving.config import ConfigError, ModelEntry, check, model_config
+
+
+def _versions(root, name, *versions):
+    for version in versions:
+        (root / name / str(version)).mkdir(parents=True)
+    return str(root / name)
+
+
+def test_labelled_versions_are_all_loaded_and_the_rest_serve_the_latest(tmp_path):
+    clicks = _versions(tmp_path, "clicks", 1, 2, 3)
+    ctr = _versions(tmp_path, "ctr", 4)
+    text = model_config([ModelEntry("clicks", clicks, labels={"stable": 1, "canary": 3}),
+                         ModelEntry("ctr", ctr)], container_root="/models")
+    assert text == (
+        'model_config_list {\n'
+        '  config {\n'
+        '    name: "clicks"\n'
+        '    base_path: "/models/clicks"\n'
+        '    model_platform: "tensorflow"\n'
+        '    model_version_policy {\n'
+        '      specific {\n'
+        '        versions: 1\n'
+        '        versions: 3\n'
+        '      }\n'
+        '    }\n'
+        '    version_labels {\n'
+        '      key: "canary"\n'
+        '      value: 3\n'
+        '    }\n'
+        '    version_labels {\n'
+        '      key: "stable"\n'
+        '      value: 1\n'
+        '    }\n'
+        '  }\n'
+        '  config {\n'
+        '    name: "ctr"\n'
+        '    base_path: "/models/ctr"\n'
+        '    model_platform: "tensorflow"\n'
+        '    model_version_policy {\n'
+        '      latest {\n'
+        '        num_versions: 1\n'
+        '      }\n'
+        '    }\n'
+        '  }\n'
+        '}\n')
+    # Without a container root the base path is the directory itself.
+    assert f'base_path: "{tmp_path / "ctr"}"' in model_config([ModelEntry("ctr", ctr)])
+
+
+@pytest.mark.parametrize("entries,message", [
+    (lambda p: [ModelEntry("a/b", p)], "model name 'a/b': expected letters, digits"),
+    (lambda p: [ModelEntry("m", p), ModelEntry("m", p)], "model 'm' is listed twice"),
+    (lambda p: [ModelEntry("m", p, labels={"can-ary": 1})],
+     "model 'm': label 'can-ary': expected letters, digits or '_'"),
+    (lambda p: [ModelEntry("m", p, labels={"stable": 9})], "model 'm': version 9 is not under"),
+])
+def test_what_tf_serving_would_refuse_is_refused_naming_the_model(tmp_path, entries, message):
+    path = _versions(tmp_path, "m", 1)
+    with pytest.raises(ConfigError, match=message):
+        check(entries(path))
