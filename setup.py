@@ -31,5 +31,6 @@ setup(
         "ann": ["faiss-cpu>=1.15"],
         "plots": ["matplotlib>=3.8"],
     },
-    entry_points={"console_scripts": ["tfxdr=tfxdr.cli:main"]},
+    entry_points={"console_scripts": ["tfxdr=tfxdr.cli:main",
+                                      "tfxdr-serving=tfxdr_serving.cli:main"]},
 )

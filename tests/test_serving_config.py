@@ -63,3 +63,26 @@ def test_what_tf_serving_would_refuse_is_refused_naming_the_model(tmp_path, entr
     path = _versions(tmp_path, "m", 1)
     with pytest.raises(ConfigError, match=message):
         check(entries(path))
+
+
+def test_the_command_writes_the_config_and_refuses_a_bad_model_in_one_line(tmp_path, capsys):
+    from tfxdr_serving.cli import main
+
+    _versions(tmp_path, "clicks", 1, 2)
+    out = tmp_path / "models.config"
+    assert main(["config", "--base-path", str(tmp_path), "--model", "clicks:2@stable=1",
+                 "--container-root", "/models", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    text = out.read_text()
+    assert "versions: 1\n        versions: 2\n" in text and 'key: "stable"' in text
+    for model, message in (("clicks@stable", "'clicks@stable': expected NAME[:VERSION,...]"
+                                             "[@LABEL=VERSION,...]"),
+                           ("clicks:3", "model 'clicks': version 3 is not under")):
+        with pytest.raises(SystemExit) as stop:
+            main(["config", "--base-path", str(tmp_path), "--model", model, "--out",
+                  str(tmp_path / "other.config")])
+        assert stop.value.code == 2
+        error = capsys.readouterr().err
+        assert error.startswith(f"tfxdr-serving: error: --model: {message}")
+        assert len(error.splitlines()) == 1
+    assert not (tmp_path / "other.config").exists() and out.read_text() == text
