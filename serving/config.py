@@ -92,3 +92,30 @@ def model_config(entries: Sequence[ModelEntry], container_root: str | None = Non
     text = text_format.MessageToString(config)
     text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
     return text
+
+
+def monitoring_config(path: str = "/monitoring/prometheus/metrics") -> str:
+    """``--monitoring_config_file``: Prometheus metrics served on the REST port at ``path``."""
+    if not path.startswith("/"):
+        raise ConfigError(f"metrics path {path!r}: expected an absolute URL path")
+    return f'prometheus_config {{\n  enable: true\n  path: "{path}"\n}}\n'
+
+
+def batching_parameters(max_batch_size: int = 128, batch_timeout_micros: int = 0,
+                        max_enqueued_batches: int = 1000, num_batch_threads: int = 4) -> str:
+    """``--batching_parameters_file`` (with ``--enable_batching``).
+
+    ``pad_variable_length_inputs`` stays off: TF Serving pads a shorter request
+    with its tensor's first element, which in a history request is a real item
+    id, so requests batched together must already have one length (the client
+    pads them with -1 or "").
+    """
+    values = {"max_batch_size": max_batch_size, "batch_timeout_micros": batch_timeout_micros,
+              "max_enqueued_batches": max_enqueued_batches,
+              "num_batch_threads": num_batch_threads}
+    for name, value in values.items():
+        if value < (0 if name == "batch_timeout_micros" else 1):
+            raise ConfigError(f"{name}={value}: expected an integer >= "
+                              f"{0 if name == 'batch_timeout_micros' else 1}")
+    return "".join(f"{name} {{ value: {value} }}\n" for name, value in values.items()) + \
+        "pad_variable_length_inputs: false\n"

@@ -86,3 +86,20 @@ def test_the_command_writes_the_config_and_refuses_a_bad_model_in_one_line(tmp_p
         assert error.startswith(f"tfxdr-serving: error: --model: {message}")
         assert len(error.splitlines()) == 1
     assert not (tmp_path / "other.config").exists() and out.read_text() == text
+
+
+def test_monitoring_and_batching_files_in_tf_servings_text_format():
+    # Their protos (MonitoringConfig, BatchingParameters) are not in the Python package:
+    # the text is checked against the fields TF Serving's sources define.
+    from tfxdr_serving.config import batching_parameters, monitoring_config
+
+    assert monitoring_config() == (
+        'prometheus_config {\n  enable: true\n  path: "/monitoring/prometheus/metrics"\n}\n')
+    assert batching_parameters(max_batch_size=64) == (
+        "max_batch_size { value: 64 }\nbatch_timeout_micros { value: 0 }\n"
+        "max_enqueued_batches { value: 1000 }\nnum_batch_threads { value: 4 }\n"
+        "pad_variable_length_inputs: false\n")
+    with pytest.raises(ConfigError, match="num_batch_threads=0: expected an integer >= 1"):
+        batching_parameters(num_batch_threads=0)
+    with pytest.raises(ConfigError, match="metrics path 'metrics': expected an absolute"):
+        monitoring_config("metrics")
