@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from tfxdr_serving.config import ConfigError, ModelEntry, model_config
+from tfxdr_serving.config import (ConfigError, ModelEntry, batching_parameters,
+                                  model_config, monitoring_config)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,16 +52,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     config.add_argument("--container-root", help="the root as the server sees it, e.g. "
                         "/models in the tensorflow/serving image")
     config.add_argument("--out", required=True, help="the config file to write")
+    monitoring = commands.add_parser("monitoring", help="write a monitoring config "
+                                     "(Prometheus metrics on the REST port)")
+    monitoring.add_argument("--path", default="/monitoring/prometheus/metrics")
+    monitoring.add_argument("--out", required=True)
+    batching = commands.add_parser("batching", help="write a batching parameters file")
+    batching.add_argument("--max-batch-size", type=int, default=128)
+    batching.add_argument("--batch-timeout-micros", type=int, default=0)
+    batching.add_argument("--num-batch-threads", type=int, default=4)
+    batching.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    from tfxdr.io import write_text
+
+    if args.command == "monitoring":
+        return _write(parser, args.out, lambda: monitoring_config(args.path))
+    if args.command == "batching":
+        return _write(parser, args.out, lambda: batching_parameters(
+            args.max_batch_size, args.batch_timeout_micros,
+            num_batch_threads=args.num_batch_threads))
     try:
         entries = [parse_model(text, args.base_path) for text in args.model]
         text = model_config(entries, args.container_root)
     except (argparse.ArgumentTypeError, ConfigError) as error:
         parser.error(f"--model: {error}")
-    from tfxdr.io import write_text
-
     write_text(Path(args.out), text)
     print(args.out)
+    return 0
+
+
+def _write(parser, out: str, make) -> int:
+    from tfxdr.io import write_text
+
+    try:
+        text = make()
+    except ConfigError as error:
+        parser.error(str(error))
+    write_text(Path(out), text)
+    print(out)
     return 0
 
 

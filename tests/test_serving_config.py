@@ -103,3 +103,18 @@ def test_monitoring_and_batching_files_in_tf_servings_text_format():
         batching_parameters(num_batch_threads=0)
     with pytest.raises(ConfigError, match="metrics path 'metrics': expected an absolute"):
         monitoring_config("metrics")
+
+
+def test_the_monitoring_and_batching_commands_write_their_files(tmp_path, capsys):
+    from tfxdr_serving.cli import main
+    from tfxdr_serving.config import batching_parameters, monitoring_config
+
+    assert main(["monitoring", "--out", str(tmp_path / "monitoring.config")]) == 0
+    assert (tmp_path / "monitoring.config").read_text() == monitoring_config()
+    assert main(["batching", "--max-batch-size", "32", "--out", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "b").read_text() == batching_parameters(max_batch_size=32)
+    with pytest.raises(SystemExit) as stop:
+        main(["batching", "--max-batch-size", "0", "--out", str(tmp_path / "c")])
+    assert stop.value.code == 2 and not (tmp_path / "c").exists()
+    assert capsys.readouterr().err.endswith(
+        "tfxdr-serving: error: max_batch_size=0: expected an integer >= 1\n")
