@@ -9,9 +9,11 @@ loaded version; the answers below are TF Serving's own.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from tfxdr.export.warmup import error_line
 from tfxdr_serving.protocol import ServingError
 
 
@@ -59,3 +61,89 @@ def resolve(name: str, available: Sequence[int], labels: Mapping[str, int],
     if not available:
         raise ServingError("NOT_FOUND", f"Servable not found for request: Latest({name})")
     return max(available)
+
+
+class ServedVersion:
+    """One version of a model, run as TF Serving runs it: a session over the
+    SavedModel's graph, fed and fetched by the tensor names of its signatures.
+
+    Inputs are checked against each signature before the graph runs (TF
+    Serving's session would cast a float to an int64 input without a word), and
+    a graph error names the input by its alias, not its placeholder.
+    """
+
+    def __init__(self, path: str | Path, intra_op_threads: int = 0, inter_op_threads: int = 0):
+        import tensorflow as tf
+
+        self.path = Path(path)
+        self.graph = tf.Graph()
+        config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=intra_op_threads,
+                                          inter_op_parallelism_threads=inter_op_threads)
+        self.session = tf.compat.v1.Session(graph=self.graph, config=config)
+        with self.graph.as_default():
+            meta = tf.compat.v1.saved_model.loader.load(self.session, ["serve"], str(path))
+        self.signatures = {key: value for key, value in meta.signature_def.items()
+                           if not key.startswith("__")}
+
+    def predict(self, signature_name: str | None, inputs: Mapping) -> dict:
+        """``{output alias: array}`` of one signature on ``inputs`` ({alias: array}).
+
+        Raises:
+            ServingError: FAILED_PRECONDITION for an unknown signature;
+                INVALID_ARGUMENT for missing, extra or mistyped inputs, or a graph
+                error caused by the request (naming the input).
+        """
+        import numpy as np
+        import tensorflow as tf
+
+        name = signature_name or "serving_default"
+        if name not in self.signatures:
+            raise ServingError("FAILED_PRECONDITION", f'Serving signature key "{name}" not found.')
+        signature = self.signatures[name]
+        expected, sent = set(signature.inputs), set(inputs)
+        if sent != expected:
+            raise ServingError("INVALID_ARGUMENT", (
+                f"input size does not match signature: {len(sent)}!={len(expected)} "
+                f"len({{{', '.join(sorted(sent))}}}) != len({{{', '.join(sorted(expected))}}}). "
+                f"Sent extra: {{{', '.join(sorted(sent - expected))}}}. "
+                f"Missing but required: {{{', '.join(sorted(expected - sent))}}}."))
+        feeds = {}
+        for alias, info in signature.inputs.items():
+            dtype = tf.as_dtype(info.dtype)
+            value = np.asarray(inputs[alias])
+            feeds[info.name] = _typed(alias, value, dtype)
+        fetches = {alias: info.name for alias, info in signature.outputs.items()}
+        try:
+            return self.session.run(fetches, feeds)
+        except tf.errors.OpError as error:
+            message = error.message
+            for alias, info in signature.inputs.items():  # placeholder -> the input's name
+                message = re.sub(rf"_arg_{re.escape(info.name.split(':')[0])}_\d+_\d+", alias,
+                                 message)
+            code = "INVALID_ARGUMENT" if isinstance(error, tf.errors.InvalidArgumentError) \
+                else "INTERNAL"
+            raise ServingError(code, error_line(message) or message.strip()) from None
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _typed(alias: str, value, dtype):
+    """``value`` as ``dtype`` takes it, refusing what would be silently converted."""
+    import numpy as np
+
+    kind = value.dtype.kind
+    if dtype.name == "string":
+        if value.size and kind not in "OSU":
+            raise ServingError("INVALID_ARGUMENT", f"input {alias}: expected strings, got "
+                               f"{value.dtype}")
+        return np.vectorize(lambda v: v if isinstance(v, bytes) else str(v).encode(),
+                            otypes=[object])(value) if value.size else value.astype(object)
+    if dtype.is_integer and value.size and kind not in "iu":
+        raise ServingError("INVALID_ARGUMENT", f"input {alias}: expected {dtype.name}, got "
+                           f"{value.dtype}")
+    if dtype.is_floating and value.size and kind not in "iuf":
+        raise ServingError("INVALID_ARGUMENT", f"input {alias}: expected {dtype.name}, got "
+                           f"{value.dtype}")
+    return value.astype(dtype.as_numpy_dtype)
+

@@ -41,3 +41,50 @@ def test_a_request_reaches_its_version_its_label_or_the_latest(request_, answer)
 def test_a_model_with_nothing_loaded_is_not_found():
     with pytest.raises(ServingError, match=r"Servable not found for request: Latest\(ctr\)"):
         resolve("ctr", [], {})
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A SavedModel with two signatures over an int64 and a string input."""
+    import tensorflow as tf
+
+    class Tiny(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec(None, tf.int64, name="items"),
+                                      tf.TensorSpec(None, tf.string, name="domain")])
+        def score(self, items, domain):
+            items = tf.ensure_shape(items, [None, None])
+            return {"total": tf.reduce_sum(items, axis=1),
+                    "domain": tf.strings.upper(tf.ensure_shape(domain, [None]))}
+
+    path = tmp_path_factory.mktemp("tiny") / "1"
+    module = Tiny()
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.score,
+                                                       "score": module.score})
+    return path
+
+
+def test_a_version_runs_its_signatures_by_tensor_name_and_checks_the_request(tiny_model):
+    import numpy as np
+
+    from tfxdr_serving.registry import ServedVersion
+
+    served = ServedVersion(tiny_model)
+    assert sorted(served.signatures) == ["score", "serving_default"]
+    out = served.predict(None, {"items": np.array([[1, 2], [3, -1]]),
+                                "domain": np.array(["books", b"games"], object)})
+    np.testing.assert_array_equal(out["total"], [3, 2])
+    assert list(out["domain"]) == [b"BOOKS", b"GAMES"]
+    for signature, inputs, code, message in (
+            ("nope", {}, "FAILED_PRECONDITION", 'Serving signature key "nope" not found.'),
+            ("score", {"items": np.array([[1]])}, "INVALID_ARGUMENT",
+             "input size does not match signature: 1!=2 len({items}) != len({domain, items}). "
+             "Sent extra: {}. Missing but required: {domain}."),
+            # The session would cast 1.5 to 1 and answer: refused, naming the input.
+            ("score", {"items": np.array([[1.5]]), "domain": np.array(["a"])},
+             "INVALID_ARGUMENT", "input items: expected int64, got float64"),
+            ("score", {"items": np.array([1]), "domain": np.array(["a"])}, "INVALID_ARGUMENT",
+             "Shape of tensor items [1] is not compatible with expected shape [?,?].")):
+        with pytest.raises(ServingError) as error:
+            served.predict(signature, inputs)
+        assert (error.value.code, error.value.message) == (code, message)
+    served.close()

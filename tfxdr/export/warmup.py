@@ -92,10 +92,15 @@ def replay_warmup(saved_model_dir: Path, shown_as: Path | None = None) -> int:
 
 
 def reason(error: Exception) -> str:
-    """The line of an error that says what was wrong: a graph error's message comes
-    after "Graph execution error:" and the places the op was defined."""
+    """The line of an error that says what was wrong."""
     text = error.message if isinstance(error, tf.errors.OpError) else str(error)
+    return error_line(text) or type(error).__name__
+
+
+def error_line(text: str) -> str:
+    """The line of a TensorFlow error message that says what was wrong: a graph
+    error's comes after "Graph execution error:" and where the op was defined."""
     lines = [line.strip() for line in text.splitlines()]
     useful = [line for line in lines if line and not line.startswith(
         ("Graph execution error", "Detected at node", "File ", "[[", "<stack traces"))]
-    return useful[0] if useful else type(error).__name__
+    return useful[0] if useful else ""
