@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from tfxdr.export.warmup import error_line
+from tfxdr.export.warmup import WARMUP_FILE, error_line, read_warmup
 from tfxdr_serving.protocol import ServingError
 
 
@@ -147,3 +147,77 @@ def _typed(alias: str, value, dtype):
                            f"{value.dtype}")
     return value.astype(dtype.as_numpy_dtype)
 
+
+
+class ServedModel:
+    """A model's loaded versions under its base path, kept in step with the disk.
+
+    Args:
+        name, base_path: the model and its directory of versions.
+        specific: the versions to load (empty: the ``latest`` newest).
+        labels: version labels.
+        allow_unavailable_labels: accept a label on a version not loaded yet
+            (TF Serving's ``--allow_version_labels_for_unavailable_models``);
+            otherwise such a label is refused when the model is first loaded.
+        warmup: replay each version's warmup file before it serves; a version
+            whose warmup fails is not served (the previous ones go on).
+    """
+
+    def __init__(self, name: str, base_path: str | Path, specific: Sequence[int] = (),
+                 latest: int = 1, labels: Mapping[str, int] | None = None,
+                 allow_unavailable_labels: bool = False, warmup: bool = True):
+        self.name, self.base_path = name, Path(base_path)
+        self.specific, self.latest = tuple(specific), latest
+        self.labels = dict(labels or {})
+        self.warmup = warmup
+        self.versions: dict[int, ServedVersion] = {}
+        self.failed: dict[int, str] = {}
+        self.poll()
+        missing = {label: v for label, v in self.labels.items() if v not in self.versions}
+        if missing and not allow_unavailable_labels:
+            label, version = next(iter(missing.items()))
+            raise ServingError("FAILED_PRECONDITION", (
+                f"Request to assign label to version {version} of model {name}, which is not "
+                "currently available for inference"))
+
+    def poll(self) -> None:
+        """Loads the versions the policy now selects and unloads the others, once one
+        it selects serves (TF Serving's availability-preserving policy: a new version
+        that fails to load leaves the old one serving)."""
+        wanted = versions_to_serve(versions_on_disk(self.base_path), self.specific, self.latest)
+        for version in wanted:
+            if version not in self.versions and version not in self.failed:
+                self._load(version)
+        if any(version in self.versions for version in wanted):
+            for version in set(self.versions) - set(wanted):
+                self.versions.pop(version).close()
+
+    def _load(self, version: int) -> None:
+        path = self.base_path / str(version)
+        try:
+            served = ServedVersion(path)
+            if self.warmup and (path / "assets.extra" / WARMUP_FILE).is_file():
+                for signature, inputs in read_warmup(path / "assets.extra" / WARMUP_FILE):
+                    served.predict(signature, inputs)
+        except Exception as error:  # a version that fails to load is reported, not served
+            self.failed[version] = str(error).strip().splitlines()[0] if str(error).strip() \
+                else type(error).__name__
+            return
+        self.versions[version] = served
+
+    def get(self, version: int | None = None, label: str | None = None) -> tuple[int, ServedVersion]:
+        number = resolve(self.name, list(self.versions), self.labels, version, label)
+        return number, self.versions[number]
+
+    def status(self, version: int | None = None) -> list[dict]:
+        """TF Serving's model status: every loaded or failed version, newest first."""
+        states = {v: ("AVAILABLE", "OK", "") for v in self.versions}
+        states.update({v: ("END", "UNKNOWN", message) for v, message in self.failed.items()})
+        if version is not None:
+            if version not in states:
+                raise ServingError("NOT_FOUND", f"Could not find version {version} of model "
+                                   f"{self.name}")
+            states = {version: states[version]}
+        return [{"version": str(v), "state": state,
+                 "status": {"error_code": code, "error_message": message}}
+                for v, (state, code, message) in sorted(states.items(), reverse=True)]

@@ -88,3 +88,42 @@ def test_a_version_runs_its_signatures_by_tensor_name_and_checks_the_request(tin
             served.predict(signature, inputs)
         assert (error.value.code, error.value.message) == (code, message)
     served.close()
+
+
+def test_a_model_serves_its_policys_versions_picks_up_new_ones_and_skips_a_bad_warmup(
+        tiny_model, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from tfxdr.export.warmup import WARMUP_FILE, write_warmup
+    from tfxdr_serving.registry import ServedModel
+
+    base = tmp_path / "tiny"
+    shutil.copytree(tiny_model, base / "1")
+    with pytest.raises(ServingError, match="assign label to version 2 of model tiny, which is "
+                                           "not currently available"):
+        ServedModel("tiny", base, labels={"canary": 2})
+    model = ServedModel("tiny", base, specific=[1, 2], labels={"canary": 2},
+                        allow_unavailable_labels=True)
+    assert model.get()[0] == 1
+    with pytest.raises(ServingError, match="points at version 2, which is not loaded"):
+        model.get(label="canary")
+    # Version 2 appears; version 3 (outside the policy) is not loaded.
+    shutil.copytree(tiny_model, base / "2")
+    shutil.copytree(tiny_model, base / "3")
+    model.poll()
+    assert model.get(label="canary")[0] == 2 and sorted(model.versions) == [1, 2]
+    # A version whose warmup fails never serves; the others go on.
+    latest = ServedModel("tiny", base)
+    shutil.copytree(tiny_model, base / "4")
+    (base / "4" / "assets.extra").mkdir()
+    write_warmup(base / "4" / "assets.extra" / WARMUP_FILE,
+                 [("score", {"items": np.array([1]), "domain": np.array([b"a"], object)})])
+    latest.poll()
+    assert latest.get()[0] == 3
+    assert [s["version"] for s in latest.status()] == ["4", "3"]
+    assert latest.status(4)[0]["state"] == "END"
+    assert "Shape of tensor items [1]" in latest.status(4)[0]["status"]["error_message"]
+    with pytest.raises(ServingError, match="Could not find version 9 of model tiny"):
+        latest.status(9)
