@@ -78,3 +78,23 @@ def taste_csv(tmp_path):
 def pytest_collection_modifyitems(config, items):
     """The fast tests run first, the integration tests on real MovieLens data last."""
     items.sort(key=lambda item: item.get_closest_marker("integration") is not None)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A SavedModel with two signatures over an int64 and a string input."""
+    import tensorflow as tf
+
+    class Tiny(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec(None, tf.int64, name="items"),
+                                      tf.TensorSpec(None, tf.string, name="domain")])
+        def score(self, items, domain):
+            items = tf.ensure_shape(items, [None, None])
+            return {"total": tf.reduce_sum(items, axis=1),
+                    "domain": tf.strings.upper(tf.ensure_shape(domain, [None]))}
+
+    path = tmp_path_factory.mktemp("tiny") / "1"
+    module = Tiny()
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.score,
+                                                       "score": module.score})
+    return path

@@ -43,26 +43,6 @@ def test_a_model_with_nothing_loaded_is_not_found():
         resolve("ctr", [], {})
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A SavedModel with two signatures over an int64 and a string input."""
-    import tensorflow as tf
-
-    class Tiny(tf.Module):
-        @tf.function(input_signature=[tf.TensorSpec(None, tf.int64, name="items"),
-                                      tf.TensorSpec(None, tf.string, name="domain")])
-        def score(self, items, domain):
-            items = tf.ensure_shape(items, [None, None])
-            return {"total": tf.reduce_sum(items, axis=1),
-                    "domain": tf.strings.upper(tf.ensure_shape(domain, [None]))}
-
-    path = tmp_path_factory.mktemp("tiny") / "1"
-    module = Tiny()
-    tf.saved_model.save(module, str(path), signatures={"serving_default": module.score,
-                                                       "score": module.score})
-    return path
-
-
 def test_a_version_runs_its_signatures_by_tensor_name_and_checks_the_request(tiny_model):
     import numpy as np
 
