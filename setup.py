@@ -32,5 +32,6 @@ setup(
         "plots": ["matplotlib>=3.8"],
     },
     entry_points={"console_scripts": ["tfxdr=tfxdr.cli:main",
-                                      "tfxdr-serving=tfxdr_serving.cli:main"]},
+                                      "tfxdr-serving=tfxdr_serving.cli:main",
+                                      "tfxdr-model-server=tfxdr_serving.server:main"]},
 )
