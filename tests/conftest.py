@@ -82,7 +82,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
-    """A SavedModel with two signatures over an int64 and a string input."""
+    """A SavedModel: ``score`` (also ``serving_default``) over an int64 and a string
+    input with two outputs, and ``total`` with one of each."""
     import tensorflow as tf
 
     class Tiny(tf.Module):
@@ -93,8 +94,13 @@ def tiny_model(tmp_path_factory):
             return {"total": tf.reduce_sum(items, axis=1),
                     "domain": tf.strings.upper(tf.ensure_shape(domain, [None]))}
 
+        @tf.function(input_signature=[tf.TensorSpec(None, tf.int64, name="items")])
+        def total(self, items):
+            return {"total": tf.reduce_sum(tf.ensure_shape(items, [None, None]), axis=1)}
+
     path = tmp_path_factory.mktemp("tiny") / "1"
     module = Tiny()
     tf.saved_model.save(module, str(path), signatures={"serving_default": module.score,
-                                                       "score": module.score})
+                                                       "score": module.score,
+                                                       "total": module.total})
     return path

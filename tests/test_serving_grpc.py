@@ -77,7 +77,7 @@ def test_metadata_and_status(channel):
     response = stub.GetModelMetadata(request, timeout=10)
     signatures = get_model_metadata_pb2.SignatureDefMap()
     response.metadata["signature_def"].Unpack(signatures)
-    assert sorted(signatures.signature_def) == ["score", "serving_default"]
+    assert sorted(signatures.signature_def) == ["score", "serving_default", "total"]
     status = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(
         get_model_status_pb2.GetModelStatusRequest(model_spec={"name": "tiny"}), timeout=10)
     assert [(s.version, s.state) for s in status.model_version_status] == [

@@ -49,7 +49,7 @@ def test_a_version_runs_its_signatures_by_tensor_name_and_checks_the_request(tin
     from tfxdr_serving.registry import ServedVersion
 
     served = ServedVersion(tiny_model)
-    assert sorted(served.signatures) == ["score", "serving_default"]
+    assert sorted(served.signatures) == ["score", "serving_default", "total"]
     out = served.predict(None, {"items": np.array([[1, 2], [3, -1]]),
                                 "domain": np.array(["books", b"games"], object)})
     np.testing.assert_array_equal(out["total"], [3, 2])
