@@ -13,7 +13,8 @@ that is UNAVAILABLE (starting, loading a labelled version, a refused
 connection) is retried with exponential backoff and jitter while the deadline
 allows; every other error is raised at once as a :class:`RequestError` naming
 the model, the version or label, the signature and, where the server's message
-shows it, the input.  The REST transport imports no TensorFlow.
+shows it, the input.  The REST transport imports no TensorFlow; ``as_frame`` turns
+an answer into a pandas DataFrame.
 """
 
 from __future__ import annotations
@@ -428,6 +429,16 @@ class _Rest:
                  "error_code": entry["status"]["error_code"],
                  "error_message": entry["status"]["error_message"]}
                 for entry in answer["model_version_status"]]
+
+
+def as_frame(answer: Mapping[str, np.ndarray]):
+    """A predict answer as a pandas DataFrame: one row per request row, a column per
+    output; an output with several values per row (top-k ids, scores, an
+    embedding) becomes a column of arrays."""
+    import pandas as pd
+
+    return pd.DataFrame({key: list(value) if np.ndim(value) > 1 else value
+                         for key, value in answer.items()})
 
 
 def _jsonable(array: np.ndarray) -> Any:

@@ -7,7 +7,8 @@ import socket
 import numpy as np
 import pytest
 
-from tfxdr_serving.client import RequestError, ServingClient, Signature, input_named, padded
+from tfxdr_serving.client import (RequestError, ServingClient, Signature, as_frame, input_named,
+                                  padded)
 from tfxdr_serving.grpc_server import grpc_server
 from tfxdr_serving.registry import ServedModel
 from tfxdr_serving.rest import RestServer
@@ -188,3 +189,9 @@ def test_a_rest_client_runs_without_tensorflow(served):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.split() == ["A", "False"], done.stderr
+
+
+def test_an_answer_as_a_frame_has_a_row_per_request_row():
+    frame = as_frame({"top_k_ids": np.array([[3, 1], [2, 5]]), "ctr": np.array([0.5, 0.25])})
+    assert list(frame.columns) == ["top_k_ids", "ctr"] and len(frame) == 2
+    assert frame["top_k_ids"][1].tolist() == [2, 5] and frame["ctr"][1] == 0.25
