@@ -224,3 +224,30 @@ def test_warmup_requests_are_validation_users_source_clicks_and_replay(exported)
     assert sorted(str(i) for i in clicked if i != -1 and i != b"") == sorted(
         run.prepared.rows["items_books"].row(first).astype(str))
     assert replay_warmup(path) == 6
+
+
+def test_recommend_translates_each_users_source_clicks(exported, tmp_path):
+    from tfxdr.data.splits import load_split
+
+    run_dir, _ = exported
+    run = experiment.load_run(run_dir)
+    frame, _ = load_split(run_dir)
+    users = sorted(frame[frame["split"] == "test"]["user_id"].unique())[:25]
+    pd.DataFrame({"user_id": users}).to_csv(tmp_path / "users.csv", index=False)
+    out = tmp_path / "recs.parquet"
+    assert main(["recommend", str(run_dir), "--users", str(tmp_path / "users.csv"), "--k", "10",
+                 "--domains", "movies", "--out", str(out), "--quiet"]) == 0
+    recs = pd.read_parquet(out)
+    books = frame[frame["domain"] == "books"]
+    width = max(books.groupby("user_id").size())
+    rows = [[str(i) for i in books[books["user_id"] == u]["item_id"]] for u in users]
+    request = tf.constant([[""] * (width - len(r)) + r for r in rows])
+    scores = np.array(run.model.translate({"items_books": request}, 0, 1))
+    movies = [str(i) for i in run.spec["items_movies"].vocabulary]
+    for number, user in enumerate(users):
+        if "1000" in rows[number]:  # listed in both domains: not recommended back
+            scores[number, movies.index("1000")] = -np.inf
+        top = np.argsort(-scores[number], kind="stable")[:10]
+        mine = recs[recs["user_id"] == user]
+        assert mine["item_id"].tolist() == [movies[i] for i in top]
+        np.testing.assert_allclose(mine["score"], scores[number, top], atol=1e-5)

@@ -257,3 +257,47 @@ def test_warmup_requests_are_validation_instances_and_replay(exported):
     for name, value in request.items():
         np.testing.assert_array_equal(requests[1][1][name], value.numpy())
     assert replay_warmup(path) == 2
+
+
+def test_recommend_ranks_each_users_candidates_by_the_models_ctr(exported, tmp_path):
+    import pandas as pd
+
+    from tfxdr.data.ctr import click_labels
+    from tfxdr.data.splits import load_split
+
+    run, run_dir, _ = exported
+    request, _ = _request(run, rows=40)
+    candidates = pd.DataFrame({name: request[name].numpy().astype(str)
+                               for name in ("user_id", "item_id", "domain")}).drop_duplicates()
+    candidates.to_csv(tmp_path / "candidates.csv", index=False)
+    users = sorted(candidates["user_id"].unique())
+    pd.DataFrame({"user_id": users}).to_csv(tmp_path / "users.csv", index=False)
+    out = tmp_path / "recs.parquet"
+    assert main(["recommend", str(run_dir), "--users", str(tmp_path / "users.csv"),
+                 "--candidates", str(tmp_path / "candidates.csv"), "--k", "2",
+                 "--out", str(out), "--quiet", "--batch-size", "8"]) == 0
+    recs = pd.read_parquet(out)
+    # The model on each candidate with the user's clicks of the run (its last history_len).
+    frame, _ = load_split(run_dir)
+    options = run.task.options
+    clicks = frame[click_labels(frame, options.label_threshold) == 1].sort_values(
+        "timestamp", kind="stable")
+    width = options.history_len
+    features = {name: [] for name in ("user_id", "item_id", "domain", *HISTORIES)}
+    for row in candidates.itertuples():
+        for name in ("user_id", "item_id", "domain"):
+            features[name].append(getattr(row, name))
+        for name in HISTORIES:
+            mine = clicks[(clicks["user_id"] == row.user_id)
+                          & (clicks["domain"] == name.split("_", 1)[1])]
+            recent = [str(i) for i in mine["item_id"]][-width:]
+            features[name].append([""] * (width - len(recent)) + recent)
+    expected = candidates.assign(score=np.asarray(run.model(
+        {k: tf.constant(v) for k, v in features.items()}, training=False)).reshape(-1))
+    expected = expected.sort_values(["user_id", "domain", "score"],
+                                    ascending=[True, True, False], kind="stable")
+    expected["rank"] = expected.groupby(["user_id", "domain"]).cumcount() + 1
+    expected = expected[expected["rank"] <= 2]
+    assert recs[["user_id", "domain", "rank", "item_id"]].values.tolist() == \
+        expected[["user_id", "domain", "rank", "item_id"]].values.tolist()
+    np.testing.assert_allclose(recs["score"], expected["score"], atol=1e-5)

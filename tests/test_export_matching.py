@@ -178,3 +178,81 @@ def test_the_warmup_file_holds_validation_requests_of_every_signature_and_replay
     assert list((tmp_path / "base").iterdir()) == []
     write_warmup(tmp_path / "w", [("nope", requests[0][1])])
     assert read_warmup(tmp_path / "w")[0][0] == "nope"
+
+
+def _expected_top(run, run_dir, users, domain, k):
+    """The Keras model's top k of ``domain`` for ``users`` on every click of the run's
+    split (the last max_len of each domain read), all of the user's clicks left out."""
+    from tfxdr.data.splits import load_split
+
+    frame, _ = load_split(run_dir)
+    frame = frame.sort_values("timestamp", kind="stable")
+    width = run.config.max_len
+    rows = {d: [] for d in DOMAINS}
+    for user in users:
+        for d in DOMAINS:
+            ids = frame[(frame["user_id"] == user) & (frame["domain"] == d)]["item_id"]
+            recent = [str(i) for i in ids][-width:]
+            rows[d].append([""] * (width - len(recent)) + recent)
+    scores = np.array(run.model.score_next({f"items_{d}": tf.constant(r) for d, r in rows.items()},
+                                           DOMAINS.index(domain)))
+    vocabulary = [str(i) for i in run.spec[f"items_{domain}"].vocabulary]
+    for number, user in enumerate(users):
+        clicked = set(frame[(frame["user_id"] == user) & (frame["domain"] == domain)]["item_id"]
+                      .astype(str))
+        scores[number, [vocabulary.index(i) for i in clicked if i in vocabulary]] = -np.inf
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.asarray(vocabulary)[top], np.take_along_axis(scores, top, 1)
+
+
+def test_recommend_from_the_run_is_the_models_own_ranking_at_any_k(exported, tmp_path):
+    import pandas as pd
+
+    run_dir, path = exported
+    run = experiment.load_run(run_dir)
+    users = sorted(run.prepared.held_out["test"]["games"].users.astype(str))
+    pd.DataFrame({"user_id": users}).to_csv(tmp_path / "users.csv", index=False)
+    out = tmp_path / "recs.parquet"
+    assert main(["recommend", str(run_dir), "--users", str(tmp_path / "users.csv"), "--k", "8",
+                 "--domains", "games", "--out", str(out), "--batch-size", "7", "--quiet"]) == 0
+    recs = pd.read_parquet(out)
+    assert list(recs.columns) == ["user_id", "domain", "rank", "item_id", "score"]
+    ids, scores = _expected_top(run, run_dir, users, "games", 8)
+    for number, user in enumerate(users):
+        mine = recs[recs["user_id"] == user]
+        assert mine["rank"].tolist() == list(range(1, 9)) and set(mine["domain"]) == {"games"}
+        assert mine["item_id"].tolist() == ids[number].tolist()
+        np.testing.assert_allclose(mine["score"], scores[number], atol=1e-5)
+
+
+def test_recommend_from_an_export_reads_a_history_file_up_to_its_top_k(exported, tmp_path,
+                                                                       capsys):
+    import pandas as pd
+
+    run_dir, path = exported
+    from tfxdr.data.splits import load_split
+
+    frame, _ = load_split(run_dir)
+    frame[["user_id", "item_id", "domain", "timestamp"]].to_csv(tmp_path / "clicks.csv",
+                                                                 index=False)
+    users = sorted(frame["user_id"].unique())[:9]
+    pd.DataFrame({"user_id": users}).to_csv(tmp_path / "users.csv", index=False)
+    args = ["recommend", str(path), "--users", str(tmp_path / "users.csv"), "--history",
+            str(tmp_path / "clicks.csv"), "--quiet"]
+    assert main([*args, "--k", "8", "--out", str(tmp_path / "a.parquet")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "tfxdr: error: --k: 8 is more than the 5 items the export returns per request (its "
+        "top_k); export again with --set top_k=8 or recommend from the run")
+    assert not (tmp_path / "a.parquet").exists()
+    assert main([*args, "--k", "5", "--out", str(tmp_path / "b.parquet")]) == 0
+    recs = pd.read_parquet(tmp_path / "b.parquet")
+    assert sorted(set(recs["domain"])) == list(DOMAINS)
+    run = experiment.load_run(run_dir)
+    for domain in DOMAINS:
+        ids, scores = _expected_top(run, run_dir, users, domain, 5)
+        mine = recs[recs["domain"] == domain].sort_values(["user_id", "rank"])
+        assert mine["item_id"].tolist() == ids.reshape(-1).tolist()
+        np.testing.assert_allclose(mine["score"], scores.reshape(-1), atol=1e-5)
+    assert main([*args, "--k", "5", "--out", str(tmp_path / "b.parquet")]) == 2
+    assert capsys.readouterr().err.strip().endswith("b.parquet exists; remove it or choose "
+                                                    "another")

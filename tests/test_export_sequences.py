@@ -118,3 +118,45 @@ def test_exclude_positions_sets_each_rows_own_positions_to_minus_inf():
     want = np.arange(12, dtype=np.float32).reshape(3, 4)
     want[0, [0, 2]] = want[2, 3] = -np.inf
     np.testing.assert_array_equal(exclude_positions(scores, positions).numpy(), want)
+
+
+def test_items_older_than_the_ones_read_are_still_never_returned(exported):
+    run_dir, path = exported
+    run = experiment.load_run(run_dir)
+    served = tf.saved_model.load(str(path))
+    books = [int(i) for i in run.spec["items_books"].vocabulary]
+    request = tf.constant([books[:8]], tf.int64)  # 8 items; the model reads the last 6
+    out = served.signatures["next_item_books"](item_ids=request)
+    expected = np.array(run.model.score_next(
+        {"items_books": tf.constant([[str(i) for i in books[2:8]]])}, 0))
+    expected[0, :8] = -np.inf
+    top = np.argsort(-expected, axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(out["top_k_ids"].numpy(), np.asarray(books)[top])
+
+
+def test_recommend_from_the_run_is_the_models_own_ranking(exported, tmp_path):
+    import pandas as pd
+
+    from tfxdr.data.splits import load_split
+
+    run_dir, _ = exported
+    run = experiment.load_run(run_dir)
+    users = sorted(run.prepared.held_out["test"]["books"].users.astype(str))[:20]
+    pd.DataFrame({"user_id": users}).to_csv(tmp_path / "users.csv", index=False)
+    out = tmp_path / "recs.parquet"
+    assert main(["recommend", str(run_dir), "--users", str(tmp_path / "users.csv"), "--k", "7",
+                 "--domains", "books", "--out", str(out), "--quiet"]) == 0
+    recs = pd.read_parquet(out)
+    frame, _ = load_split(run_dir)
+    frame = frame[frame["domain"] == "books"].sort_values("timestamp", kind="stable")
+    vocabulary = [str(i) for i in run.spec["items_books"].vocabulary]
+    for user in users:
+        clicked = [str(i) for i in frame[frame["user_id"] == user]["item_id"]]
+        recent = clicked[-run.config.max_len:]
+        scores = np.array(run.model.score_next({"items_books": tf.constant(
+            [[""] * (run.config.max_len - len(recent)) + recent])}, 0))[0]
+        scores[[vocabulary.index(i) for i in set(clicked) if i in vocabulary]] = -np.inf
+        top = np.argsort(-scores, kind="stable")[:7]
+        mine = recs[recs["user_id"] == user]
+        assert mine["item_id"].tolist() == [vocabulary[i] for i in top]
+        np.testing.assert_allclose(mine["score"], scores[top], atol=1e-5)

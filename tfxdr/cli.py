@@ -39,7 +39,8 @@ START_UP_NOISE = (
 
 #: Library fields that are command-line flags of their own, not ``--set`` config fields.
 FLAGS = {"domains": "--domains", "model": "MODEL", "out": "--out", "version": "--version",
-         "name": "--name",
+         "name": "--name", "k": "--k", "source": "--source-domain", "history": "--history",
+         "candidates": "--candidates",
          "a_train": "--a-train", "a_cross": "--a-cross", "split_fractions": "--split-fractions"}
 
 
@@ -115,6 +116,29 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--base-path", help="a TF Serving model root: write the model to "
                         "BASE_PATH/NAME/<version> (default: RUN_DIR/export/<version>)")
     export.add_argument("--name", help="the model's name under --base-path")
+
+    recommend = commands.add_parser(
+        "recommend", help="top-K items per user and domain (or CTR scores of candidates) "
+        "to a Parquet file")
+    recommend.add_argument("source", help="a finished run directory, or an export "
+                           "(a version directory holding saved_model.pb)")
+    recommend.add_argument("--users", required=True,
+                           help="CSV or Parquet file with a user_id column")
+    recommend.add_argument("--k", type=_at_least(1),
+                           help="items per user and domain (CTR: the top K candidates)")
+    recommend.add_argument("--out", required=True, help="the Parquet file to write "
+                           "(user_id, domain, rank, item_id, score)")
+    recommend.add_argument("--domains", help="target domains, comma-separated (default: all)")
+    recommend.add_argument("--source-domain", dest="source_domain",
+                           help="click translation over more than two domains: the domain "
+                           "whose clicks are translated")
+    recommend.add_argument("--history", help="interactions file of the users' clicks "
+                           "(needed with an export; default for a run: its split)")
+    recommend.add_argument("--candidates", help="CTR models: CSV or Parquet file of "
+                           "user_id,item_id,domain to score")
+    recommend.add_argument("--batch-size", type=_at_least(1), default=256,
+                           help="users per request (CTR: candidates)")
+    recommend.add_argument("--quiet", action="store_true", help="no progress bar")
 
     evaluate = commands.add_parser("evaluate", help="re-score a finished run")
     evaluate.add_argument("run_dir")
@@ -272,6 +296,15 @@ def _run(args) -> int:
     if args.command == "export":
         path = experiment.export(args.run_dir, args.version, args.base_path, args.name)
         print(path)
+        return 0
+    if args.command == "recommend":
+        from tfxdr.recommend import recommend
+
+        domains = [d.strip() for d in args.domains.split(",")] if args.domains else None
+        rows = recommend(args.source, args.users, args.out, args.k, domains, args.history,
+                         args.candidates, args.source_domain, args.batch_size,
+                         verbose=not args.quiet)
+        print(f"wrote {rows} rows to {args.out}")
         return 0
     if args.command == "evaluate":
         report = experiment.evaluate(args.run_dir, args.split)

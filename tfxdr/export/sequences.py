@@ -65,7 +65,9 @@ class SequenceServing(ServingModule):
         def next_item(item_ids):
             request = self._recent(item_ids, domain)
             scores = tf.cast(self.model.score_next(request, domain), tf.float32)
-            seen = self.model.item_positions(self.preprocessor.lookup(name, request[name]))
+            # every item of the request is the user's, not only the max_len it reads
+            seen = self.model.item_positions(self.preprocessor.lookup(
+                name, raw_strings(checked("item_ids", item_ids, 2))))
             return top_items(exclude_positions(scores, seen), item_ids_of_domain, k)
 
         return next_item

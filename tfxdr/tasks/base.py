@@ -95,8 +95,14 @@ class Task(abc.ABC):
         """One number from validation metrics, higher is better: the checkpoint's choice."""
 
     @abc.abstractmethod
-    def serving_module(self, model, data) -> tuple[tf.Module, dict]:
-        """The SavedModel module of a trained model and its named signatures."""
+    def serving_module(self, model, data, top_k: int | None = None) -> tuple[tf.Module, dict]:
+        """The SavedModel module of a trained model and its named signatures (a top-k
+        signature returns ``top_k`` items; default: the model config's ``top_k``)."""
+
+    def clicks(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of a split that are clicks: what a request's histories hold
+        (default: every row)."""
+        return frame
 
     def warmup_requests(self, module, data) -> list:
         """Requests of validation users for every signature of ``module``, for TF

@@ -142,10 +142,10 @@ class ClickTranslationTask(Task):
         """Validation selection: ``metric`` summed over every ordered pair."""
         return float(sum(values[metric] for values in metrics.values()))
 
-    def serving_module(self, model, data: ClickData):
+    def serving_module(self, model, data: ClickData, top_k: int | None = None):
         """One signature per ordered pair, ``<source>_to_<target>``; ``serving_default``
         is the first domain to the second."""
-        module = ClickTranslationServing(model, model.config.top_k)
+        module = ClickTranslationServing(model, top_k or model.config.top_k)
         return module, module.signatures()
 
     def warmup_requests(self, module, data: ClickData) -> list:

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from tfxdr.config import resolve_train_domains
 from tfxdr.data.ctr import DOMAIN, LABEL, CtrInstances, CtrOptions, build_ctr_instances, \
-    ctr_feature_spec
+    click_labels, ctr_feature_spec
 from tfxdr.data.splits import SplitSpec
 from tfxdr.errors import DataError
 from tfxdr.export.ctr import CtrServing
@@ -126,9 +126,13 @@ class CtrTask(Task):
                             "click labels; no checkpoint can be selected")
         return float(metrics[domain]["auc"])
 
-    def serving_module(self, model, data: CtrData):
+    def serving_module(self, model, data: CtrData, top_k: int | None = None):
         module = CtrServing(model)
         return module, module.signatures()
+
+    def clicks(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows labelled clicks (``label``, or ``rating >= label_threshold``)."""
+        return frame[click_labels(frame, self.options.label_threshold) == 1]
 
     def warmup_requests(self, module, data: CtrData) -> list:
         """``serving_default`` on the first validation instances, as training lays

@@ -153,10 +153,10 @@ class MatchingTask(Task):
         """Validation ``metric``, averaged over the domains."""
         return float(metrics[MEAN][metric])
 
-    def serving_module(self, model, data: MatchingData):
+    def serving_module(self, model, data: MatchingData, top_k: int | None = None):
         from tfxdr.export.matching import MatchingServing
 
-        module = MatchingServing(model, model.config.top_k)
+        module = MatchingServing(model, top_k or model.config.top_k)
         return module, module.signatures()
 
     def warmup_requests(self, module, data: MatchingData) -> list:

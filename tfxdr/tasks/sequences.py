@@ -249,10 +249,10 @@ class SequenceTask(Task):
         """Validation ``metric`` of the target (last) domain."""
         return float(metrics[data.domains[-1]][metric])
 
-    def serving_module(self, model, data: SequenceData):
+    def serving_module(self, model, data: SequenceData, top_k: int | None = None):
         from tfxdr.export.sequences import SequenceServing
 
-        module = SequenceServing(model, model.config.top_k)
+        module = SequenceServing(model, top_k or model.config.top_k)
         return module, module.signatures()
 
     def warmup_requests(self, module, data: SequenceData) -> list:
