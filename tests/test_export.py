@@ -251,3 +251,20 @@ def test_recommend_translates_each_users_source_clicks(exported, tmp_path):
         mine = recs[recs["user_id"] == user]
         assert mine["item_id"].tolist() == [movies[i] for i in top]
         np.testing.assert_allclose(mine["score"], scores[number, top], atol=1e-5)
+
+
+def test_contract_and_one_request_alike_through_keras_the_savedmodel_grpc_and_rest(exported,
+                                                                                  tmp_path):
+    from serving_paths import assert_contract, assert_served_alike
+
+    from tfxdr.export.warmup import WARMUP_FILE, read_warmup
+
+    run_dir, path = exported
+    assert_contract(path, "clicks")
+    signature, inputs = next((s, i) for s, i in read_warmup(path / "assets.extra" / WARMUP_FILE)
+                             if s == "books_to_movies" and len(i["item_ids"]) > 1)
+    direct = assert_served_alike(path, tmp_path, signature, inputs)
+    keras_scores = np.asarray(experiment.load_run(run_dir).model.translate(
+        {"items_books": tf.constant(inputs["item_ids"])}, 0, 1))
+    kept = np.isfinite(direct["scores"])  # items of the request itself are -inf
+    np.testing.assert_allclose(direct["scores"][kept], keras_scores[kept], atol=1e-5)

@@ -301,3 +301,20 @@ def test_recommend_ranks_each_users_candidates_by_the_models_ctr(exported, tmp_p
     assert recs[["user_id", "domain", "rank", "item_id"]].values.tolist() == \
         expected[["user_id", "domain", "rank", "item_id"]].values.tolist()
     np.testing.assert_allclose(recs["score"], expected["score"], atol=1e-5)
+
+
+def test_contract_and_one_request_alike_through_keras_the_savedmodel_grpc_and_rest(exported,
+                                                                                  tmp_path):
+    from serving_paths import assert_contract, assert_served_alike
+
+    from tfxdr.export.warmup import WARMUP_FILE, read_warmup
+
+    run, run_dir, _ = exported
+    path = run_dir / "export" / "1"
+    if run.saved["model"] == "dadin":
+        assert_contract(path, "ctr")
+    signature, inputs = read_warmup(path / "assets.extra" / WARMUP_FILE)[-1]
+    direct = assert_served_alike(path, tmp_path, signature, inputs)
+    keras_ctr = np.asarray(run.model({k: tf.constant(v) for k, v in inputs.items()},
+                                     training=False)).reshape(-1)
+    np.testing.assert_allclose(direct["ctr"], keras_ctr, atol=1e-5)

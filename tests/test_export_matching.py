@@ -256,3 +256,17 @@ def test_recommend_from_an_export_reads_a_history_file_up_to_its_top_k(exported,
     assert main([*args, "--k", "5", "--out", str(tmp_path / "b.parquet")]) == 2
     assert capsys.readouterr().err.strip().endswith("b.parquet exists; remove it or choose "
                                                     "another")
+
+
+def test_contract_and_one_request_alike_through_the_savedmodel_grpc_and_rest(exported,
+                                                                            tmp_path):
+    """(Keras equals the SavedModel above.)"""
+    from serving_paths import assert_contract, assert_served_alike
+
+    from tfxdr.export.warmup import WARMUP_FILE, read_warmup
+
+    _, path = exported
+    assert_contract(path, "matching")
+    requests = dict(read_warmup(path / "assets.extra" / WARMUP_FILE)[1::2])  # 8 users each
+    for signature in ("retrieve_games", "user_embedding_music"):
+        assert_served_alike(path, tmp_path / signature, signature, requests[signature])

@@ -160,3 +160,16 @@ def test_recommend_from_the_run_is_the_models_own_ranking(exported, tmp_path):
         mine = recs[recs["user_id"] == user]
         assert mine["item_id"].tolist() == [vocabulary[i] for i in top]
         np.testing.assert_allclose(mine["score"], scores[top], atol=1e-5)
+
+
+def test_contract_and_one_request_alike_through_the_savedmodel_grpc_and_rest(exported,
+                                                                            tmp_path):
+    """(Keras equals the SavedModel above.)"""
+    from serving_paths import assert_contract, assert_served_alike
+
+    from tfxdr.export.warmup import WARMUP_FILE, read_warmup
+
+    _, path = exported
+    assert_contract(path, "sequences")
+    for signature, inputs in read_warmup(path / "assets.extra" / WARMUP_FILE)[3:6:2]:
+        assert_served_alike(path, tmp_path / signature, signature, inputs)
