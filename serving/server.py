@@ -16,6 +16,7 @@ runs TF Serving (serving/docker-compose.yml).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
@@ -87,6 +88,10 @@ def poll_forever(models: dict[str, ServedModel], seconds: float, stop: threading
             model.poll()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -108,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         servers.append(rest.shutdown)
         print(f"REST on http://{args.rest_api_host}:{rest.server_address[1]}", flush=True)
     stop = threading.Event()
+    signal.signal(signal.SIGTERM, _interrupt)  # docker stop, kill: stop as on Ctrl-C
     if args.file_system_poll_wait_seconds > 0:
         threading.Thread(target=poll_forever, daemon=True,
                          args=(models, args.file_system_poll_wait_seconds, stop)).start()

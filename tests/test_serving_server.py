@@ -62,5 +62,5 @@ def test_the_server_serves_rest_and_picks_up_a_new_version(tiny_model, tmp_path)
             time.sleep(0.2)
         assert latest() == "2"
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # a clean stop, as on SIGINT
         assert process.wait(timeout=30) == 0
