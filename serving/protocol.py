@@ -85,7 +85,7 @@ def parse_predict(body: Any, input_names: Sequence[str]) -> tuple[str | None, di
     names = list(input_names)
     if "inputs" in body:
         inputs = body["inputs"]
-        if len(names) == 1 and not (isinstance(inputs, dict) and names[0] in inputs):
+        if len(names) == 1 and (not isinstance(inputs, dict) or set(inputs) == {"b64"}):
             inputs = {names[0]: inputs}  # one input: its value alone
         if not isinstance(inputs, dict):
             raise ServingError("INVALID_ARGUMENT", "'inputs' must be an object of the "

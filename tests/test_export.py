@@ -268,3 +268,76 @@ def test_contract_and_one_request_alike_through_keras_the_savedmodel_grpc_and_re
         {"items_books": tf.constant(inputs["item_ids"])}, 0, 1))
     kept = np.isfinite(direct["scores"])  # items of the request itself are -inf
     np.testing.assert_allclose(direct["scores"][kept], keras_scores[kept], atol=1e-5)
+
+
+def test_end_to_end_two_versions_labels_both_transports_bad_requests_and_load(exported,
+                                                                              tmp_path):
+    """The deployment path as a user runs it: export twice to a model root, a
+    models.config with labels, the model server in its own process, the client."""
+    import socket
+    import subprocess
+    import sys
+
+    from tfxdr_serving.cli import main as serving_main
+    from tfxdr_serving.client import RequestError, ServingClient
+
+    run_dir, _ = exported
+    models = tmp_path / "models"
+    for version in (1, 2):
+        assert main(["export", str(run_dir), "--base-path", str(models), "--name", "clicks"]) == 0
+        assert (models / "clicks" / str(version) / "saved_model.pb").is_file()
+    assert serving_main(["config", "--base-path", str(models), "--model",
+                         "clicks@stable=1,canary=2", "--out", str(models / "models.config")]) == 0
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    server = subprocess.Popen([sys.executable, "-m", "tfxdr_serving.server", f"--port={ports[0]}",
+                               f"--rest_api_port={ports[1]}",
+                               f"--model_config_file={models / 'models.config'}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        run = experiment.load_run(run_dir)
+        books = [int(i) for i in run.spec["items_books"].vocabulary]
+        rows = [[books[1], books[4]], [books[2]]]
+        keras = np.asarray(run.model.translate({"items_books": tf.constant(
+            [[str(books[1]), str(books[4])], [str(books[2]), ""]])}, 0, 1))
+        for target in (f"127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"):
+            client = ServingClient(target, "clicks", timeout_s=120, retries=200)
+            assert [s["version"] for s in client.status()] == [2, 1]  # waits for the load
+            for label in ("stable", "canary"):
+                answer = client.predict({"item_ids": rows}, "books_to_movies", label=label)
+                np.testing.assert_allclose(answer["scores"], keras, atol=1e-5)
+            raw = ServingClient(target, "clicks", validate=False)
+            for inputs, signature, kwargs, code, named in (
+                    ({"item_ids": [[1.5]]}, "books_to_movies", {}, "INVALID_ARGUMENT", "item_ids"),
+                    ({"item_ids": [1, 2]}, "books_to_movies", {}, "INVALID_ARGUMENT", "item_ids"),
+                    ({}, "books_to_movies", {}, "INVALID_ARGUMENT", "item_ids"),
+                    ({"item_ids": [[1]]}, "books_to_movies", {"version": 7}, "NOT_FOUND", None),
+                    ({"item_ids": [[1]]}, "books_to_movies", {"label": "beta"},
+                     "INVALID_ARGUMENT", None)):
+                with pytest.raises(RequestError) as refused:
+                    raw.predict(inputs, signature, **kwargs)
+                assert (refused.value.code, refused.value.input) == (code, named), \
+                    (target, inputs, str(refused.value))
+            extra = {"item_ids": [[1]], "user": [1]}
+            with pytest.raises(RequestError) as refused:  # the client checks before sending
+                client.predict(extra, "books_to_movies")
+            assert (refused.value.code, refused.value.input) == ("INVALID_ARGUMENT", "user")
+            if target.startswith("http"):  # TF Serving's REST API ignores unknown inputs
+                assert raw.predict(extra, "books_to_movies")["scores"].shape[0] == 1
+            else:
+                with pytest.raises(RequestError) as refused:
+                    raw.predict(extra, "books_to_movies")
+                assert refused.value.input == "user" and "Sent extra: {user}" in str(refused.value)
+            with pytest.raises(RequestError) as refused:
+                ServingClient(target, "nope", validate=False).predict({"item_ids": [[1]]})
+            assert refused.value.code == "NOT_FOUND"
+            answers = [client.predict({"item_ids": [row]}, "books_to_movies") for row in
+                       rows * 500]  # 1000 requests after the bad ones: all served
+            assert len(answers) == 1000
+            np.testing.assert_allclose(answers[-1]["scores"], keras[1:], atol=1e-5)
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) == 0
