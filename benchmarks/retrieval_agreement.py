@@ -23,19 +23,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfxdr.data.sequences import PAD  # noqa: E402
 from tfxdr.experiment import load_run  # noqa: E402
+from tfxdr.data.sequences import PAD  # noqa: E402
 from tfxdr.export.common import EXPORT_DIR, next_version  # noqa: E402
+from tfxdr.export.warmup import raw_ids  # noqa: E402
 from tfxdr.features import domain_slug, items_input  # noqa: E402
 from tfxdr.retrieval import KINDS, ItemIndex  # noqa: E402
-
-
-def typed(rows: np.ndarray, dtype: tf.DType) -> tf.Tensor:
-    """Raw ids as the signature takes them: int64 with -1 padding, or strings."""
-    if dtype == tf.int64:
-        return tf.constant([[int(i) if i != PAD else -1 for i in row] for row in rows],
-                           tf.int64)
-    return tf.constant(rows.astype(str))
 
 
 def agreement(run_dir: Path, export_dir: Path, part: str, k: int, batch: int = 512) -> list:
@@ -52,7 +45,7 @@ def agreement(run_dir: Path, export_dir: Path, part: str, k: int, batch: int = 5
         graph, users = [], []
         for start in range(0, len(held.users), batch):
             rows = np.arange(start, min(start + batch, len(held.users)))
-            request = {items_input(d): typed(h[rows], dtypes[items_input(d)])
+            request = {items_input(d): tf.constant(raw_ids(h[rows], dtypes[items_input(d)]))
                        for d, h in held.histories.items()}
             graph.append(retrieve(**request)["top_k_ids"].numpy())
             users.append(embed(**request)["embedding"].numpy())
