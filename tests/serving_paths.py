@@ -1,16 +1,24 @@
 """One request through every path that serves an export: the SavedModel loaded in
 Python, and the local model server over gRPC and over REST with the client; the
-contract golden files of the export tests."""
+contract golden files of the export tests; a free port."""
 
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the servers take 0 as "none", as TF Serving does)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def assert_served_alike(export_dir: Path, scratch: Path, signature: str, inputs: dict) -> dict:

@@ -274,10 +274,10 @@ def test_end_to_end_two_versions_labels_both_transports_bad_requests_and_load(ex
                                                                               tmp_path):
     """The deployment path as a user runs it: export twice to a model root, a
     models.config with labels, the model server in its own process, the client."""
-    import socket
     import subprocess
     import sys
 
+    from serving_paths import free_port
     from tfxdr_serving.cli import main as serving_main
     from tfxdr_serving.client import RequestError, ServingClient
 
@@ -288,11 +288,7 @@ def test_end_to_end_two_versions_labels_both_transports_bad_requests_and_load(ex
         assert (models / "clicks" / str(version) / "saved_model.pb").is_file()
     assert serving_main(["config", "--base-path", str(models), "--model",
                          "clicks@stable=1,canary=2", "--out", str(models / "models.config")]) == 0
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
+    ports = [free_port(), free_port()]
     server = subprocess.Popen([sys.executable, "-m", "tfxdr_serving.server", f"--port={ports[0]}",
                                f"--rest_api_port={ports[1]}",
                                f"--model_config_file={models / 'models.config'}"],

@@ -2,10 +2,10 @@
 localhost: answers, padding, errors naming what was wrong, and retries."""
 
 import shutil
-import socket
 
 import numpy as np
 import pytest
+from serving_paths import free_port
 
 from tfxdr_serving.client import (RequestError, ServingClient, Signature, as_frame, input_named,
                                   padded)
@@ -129,9 +129,7 @@ def test_unavailable_is_retried_until_the_version_serves(served, transport):
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_a_refused_connection_is_retried_with_backoff_then_reported(transport):
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens on it
     target = f"http://127.0.0.1:{port}" if transport == "rest" else f"127.0.0.1:{port}"
     waits = []
     client = ServingClient(target, "tiny", retries=3, backoff_s=0.1, max_backoff_s=0.3,

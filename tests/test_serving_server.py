@@ -3,12 +3,12 @@
 import json
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
+from serving_paths import free_port
 from tfxdr_serving.config import ModelEntry, model_config
 from tfxdr_serving.server import load_models, main, parser
 
@@ -32,17 +32,13 @@ def test_no_model_is_one_line_and_status_2(capsys):
         "empty: pass --model_base_path or --model_config_file\n")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:  # port 0 means "no REST" to the server, as to TF Serving
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_server_serves_rest_and_picks_up_a_new_version(tiny_model, tmp_path):
     shutil.copytree(tiny_model, tmp_path / "tiny" / "1")
     process = subprocess.Popen(
         [sys.executable, "-m", "tfxdr_serving.server", "--port=0",
-         f"--rest_api_port={_free_port()}",
+         f"--rest_api_port={free_port()}",
          "--model_name=tiny", f"--model_base_path={tmp_path / 'tiny'}",
          "--file_system_poll_wait_seconds=0.2", "--enable_batching=true"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -5,11 +5,11 @@ version and label, its status, and its messages for unknown models, versions and
 labels and for missing inputs."""
 
 import shutil
-import socket
 import subprocess
 
 import numpy as np
 import pytest
+from serving_paths import free_port
 
 from tfxdr_serving.client import RequestError, ServingClient
 from tfxdr_serving.config import ModelEntry, model_config
@@ -18,10 +18,6 @@ BINARY = shutil.which("tensorflow_model_server")
 pytestmark = pytest.mark.skipif(BINARY is None, reason="tensorflow_model_server is not on PATH")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +28,7 @@ def targets(tiny_model, tmp_path_factory):
     config = root / "models.config"
     config.write_text(model_config([ModelEntry("tiny", str(root / "tiny"), (1, 2),
                                                {"stable": 1})]))
-    grpc_port, rest_port = _free_port(), _free_port()
+    grpc_port, rest_port = free_port(), free_port()
     server = subprocess.Popen([BINARY, f"--port={grpc_port}", f"--rest_api_port={rest_port}",
                                f"--model_config_file={config}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
