@@ -152,6 +152,9 @@ class ServingClient:
         validate: check input names and dtypes against the signature (fetched
             once per version or label) before sending a request.
         sleep: how to wait between attempts (``time.sleep``).
+
+    A gRPC client may be shared by threads; a REST client holds one HTTP
+    connection, so give each thread its own.
     """
 
     def __init__(self, target: str, model: str, timeout_s: float = 5.0, retries: int = 3,
@@ -384,12 +387,12 @@ class _Rest:
                                     headers={"Content-Type": "application/json"})
             answer = self.connection.getresponse()
             text = answer.read()
-        except (ConnectionError, http.client.RemoteDisconnected) as error:
-            self.close()
-            raise _Unavailable(f"cannot reach {self.host}:{self.port}: {error}") from None
         except TimeoutError:
             self.close()
             raise ServingError("DEADLINE_EXCEEDED", "Deadline Exceeded") from None
+        except OSError as error:  # refused, reset, a closed keep-alive connection
+            self.close()
+            raise _Unavailable(f"cannot reach {self.host}:{self.port}: {error}") from None
         try:
             parsed = json.loads(text) if text else {}
         except json.JSONDecodeError:
