@@ -11,8 +11,10 @@ users, every signature), sent in turn.  For each model, transport and
 concurrency (that many threads, each with its own client, sending one request
 after another) it sends ``--requests`` requests and reports the errors (there
 must be none), the p50 and p99 latency as the client sees it (serialising
-included) and the throughput.  Prints one markdown table, also written to
-``--out`` when given.
+included) and the throughput; beside them, the same requests run on the
+version's session in the benchmark's own process, without any transport (the
+floor the graph sets).  Prints one markdown table, also written to ``--out``
+when given.
 """
 
 from __future__ import annotations
@@ -115,6 +117,23 @@ def load(target: str, model: str, requests: list, total: int, concurrency: int) 
             "per_second": len(latencies) / seconds}
 
 
+def graph_latency(export: Path, requests: list, count: int) -> tuple[float, float]:
+    """p50 and p99 ms of the requests run on the version's session in this process
+    (as the server runs them, without the transport): the floor of the latency."""
+    from tfxdr_serving.registry import ServedVersion
+
+    served = ServedVersion(export)
+    served.predict(*requests[0])
+    latencies = []
+    for number in range(count):
+        signature, inputs = requests[number % len(requests)]
+        start = time.perf_counter()
+        served.predict(signature, inputs)
+        latencies.append((time.perf_counter() - start) * 1e3)
+    served.close()
+    return float(np.percentile(latencies, 50)), float(np.percentile(latencies, 99))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="finished run directories")
@@ -134,7 +153,7 @@ def main(argv=None) -> int:
              f"tfxdr-model-server ({os.cpu_count()} cores, client and server on the same "
              "machine)", "",
              "| model | signatures | transport | concurrency | errors | p50 ms | p99 ms | "
-             "requests/s |", "|---|---|---|---:|---:|---:|---:|---:|"]
+             "requests/s | graph p50 / p99 ms |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     failed = False
     with tempfile.TemporaryDirectory(prefix="tfxdr-serving-bench-") as scratch:
         base = Path(scratch)
@@ -143,13 +162,15 @@ def main(argv=None) -> int:
         try:
             for name, export in exports.items():
                 requests = one_user_requests(export)
+                floor = "%.2f / %.2f" % graph_latency(export, requests, args.requests)
                 for transport in transports:
                     for level in levels:
                         row = load(targets[transport], name, requests, args.requests, level)
                         failed |= row["errors"] > 0
                         lines.append(f"| {name} | {len({s for s, _ in requests})} | {transport} "
                                      f"| {level} | {row['errors']} | {row['p50']:.2f} | "
-                                     f"{row['p99']:.2f} | {row['per_second']:.0f} |")
+                                     f"{row['p99']:.2f} | {row['per_second']:.0f} | "
+                                     f"{floor} |")
                         print(lines[-1] + (f"  first error: {row['first_error']}"
                                            if row["errors"] else ""), flush=True)
         finally:
