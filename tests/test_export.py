@@ -337,3 +337,23 @@ def test_end_to_end_two_versions_labels_both_transports_bad_requests_and_load(ex
     finally:
         server.terminate()
         assert server.wait(timeout=30) == 0
+
+
+def test_recommend_refuses_bad_input_in_one_line(exported, tmp_path, capsys):
+    run_dir, _ = exported
+    (tmp_path / "no_column.csv").write_text("uid\nu1\n")
+    (tmp_path / "twice.csv").write_text("user_id\nu1\nu1\n")
+    (tmp_path / "users.csv").write_text("user_id\nu1\n")
+    cases = [
+        (["--users", str(tmp_path / "no_column.csv"), "--k", "5"],
+         f"{tmp_path / 'no_column.csv'}: missing column 'user_id'; expected a table of user ids"),
+        (["--users", str(tmp_path / "twice.csv"), "--k", "5"],
+         f"{tmp_path / 'twice.csv'}: column 'user_id' line 3: 'u1' is listed twice"),
+        (["--users", str(tmp_path / "users.csv"), "--k", "5", "--domains", "games"],
+         "--domains: 'games' is not a domain of the model; expected some of books, movies"),
+    ]
+    for args, message in cases:
+        out = tmp_path / "recs.parquet"
+        assert main(["recommend", str(run_dir), *args, "--out", str(out), "--quiet"]) == 2
+        assert capsys.readouterr().err.strip() == f"tfxdr: error: {message}"
+        assert not out.exists()
