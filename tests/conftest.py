@@ -104,3 +104,17 @@ def tiny_model(tmp_path_factory):
                                                        "score": module.score,
                                                        "total": module.total})
     return path
+
+
+@pytest.fixture()
+def tiny_models(tiny_model, tmp_path):
+    """``{"tiny": ServedModel}`` with versions 1 and 2 of the tiny model, both
+    loaded, label ``stable`` on 1."""
+    import shutil
+
+    from tfxdr_serving.registry import ServedModel
+
+    for version in ("1", "2"):
+        shutil.copytree(tiny_model, tmp_path / "tiny" / version)
+    return {"tiny": ServedModel("tiny", tmp_path / "tiny", specific=[1, 2],
+                                labels={"stable": 1})}

@@ -1,6 +1,5 @@
 """TF Serving's gRPC API on a served model, over a real channel on localhost."""
 
-import shutil
 
 import grpc
 import numpy as np
@@ -11,15 +10,11 @@ from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb
                                      prediction_service_pb2_grpc)
 
 from tfxdr_serving.grpc_server import grpc_server
-from tfxdr_serving.registry import ServedModel
 
 
 @pytest.fixture()
-def channel(tiny_model, tmp_path):
-    for version in ("1", "2"):
-        shutil.copytree(tiny_model, tmp_path / "tiny" / version)
-    models = {"tiny": ServedModel("tiny", tmp_path / "tiny", specific=[1, 2],
-                                  labels={"stable": 1})}
+def channel(tiny_models):
+    models = tiny_models
     server, port = grpc_server(models, 0)
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield channel

@@ -1,22 +1,17 @@
 """TF Serving's REST API on a served model, over real HTTP on localhost."""
 
 import json
-import shutil
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tfxdr_serving.registry import ServedModel
 from tfxdr_serving.rest import RestServer
 
 
 @pytest.fixture()
-def server(tiny_model, tmp_path):
-    for version in ("1", "2"):
-        shutil.copytree(tiny_model, tmp_path / "tiny" / version)
-    models = {"tiny": ServedModel("tiny", tmp_path / "tiny", specific=[1, 2],
-                                  labels={"stable": 1})}
+def server(tiny_models):
+    models = tiny_models
     server = RestServer(("127.0.0.1", 0), models)
     server.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
