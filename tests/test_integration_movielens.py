@@ -31,14 +31,6 @@ def test_multivae_beats_pop_on_ml1m_drama_comedy(tmp_path):
         assert vae["metrics"][key]["recall@50"] > pop["metrics"][key]["recall@50"] + 0.05
 
 
-def test_multivae_beats_pop_on_ml100k(tmp_path):
-    pop = _run(tmp_path, "pop", "ml-100k", 1)
-    vae = _run(tmp_path, "multivae", "ml-100k", 60, "--set", "batch_size=100")
-    # Measured (seed 0): Recall@50 0.707 / 0.624 against popularity's 0.526 / 0.474.
-    for key in ("Drama->Comedy", "Comedy->Drama"):
-        assert vae["metrics"][key]["recall@50"] > pop["metrics"][key]["recall@50"] + 0.08
-
-
 def test_d2dtm_export_and_beats_pop_on_ml100k_romance_thriller(tmp_path):
     import tensorflow as tf
 

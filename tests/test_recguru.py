@@ -224,3 +224,19 @@ def test_overlap_ratio_leaves_that_share_of_the_common_users_common(tmp_path):
     assert (domains_of == 1).sum() == 210
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["data"]["overlap_ratio"] == 0.3
+
+
+def test_next_item_scoring_is_traced_once_for_every_batch_shape():
+    from tfxdr.models.sequence_base import traced_once
+
+    traces = []
+
+    def widths(inputs):
+        traces.append(sorted(inputs))
+        return tf.shape(inputs["items_a"])[1] * 10 + tf.size(inputs["user_id"])
+
+    scorer = traced_once(widths)
+    assert int(scorer({"items_a": tf.zeros([2, 3], tf.int64), "user_id": tf.constant(["u", "v"])})) == 32
+    assert int(scorer({"items_a": np.zeros([5, 7], np.int64),
+                       "user_id": tf.constant(["u"] * 5)})) == 75
+    assert traces == [["items_a", "user_id"]]

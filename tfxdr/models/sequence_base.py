@@ -50,6 +50,24 @@ def single_context():
         yield
 
 
+def traced_once(function):
+    """``function`` of one dict of tensors, traced once: on the first call's keys and
+    dtypes with every dimension open.  Evaluation batches differ in size and in each
+    domain's padded length, and a trace per shape costs more than the scoring."""
+    traced = None
+
+    def call(inputs):
+        nonlocal traced
+        if traced is None:
+            tensors = {name: tf.convert_to_tensor(value) for name, value in inputs.items()}
+            signature = {name: tf.TensorSpec([None] * value.shape.rank, value.dtype, name=name)
+                         for name, value in tensors.items()}
+            traced = tf.function(function, input_signature=[signature])
+        return traced(inputs)
+
+    return call
+
+
 class SequenceModel(TfxdrModel):
     """Base of the next-item models.  Subclasses implement ``score_next``."""
 
@@ -129,8 +147,7 @@ class SequenceModel(TfxdrModel):
         many batches, and a transformer run op by op is many times slower."""
         scorers = self.__dict__.setdefault("_scorers", {})
         if domain not in scorers:
-            scorers[domain] = tf.function(lambda inputs: self.score_next(inputs, domain),
-                                          reduce_retracing=True)
+            scorers[domain] = traced_once(lambda inputs: self.score_next(inputs, domain))
         return scorers[domain]
 
     def call(self, inputs, training=False):
