@@ -56,8 +56,8 @@ def tables(sweep: Path, labels: list[str], metrics=METRICS) -> str:
     first = next(iter(reports.values()))
     keys = list(dict.fromkeys(key for report in first for key in report["metrics"]))
     seeds = sorted({report["seed"] for runs in reports.values() for report in runs})
-    parts = [f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std; the best "
-             "mean of each row in bold."]
+    parts = [f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std (a single "
+             "seed's value alone); the best mean of each row in bold."]
     for key in keys:
         for metric in metrics:
             parts += [f"{key}, {metric}:", setting_rows_table(reports, key, metric,

@@ -22,13 +22,23 @@ SAMPLED = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20")
 FULL = tuple(f"full_{metric}" for metric in SAMPLED)
 
 
+def seeds_line(reports: list[dict]) -> str:
+    """``Seeds 0, 1, 2``, or each label's seeds where they differ."""
+    seeds: dict[str, list[int]] = {}
+    for report in reports:
+        seeds.setdefault(report["label"], []).append(report["seed"])
+    runs = {label: ", ".join(map(str, sorted(s))) for label, s in seeds.items()}
+    if len(set(runs.values())) == 1:
+        return f"Seeds {next(iter(runs.values()))}"
+    return "Seeds " + "; ".join(f"{label} {shown}" for label, shown in runs.items())
+
+
 def tables(bench: Path, labels: list[str],
            groups: list[tuple[str, tuple[str, ...]]] | None = None) -> str:
     reports = read_kept_runs(bench, labels)
     keys = list(dict.fromkeys(key for report in reports for key in report["metrics"]))
-    seeds = sorted({report["seed"] for report in reports})
-    parts = [f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std; the best "
-             "mean of each row in bold."]
+    parts = [f"{seeds_line(reports)}; test split; mean ± sample std (a single seed's value "
+             "alone); the best mean of each row in bold."]
     for title, metrics in groups or (("Against 200 popularity-sampled negatives", SAMPLED),
                                      ("Full ranking over the domain's items", FULL)):
         parts.append(f"{title}:")

@@ -51,6 +51,14 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(array.mean()), std
 
 
+def stat_cell(values: Sequence[float], bold: bool = False) -> str:
+    """``mean ± sample std`` of several seeds; a single seed's value alone (it has no
+    spread to show, and ``± 0`` would claim one)."""
+    mean, std = mean_std(values)
+    text = f"{mean:.4f} ± {std:.4f}" if len(values) > 1 else f"{mean:.4f}"
+    return f"**{text}**" if bold else text
+
+
 def paired_differences(a: dict[int, float], b: dict[int, float]) -> dict[str, float]:
     """Mean of ``a - b`` over shared seeds and the paired t statistic."""
     seeds = sorted(set(a) & set(b))
@@ -78,15 +86,14 @@ def markdown_table(reports: Sequence[dict], metrics: Sequence[str]) -> str:
 
 def metric_rows_table(reports: Sequence[dict], key: str, metrics: Sequence[str]) -> str:
     """A paper's layout for one key (a domain): a row per metric, a column per model,
-    cells ``mean ± std`` over seeds, the row's best mean in bold."""
+    cells ``mean ± std`` over seeds (see :func:`stat_cell`), the row's best mean in bold."""
     table = collect(reports)
     models = [model for model in table if key in table[model]]
     lines = [f"| {key} | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
     for metric in metrics:
-        stats = [mean_std(list(table[model][key][metric].values())) for model in models]
-        best = max(mean for mean, _ in stats)
-        cells = [f"**{mean:.4f} ± {std:.4f}**" if mean == best else f"{mean:.4f} ± {std:.4f}"
-                 for mean, std in stats]
+        values = [list(table[model][key][metric].values()) for model in models]
+        best = max(np.mean(v) for v in values)
+        cells = [stat_cell(v, bold=np.mean(v) == best) for v in values]
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -99,12 +106,10 @@ def setting_rows_table(reports_by_setting: Mapping[str, Sequence[dict]], key: st
     models = list(dict.fromkeys(model for table in tables.values() for model in table))
     lines = [f"| {setting} | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
     for name, table in tables.items():
-        stats = [mean_std(list(table[model][key][metric].values())) if model in table
-                 else None for model in models]
-        best = max(stat[0] for stat in stats if stat is not None)
-        cells = ["" if stat is None else
-                 f"**{stat[0]:.4f} ± {stat[1]:.4f}**" if stat[0] == best else
-                 f"{stat[0]:.4f} ± {stat[1]:.4f}" for stat in stats]
+        values = [list(table[model][key][metric].values()) if model in table else None
+                  for model in models]
+        best = max(np.mean(v) for v in values if v is not None)
+        cells = ["" if v is None else stat_cell(v, bold=np.mean(v) == best) for v in values]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
