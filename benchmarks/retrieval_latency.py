@@ -78,7 +78,7 @@ def faiss_indexes(items: np.ndarray):
     hnsw.hnsw.efConstruction = 200
     hnsw.add(items)
     hnsw_seconds = time.perf_counter() - begin
-    for ef in (256, 512):
+    for ef in (256, 512, 1024, 2048):
         def search(q, index=hnsw, ef=ef):
             index.hnsw.efSearch = ef
             return index.search(q, K)[1]
@@ -91,7 +91,7 @@ def faiss_indexes(items: np.ndarray):
                                                                           10_000)]])
     ivf.add(items)
     ivf_seconds = time.perf_counter() - begin
-    for nprobe in (16, 64):
+    for nprobe in (16, 64, 256):
         def search(q, index=ivf, nprobe=nprobe):
             index.nprobe = nprobe
             return index.search(q, K)[1]

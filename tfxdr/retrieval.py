@@ -34,13 +34,16 @@ class ItemIndex:
         vectors: [num_items, d] their vectors.
         kind: ``flat``, ``hnsw`` or ``ivf``.
         hnsw_m, ef_construction, ef_search: the HNSW graph's degree and its
-            build and search breadth.
+            build and search breadth.  ``ef_search`` 1024 keeps recall@200
+            against exact search at 0.98 with 1M spread-out items and a p99 under
+            5 ms per query on 2 cores (docs/results/aft_ml1m.md); 512 halves the
+            time at 0.93.
         nlist, nprobe: IVF's clusters (default 4 sqrt(num_items), at most one per
             39 items) and how many a search visits.
     """
 
     def __init__(self, ids: Sequence, vectors: np.ndarray, kind: str = "flat",
-                 hnsw_m: int = 32, ef_construction: int = 200, ef_search: int = 128,
+                 hnsw_m: int = 32, ef_construction: int = 200, ef_search: int = 1024,
                  nlist: int | None = None, nprobe: int = 16):
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r} is invalid: expected one of {', '.join(KINDS)}")
