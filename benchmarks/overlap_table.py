@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tfxdr.data import describe, with_overlap_ratio
 from tfxdr.experiment import DataConfig, load_interactions
-from tfxdr.report import read_kept_runs, setting_rows_table
+from tfxdr.report import TABLE_LEGEND, read_kept_runs, setting_rows_table
 
 METRICS = ("hr@10", "ndcg@10", "full_hr@10", "full_ndcg@10")
 
@@ -56,8 +56,7 @@ def tables(sweep: Path, labels: list[str], metrics=METRICS) -> str:
     first = next(iter(reports.values()))
     keys = list(dict.fromkeys(key for report in first for key in report["metrics"]))
     seeds = sorted({report["seed"] for runs in reports.values() for report in runs})
-    parts = [f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std (a single "
-             "seed's value alone); the best mean of each row in bold."]
+    parts = [f"Seeds {', '.join(map(str, seeds))}; {TABLE_LEGEND}"]
     for key in keys:
         for metric in metrics:
             parts += [f"{key}, {metric}:", setting_rows_table(reports, key, metric,

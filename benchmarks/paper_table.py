@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tfxdr.report import metric_rows_table, read_kept_runs
+from tfxdr.report import TABLE_LEGEND, metric_rows_table, read_kept_runs
 
 SAMPLED = ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20")
 FULL = tuple(f"full_{metric}" for metric in SAMPLED)
@@ -37,8 +37,7 @@ def tables(bench: Path, labels: list[str],
            groups: list[tuple[str, tuple[str, ...]]] | None = None) -> str:
     reports = read_kept_runs(bench, labels)
     keys = list(dict.fromkeys(key for report in reports for key in report["metrics"]))
-    parts = [f"{seeds_line(reports)}; test split; mean ± sample std (a single seed's value "
-             "alone); the best mean of each row in bold."]
+    parts = [f"{seeds_line(reports)}; {TABLE_LEGEND}"]
     for title, metrics in groups or (("Against 200 popularity-sampled negatives", SAMPLED),
                                      ("Full ranking over the domain's items", FULL)):
         parts.append(f"{title}:")

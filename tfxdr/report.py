@@ -51,6 +51,10 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(array.mean()), std
 
 
+TABLE_LEGEND = ("test split; mean ± sample std (a single seed's value alone); the best mean "
+                "of each row in bold.")
+
+
 def stat_cell(values: Sequence[float], bold: bool = False) -> str:
     """``mean ± sample std`` of several seeds; a single seed's value alone (it has no
     spread to show, and ``± 0`` would claim one)."""
