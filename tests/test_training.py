@@ -202,3 +202,15 @@ def test_fit_with_selection_trains_each_phase_on_its_rows_and_selects_after_pre_
     assert history["epoch"].tolist() == [1, 2, 3, 4]
     assert history["val/target/auc"].isna().tolist() == [True, True, False, False]
     assert (tmp_path / "checkpoints" / "last.weights.h5").is_file()
+
+
+def test_progress_bar_numbers_epochs_against_the_whole_run(tmp_path, capsys):
+    # The loop calls fit once per epoch; the bar still says "Epoch 3/6", not "Epoch 3/3".
+    model = _Line(None, TrainConfig())
+    model.build()
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    config = TrainConfig(epochs=6, batch_size=2, patience=1)
+    fit_with_selection(model, _PhaseTask([0.5, 0.4]), None, config, seed=0, run_dir=tmp_path,
+                       verbose=2)
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    assert printed == ["Epoch 1/6", "Epoch 2/6", "Epoch 3/6", "Epoch 4/6"]

@@ -328,6 +328,19 @@ class _RestoreTrackers(keras.callbacks.Callback):
             variable.assign(value)
 
 
+class RunProgbar(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, numbering epochs against the whole run: the loop calls
+    ``fit`` once per epoch, which on its own prints "Epoch 7/7" instead of "7/60"."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.run_epochs = epochs
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.epochs = self.run_epochs
+
+
 def restore_weights(model, path: Path) -> None:
     """Loads saved weights, building both optimizers first so that their state loads
     too (without the build, Keras skips saved optimizer variables with a warning)."""
@@ -429,7 +442,8 @@ def fit_with_selection(
             started, validating = time.perf_counter(), selection.seconds
             try:
                 model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
-                          shuffle=False, callbacks=[*now, stopper, selection, history, steps])
+                          shuffle=False, callbacks=[*now, stopper, selection, history, steps,
+                                                    RunProgbar(epochs)])
             except tf.errors.InvalidArgumentError as error:
                 steps.flush()
                 raise _divergence(error, steps) from None
