@@ -78,3 +78,20 @@ def test_save_and_load_round_trip(tmp_path):
     loaded, loaded_spec = load_split(tmp_path)
     assert loaded_spec == spec
     pd.testing.assert_frame_equal(loaded, split.reset_index(drop=True), check_dtype=False)
+
+
+def test_a_given_split_is_kept_as_it_is_and_checked():
+    frame = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u3"], "item_id": ["a", "b", "a", "c"],
+                          "domain": ["A", "B", "A", "B"],
+                          "split": ["train", "train", "val", "test"]})
+    given = Interactions(frame, ("A", "B"), None, None, "pipeline", "rows.tfrecord")
+    pd.testing.assert_frame_equal(make_split(given, SplitSpec(kind="given")), frame)
+    bad = Interactions(frame.assign(split=["train", "train", "eval", "test"]), ("A", "B"),
+                       None, None, "pipeline", "rows.tfrecord")
+    with pytest.raises(DataError, match=r"^rows\.tfrecord: split value 'eval' is invalid: "
+                                        r"expected train, val or test$"):
+        make_split(bad, SplitSpec(kind="given"))
+    no_val = Interactions(frame.assign(split="train"), ("A", "B"), None, None, "pipeline",
+                          "rows.tfrecord")
+    with pytest.raises(DataError, match=r"^rows\.tfrecord: the given split has no val rows$"):
+        make_split(no_val, SplitSpec(kind="given"))

@@ -87,9 +87,11 @@ class PlannedRun:
 
 
 def plan_run(model: str, data: DataConfig, seed: int = 0, overrides: Sequence[str] = (),
-             epochs: int | None = None) -> PlannedRun:
+             epochs: int | None = None, given: dict | None = None) -> PlannedRun:
     """Resolves everything a run's outcome depends on, data checksums included,
-    without loading the data: what ``config.json`` records and a resume compares."""
+    without loading the data: what ``config.json`` records and a resume compares.
+    ``given`` (see :func:`train`) replaces the data files' checksums and makes the
+    split the interactions' own."""
     model_spec, config = resolve_config(model, overrides, epochs)
     model_spec.check_domains(tuple(data.domains))
     check_overlap_ratio(data.overlap_ratio, data.domains)
@@ -98,6 +100,7 @@ def plan_run(model: str, data: DataConfig, seed: int = 0, overrides: Sequence[st
                                user_features=sources.absolute(data.user_features),
                                item_features=sources.absolute(data.item_features))
     split_spec = dataclasses.replace(task.default_split, seed=seed,
+                                     kind="given" if given else task.default_split.kind,
                                      fractions=tuple(data.split_fractions),
                                      a_train=data.a_train, a_cross=data.a_cross,
                                      evaluate_source=data.evaluate_source)
@@ -108,7 +111,8 @@ def plan_run(model: str, data: DataConfig, seed: int = 0, overrides: Sequence[st
         "seed": seed,
         "config": to_dict(config),
         "data": to_dict(data),
-        "sources": sources.fingerprint(data.dataset, data.user_features, data.item_features),
+        "sources": given["sources"] if given else sources.fingerprint(
+            data.dataset, data.user_features, data.item_features),
         "split": dataclasses.asdict(split_spec),
         "tfxdr_version": tfxdr.__version__,
     }
@@ -135,8 +139,14 @@ def train(
     overwrite: bool = False,
     restart: bool = False,
     verbose: int | str = "auto",
+    interactions: Interactions | None = None,
+    sources_record: dict | None = None,
 ) -> dict:
     """Trains ``model``, selects on validation, scores test once; returns metrics.json.
+
+    ``interactions`` with a ``split`` column train instead of loading ``data``
+    (a pipeline's transformed rows, split upstream); ``sources_record`` then
+    identifies them in ``config.json`` in place of the data files' checksums.
 
     The run trains in a staging directory beside ``out`` (see :mod:`tfxdr.rundir`)
     and becomes ``out`` when complete.  If an earlier run of the same settings
@@ -149,7 +159,8 @@ def train(
             unfinished run is kept and says why in its ``status.json``.
     """
     target = rundir.check_out(Path(out), overwrite)
-    planned = plan_run(model, data, seed, overrides, epochs)
+    given = None if interactions is None else {"sources": sources_record or {}}
+    planned = plan_run(model, data, seed, overrides, epochs, given)
     quiet = verbose == 0
     with rundir.run_lock(target):
         rundir.remove_leftovers(target)
@@ -161,7 +172,7 @@ def train(
                 where = read_progress(run_dir / rundir.CHECKPOINT_DIR / rundir.RESUME_FILE)
                 _say(quiet, f"resuming {target} {where} (--restart starts over)")
             else:
-                _write_inputs(planned, run_dir, quiet)
+                _write_inputs(planned, run_dir, quiet, interactions)
             report = _train_staged(planned, run_dir, resume, verbose)
         except TrainingError:
             raise  # the run is kept, marked failed
@@ -173,10 +184,13 @@ def train(
     return report
 
 
-def _write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool) -> None:
-    """Loads the data and writes what the run trains on: split, feature spec, config."""
+def _write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool,
+                  interactions: Interactions | None = None) -> None:
+    """Loads the data (unless given) and writes what the run trains on: split,
+    feature spec, config."""
     task, config, seed = planned.task, planned.config, planned.record["seed"]
-    interactions = task.restrict(load_interactions(planned.data, quiet=quiet))
+    interactions = task.restrict(interactions if interactions is not None
+                                 else load_interactions(planned.data, quiet=quiet))
     interactions = with_overlap_ratio(interactions, planned.data.overlap_ratio, seed)
     split_frame = make_split(interactions, planned.split)
     split_frame = task.select_training_rows(split_frame, interactions.domains, config, seed)

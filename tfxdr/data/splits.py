@@ -29,7 +29,7 @@ from tfxdr.data.domains import Interactions
 from tfxdr.errors import DataError, RunDirError
 
 SPLIT_NAMES = ("train", "val", "test")
-SplitKind = Literal["users", "leave_one_out", "chronological", "cold_start"]
+SplitKind = Literal["users", "leave_one_out", "chronological", "cold_start", "given"]
 SPLIT_DIR = "split"
 
 
@@ -45,11 +45,13 @@ class SplitSpec:
     evaluate_source: bool = True
 
     def validate(self) -> None:
-        if self.kind not in ("users", "leave_one_out", "chronological", "cold_start"):
+        if self.kind not in ("users", "leave_one_out", "chronological", "cold_start", "given"):
             raise DataError(
                 f"split kind {self.kind!r} is invalid: expected users, leave_one_out, "
-                "chronological or cold_start"
+                "chronological, cold_start or given"
             )
+        if self.kind == "given":
+            return
         fractions = np.asarray(self.fractions, dtype=float)
         if fractions.shape != (3,) or not np.all(fractions > 0) \
                 or abs(fractions.sum() - 1) > 1e-6:
@@ -68,6 +70,8 @@ def make_split(interactions: Interactions, spec: SplitSpec) -> pd.DataFrame:
     """Returns ``interactions.frame`` with a ``split`` column, per ``spec``."""
     spec.validate()
     frame = interactions.frame
+    if spec.kind == "given":
+        return given_split(frame, interactions.where)
     if spec.kind == "users":
         return split_users(frame, spec.fractions, spec.seed)
     if not interactions.has_timestamps:
@@ -104,6 +108,21 @@ def split_users(
     out = frame.copy()
     out["split"] = assignment.reindex(out["user_id"]).to_numpy()
     return out
+
+
+def given_split(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The interactions' own ``split`` column (made upstream, e.g. by a pipeline's
+    hash split), checked: every value one of train, val, test; train and val present."""
+    if "split" not in frame.columns:
+        raise DataError(f"{where}: split 'given' needs a 'split' column, which the data lacks")
+    bad = sorted(set(frame["split"].astype(str)) - set(SPLIT_NAMES))
+    if bad:
+        raise DataError(f"{where}: split value {bad[0]!r} is invalid: expected train, val or "
+                        "test")
+    for needed in ("train", "val"):
+        if not (frame["split"] == needed).any():
+            raise DataError(f"{where}: the given split has no {needed} rows")
+    return frame
 
 
 def _ordered(frame: pd.DataFrame, group: list[str]) -> pd.DataFrame:
