@@ -105,3 +105,29 @@ def test_an_unblessed_model_is_never_pushed(tmp_path):
     pushed = latest(out, "Pusher").lineage
     assert pushed["pushed"] is False and pushed["reason"].startswith("not blessed: ")
     assert not (out / "serving").exists()
+
+
+@pytest.mark.integration
+def test_the_ml100k_example_ends_with_a_served_model(tmp_path):
+    # The README's example config, with 40 epochs: real data from validation to push.
+    example = Path(__file__).resolve().parents[1] / "pipelines" / "examples" / "ml-100k.toml"
+    config = tmp_path / "ml-100k.toml"
+    text = example.read_text()
+    assert "\nepochs = 0 " in text
+    config.write_text(text.replace("\nepochs = 0 ", "\nepochs = 40 "))
+    out = tmp_path / "out"
+    logged = []
+    run_pipeline(load_config(config), out, log=logged.append)
+    test = read_examples(latest(out, "ExampleGen").output("examples"), "test",
+                         {"user_id": "bytes", "item_id": "bytes", "domain": "bytes"})
+    blessing = latest(out, "Evaluator").lineage
+    assert blessing["blessed"] is True, blessing["reason"]
+    version = out / "serving" / "ml100k" / "1"
+    user = test[test["domain"] == "Drama"].groupby("user_id").size().idxmax()
+    drama = list(test.loc[(test["user_id"] == user) & (test["domain"] == "Drama"), "item_id"])
+    answer = assert_served_alike(version, tmp_path / "serve", "Drama_to_Comedy",
+                                 {"item_ids": np.array([drama], dtype=object)})
+    comedy = set(latest(out, "Transform").output("transform_graph")
+                 .joinpath("transform_fn", "assets", "items").read_text().split())
+    top = [i.decode() for i in answer["top_k_ids"][0]]
+    assert len(top) == len(set(top)) >= 20 and set(top) <= comedy
