@@ -131,3 +131,46 @@ def test_the_ml100k_example_ends_with_a_served_model(tmp_path):
                  .joinpath("transform_fn", "assets", "items").read_text().split())
     top = [i.decode() for i in answer["top_k_ids"][0]]
     assert len(top) == len(set(top)) >= 20 and set(top) <= comedy
+
+
+def test_a_killed_trainer_resumes_when_the_step_runs_again(tmp_path, capsys):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config_path = _planted(tmp_path)
+    config_path.write_text(config_path.read_text().replace(
+        'set = ["learning_rate=0.01"]', 'set = ["learning_rate=0.01", "batch_size=16"]')
+        .replace("epochs = 30", "epochs = 4"))
+    config = load_config(config_path)
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    for out in (whole, resumed):
+        run_pipeline(config, out, log=lambda line: None, until="Transform")
+    run_pipeline(config, whole, log=lambda line: None, until="Trainer")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfxdr_pipelines.cli", "step", "Trainer", str(config_path),
+         "--output", str(resumed)], env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    checkpoint = None
+    while time.monotonic() < deadline:  # until the first epoch's checkpoint is written
+        found = list((resumed / "Trainer" / ".runs").glob(".*.partial/checkpoints/resume.npz"))
+        if found:
+            checkpoint = found[0]
+            break
+        assert process.poll() is None
+        time.sleep(0.01)
+    assert checkpoint is not None, "the Trainer wrote no checkpoint in 300 s"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    capsys.readouterr()
+    run_pipeline(config, resumed, log=lambda line: None, until="Trainer")
+    assert "resuming " in capsys.readouterr().err
+    runs = [latest(out, "Trainer").output("model_run") for out in (whole, resumed)]
+    for name in ("history.csv", "steps.csv"):
+        assert (runs[0] / name).read_text() == (runs[1] / name).read_text(), name
+    metrics = [json.loads((run / "metrics.json").read_text()) for run in runs]
+    assert metrics[0]["metrics"] == metrics[1]["metrics"]
+    assert not (resumed / "Trainer" / ".runs").exists()  # the staging is gone once done
