@@ -4,6 +4,7 @@
     tfxdr-pipeline step ExampleGen pipelines/examples/ml-100k.toml --output runs/pipeline
     tfxdr-pipeline run CONFIG --output DIR --direct_running_mode=multi_processing \\
         --direct_num_workers=2
+    TF_CONFIG=... tfxdr-pipeline step Trainer CONFIG --output DIR --strategy multi_worker
 
 Any other option is Beam's (``--runner``, the DirectRunner's, Flink's, Spark's,
 Dataflow's) and reaches Beam unchanged; one Beam does not know either is an
@@ -15,6 +16,7 @@ status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -28,6 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tfxdr_pipelines.config import STRATEGIES
     from tfxdr_pipelines.runner import BY_NAME
 
     parser = _Parser(prog="tfxdr-pipeline", description="TFX-style pipelines for tfxdr on "
@@ -43,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("config", type=Path, help="the pipeline's TOML file")
         sub.add_argument("--output", type=Path, required=True,
                          help="the pipeline root: every component's outputs and lineage")
+        sub.add_argument("--strategy", choices=STRATEGIES,
+                         help="the Trainer's distribution strategy, in place of the config's "
+                              "[trainer] strategy (multi_worker reads the cluster from "
+                              "TF_CONFIG)")
     return parser
 
 
@@ -68,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         config = load_config(args.config)
+        if args.strategy:
+            config = dataclasses.replace(config, trainer=dataclasses.replace(
+                config.trainer, strategy=args.strategy))
         if args.command == "run":
             run_pipeline(config, args.output, beam_args, until=args.until)
         else:

@@ -22,6 +22,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -47,6 +48,9 @@ class Component:
             reads from outside the pipeline (see :func:`file_fingerprints`); part
             of the key.
         run: ``run(context)`` writes the outputs.
+        publishes: ``publishes(config)``: whether this process writes the outputs;
+            not a worker of a cluster other than the chief, which runs the step for
+            its share of the work and leaves the outputs to the chief.
     """
 
     name: str
@@ -55,6 +59,7 @@ class Component:
     parameters: Callable
     run: Callable
     external: Callable = lambda config, output_root: {}
+    publishes: Callable = lambda config: True
 
 
 @dataclasses.dataclass
@@ -79,13 +84,15 @@ class Context:
 @dataclasses.dataclass(frozen=True)
 class Execution:
     """A finished run of a component: its key, directory and lineage; ``cached`` when
-    the outputs were reused."""
+    the outputs were reused; ``published`` false for a worker's share of a step,
+    whose outputs the chief writes."""
 
     component: str
     key: str
     directory: Path
     lineage: dict
     cached: bool
+    published: bool = True
 
     def output(self, name: str) -> Path:
         return self.directory / name
@@ -164,18 +171,29 @@ def execute(component: Component, config, output_root: Path, beam_args: list | N
         write_text(pointer, key + "\n")
         return Execution(component.name, key, directory,
                          read_json(directory / LINEAGE_FILE), cached=True)
-    log(f"{component.name}: running -> {directory}")
-    started = time.perf_counter()
-    with atomic_directory(directory) as scratch:
+
+    def context(scratch) -> Context:
         outputs = {name: Path(scratch) / name for name in component.outputs}
         for path in outputs.values():
             path.mkdir()
-        context = Context(
+        return Context(
             inputs={name: run.output(output) for name, (run, output) in upstream.items()},
             outputs=outputs, upstream={name: run.lineage for name, (run, _) in upstream.items()},
             key=key, parameters=parameters, config=config, output_root=output_root,
             beam_args=list(beam_args or []), log=log)
-        component.run(context)
+
+    if not component.publishes(config):
+        log(f"{component.name}: running as a worker; the chief writes {directory}")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=directory.parent, prefix=".worker-") as scratch:
+            component.run(context(scratch))
+        return Execution(component.name, key, directory, {}, cached=False, published=False)
+    log(f"{component.name}: running -> {directory}")
+    started = time.perf_counter()
+    with atomic_directory(directory) as scratch:
+        run_context = context(scratch)
+        component.run(run_context)
+        outputs = run_context.outputs
         lineage = {
             "component": component.name,
             "key": key,
@@ -190,7 +208,7 @@ def execute(component: Component, config, output_root: Path, beam_args: list | N
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(
                 timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 3),
-            **context.notes,
+            **run_context.notes,
         }
         (Path(scratch) / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2) + "\n")
     write_text(pointer, key + "\n")

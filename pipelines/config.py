@@ -16,6 +16,7 @@ from pathlib import Path
 from tfxdr_pipelines.errors import PipelineError
 
 SPLITS = ("train", "eval", "test")
+STRATEGIES = ("one_device", "multi_worker")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,12 +89,16 @@ class TrainerConfig:
         seed: the training seed.
         epochs: 0 keeps the model config's epochs.
         set: config overrides, ``KEY=VALUE`` as ``tfxdr train --set`` takes them.
+        strategy: ``one_device`` (this process) or ``multi_worker``: every worker of
+            the cluster in ``TF_CONFIG`` runs the Trainer step, the chief writes
+            its outputs (see :mod:`tfxdr_pipelines.trainer`).
     """
 
     model: str = "multivae"
     seed: int = 0
     epochs: int = 0
     set: tuple[str, ...] = ()
+    strategy: str = "one_device"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,6 +226,9 @@ def _check(path: Path, config: PipelineConfig) -> None:
     if config.trainer.epochs < 0:
         raise PipelineError(f"{path}: [trainer] epochs = {config.trainer.epochs}: expected 0 "
                             "(the model's default) or more")
+    if config.trainer.strategy not in STRATEGIES:
+        raise PipelineError(f"{path}: [trainer] strategy = {config.trainer.strategy!r}: "
+                            f"expected one of {', '.join(STRATEGIES)}")
     if not 0 <= validation.max_new_id_fraction <= 1:
         raise PipelineError(f"{path}: [validation] max_new_id_fraction = "
                             f"{validation.max_new_id_fraction}: expected a share in [0, 1]")

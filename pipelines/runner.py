@@ -42,10 +42,16 @@ def run_pipeline(config, output_root: Path, beam_args: list | None = None,
                  log: Callable[[str], None] = print, until: str | None = None
                  ) -> list[Execution]:
     """Every component in order (up to and including ``until``); stops at the first
-    error or anomaly."""
+    error or anomaly, and a worker of a multi-worker Trainer after its share of the
+    training."""
     if until is not None and until not in BY_NAME:
         raise PipelineError(f"unknown component {until!r}; expected one of "
                             f"{', '.join(BY_NAME)}")
     names = [c.name for c in COMPONENTS]
     names = names[:names.index(until) + 1] if until else names
-    return [run_step(name, config, output_root, beam_args, log) for name in names]
+    executions = []
+    for name in names:
+        executions.append(run_step(name, config, output_root, beam_args, log))
+        if not executions[-1].published:
+            break  # a worker of a training cluster: what follows is the chief's
+    return executions

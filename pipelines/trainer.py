@@ -14,11 +14,23 @@ The export puts the transform graph in front of the model (see
 :mod:`tfxdr_pipelines.serving_module`): a request carries raw item ids and gets
 raw item ids back.  Outputs: ``model_run/`` (the tfxdr run) and ``model/1/``
 (the SavedModel, with its warmup requests).
+
+With ``[trainer] strategy = "multi_worker"`` every worker of the cluster in
+``TF_CONFIG`` runs the Trainer step on the same output root (shared storage)
+and trains its share of each batch; the chief trains in the staging directory
+above, exports and writes the outputs and lineage (with the weights' sha256
+and the number of replicas), each other worker trains under
+``OUTPUT/Trainer/.workers/<key>/<index>``, logs the sha256 of its weights (the
+chief's) and removes it.  A restarted worker resumes from the chief's last
+checkpoint, so a cluster killed between two workers' checkpoints resumes from
+one epoch everywhere.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -117,16 +129,37 @@ def _parameters(config: PipelineConfig) -> dict:
 
 def _run(context: Context) -> None:
     from tfxdr import experiment
+    from tfxdr.distribute import LATE_STRATEGY, is_chief, multi_worker_strategy, \
+        task_of_cluster
+    from tfxdr.errors import ConfigError
     from tfxdr.rundir import is_complete
     from tfxdr.export.common import save_module
     from tfxdr_pipelines.serving_module import transformed_serving
     from tfxdr_pipelines.transform import read_graph
 
     trainer = context.config.trainer
+    # The strategy first: collectives are configured before TensorFlow runs anything.
+    strategy = None
+    if trainer.strategy == "multi_worker":
+        try:
+            strategy = multi_worker_strategy()
+        except ConfigError as error:
+            if str(error) != LATE_STRATEGY:
+                raise
+            raise PipelineError(
+                "Trainer: multi_worker training runs in a process of its own, after the "
+                "components before it: run `tfxdr-pipeline run CONFIG --output DIR --until "
+                "Transform`, then `tfxdr-pipeline step Trainer CONFIG --output DIR` on every "
+                "worker") from None
     domains = tuple(context.upstream["transform_graph"]["domains"])
     context.notes["domains"] = list(domains)
     interactions = transformed_interactions(context.inputs["transformed_examples"], domains)
     staging = context.output_root / "Trainer" / ".runs" / context.key
+    worker = None
+    if strategy is not None and not is_chief():
+        worker = staging.parent.parent / ".workers" / context.key / str(task_of_cluster()[1])
+        _resume_from_chief(staging, worker)
+        staging = worker
     data = experiment.DataConfig(dataset=str(context.inputs["transformed_examples"]),
                                  domains=domains)
     if not is_complete(staging):  # else it finished before the Trainer was stopped
@@ -134,7 +167,17 @@ def _run(context: Context) -> None:
         experiment.train(trainer.model, data, staging, seed=trainer.seed,
                          overrides=list(trainer.set), epochs=trainer.epochs or None,
                          verbose=2, interactions=interactions,
-                         sources_record={"transformed_examples": examples["sha256"]})
+                         sources_record={"transformed_examples": examples["sha256"]},
+                         strategy=strategy)
+    digest = weights_digest(experiment.load_run(staging).model)
+    if worker is not None:  # its share is done; the chief writes the outputs
+        context.log(f"Trainer: worker {task_of_cluster()[1]} done; weights sha256 {digest}")
+        shutil.rmtree(worker.parent, ignore_errors=True)
+        with contextlib.suppress(OSError):  # another worker may still be in there
+            worker.parent.parent.rmdir()
+        return
+    context.notes["weights_sha256"] = digest
+    context.notes["replicas"] = strategy.num_replicas_in_sync if strategy is not None else 1
     run_dir = context.outputs["model_run"]
     shutil.rmtree(run_dir)
     shutil.move(str(staging), str(run_dir))
@@ -146,9 +189,36 @@ def _run(context: Context) -> None:
     save_module(module, signatures, context.outputs["model"], MODEL_VERSION, warmup=warmup)
 
 
+def weights_digest(model) -> str:
+    """sha256 over the model's weights, in order: equal on every worker of a cluster."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
+
+
+def _resume_from_chief(chief: Path, worker: Path) -> None:
+    """A worker continues from the chief's last checkpoint, so that a restarted
+    cluster resumes from one epoch on every worker (a kill can land between two
+    workers' checkpoints).  Before the first checkpoint: a fresh start."""
+    from tfxdr.rundir import has_checkpoint, staged_path
+
+    ours = staged_path(worker)
+    shutil.rmtree(ours, ignore_errors=True)
+    if has_checkpoint(staged_path(chief)):
+        ours.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(staged_path(chief), ours)
+
+
+def _publishes(config: PipelineConfig) -> bool:
+    from tfxdr.distribute import is_chief
+
+    return config.trainer.strategy != "multi_worker" or is_chief()
+
+
 TRAINER = Component(
     name="Trainer",
     inputs={"transformed_examples": "Transform.transformed_examples",
             "transform_graph": "Transform.transform_graph", "examples": "ExampleGen.examples"},
     outputs=("model_run", "model"),
-    parameters=_parameters, run=_run)
+    parameters=_parameters, run=_run, publishes=_publishes)

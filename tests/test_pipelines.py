@@ -57,6 +57,11 @@ def test_config_errors_name_the_file_section_and_key(tmp_path):
     config.write_text('[pipeline]\nname = "x"\n[data]\npath = "a.csv"\ndataset = "ml-100k"\n')
     with pytest.raises(PipelineError, match=r"\[data\] needs exactly one of dataset and path$"):
         load_config(config)
+    config.write_text('[pipeline]\nname = "x"\n[data]\npath = "a.csv"\n[trainer]\n'
+                      'strategy = "mirrored"\n')
+    with pytest.raises(PipelineError, match=r"\[trainer\] strategy = 'mirrored': expected one "
+                                            r"of one_device, multi_worker$"):
+        load_config(config)
 
 
 def test_column_types_are_the_narrowest_that_fit_every_value():

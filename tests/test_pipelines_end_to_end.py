@@ -174,3 +174,67 @@ def test_a_killed_trainer_resumes_when_the_step_runs_again(tmp_path, capsys):
     metrics = [json.loads((run / "metrics.json").read_text()) for run in runs]
     assert metrics[0]["metrics"] == metrics[1]["metrics"]
     assert not (resumed / "Trainer" / ".runs").exists()  # the staging is gone once done
+
+
+def test_two_trainer_workers_train_one_model_and_only_the_chief_writes_it(tmp_path,
+                                                                          monkeypatch):
+    import dataclasses
+    import os
+    import subprocess
+    import sys
+
+    from serving_paths import free_port
+    from tfxdr_pipelines.errors import PipelineError
+    from tfxdr_pipelines.runner import run_step
+
+    config_path = _planted(tmp_path)
+    config_path.write_text(config_path.read_text().replace("epochs = 30", "epochs = 6"))
+    config = load_config(config_path)
+    cluster, alone = tmp_path / "cluster", tmp_path / "alone"
+    for out in (cluster, alone):
+        run_pipeline(config, out, log=lambda line: None, until="Transform")
+    run_pipeline(config, alone, log=lambda line: None, until="Trainer")
+    ports = [free_port() for _ in range(2)]
+    # In this process TensorFlow has run: too late to set up a cluster in it.
+    monkeypatch.setenv("TF_CONFIG", json.dumps({
+        "cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+        "task": {"type": "worker", "index": 0}}))
+    with pytest.raises(PipelineError, match=r"^Trainer: multi_worker training runs in a "
+                       r"process of its own, after the components before it: run "):
+        run_step("Trainer", dataclasses.replace(config, trainer=dataclasses.replace(
+            config.trainer, strategy="multi_worker")), cluster, log=lambda line: None)
+    assert not list((cluster / "Trainer").iterdir())  # no output, no LATEST
+    monkeypatch.delenv("TF_CONFIG")
+    workers = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+                     "task": {"type": "worker", "index": index}}
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "tfxdr_pipelines.cli", "step", "Trainer", str(config_path),
+             "--output", str(cluster), "--strategy", "multi_worker"],
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_CONFIG": json.dumps(tf_config)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    logs = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err[-2000:]
+        logs.append(out)
+    trainer = latest(cluster, "Trainer")
+    assert trainer.lineage["replicas"] == 2 and trainer.lineage["parameters"]["trainer"][
+        "strategy"] == "multi_worker"
+    # Worker 1 ends with the chief's weights, to the bit, and leaves nothing behind.
+    assert f"Trainer: worker 1 done; weights sha256 {trainer.lineage['weights_sha256']}" \
+        in logs[1]
+    assert "Trainer: running as a worker; the chief writes" in logs[1]
+    assert not (cluster / "Trainer" / ".workers").exists()
+    assert sorted(p.name for p in (cluster / "Trainer").iterdir()) == sorted(
+        ["LATEST", trainer.key])
+    # The same training as one process: the same number of steps, and the planted
+    # groups learnt as well (Multi-VAE's dropout and noise draw differently per replica).
+    runs = [latest(out, "Trainer").output("model_run") for out in (cluster, alone)]
+    steps = [(run / "steps.csv").read_text().splitlines() for run in runs]
+    assert len(steps[0]) == len(steps[1])
+    metrics = [json.loads((run / "metrics.json").read_text())["metrics"] for run in runs]
+    for pair in ("A->B", "B->A"):
+        assert metrics[0][pair]["recall@10"] == pytest.approx(metrics[1][pair]["recall@10"],
+                                                              abs=0.05)

@@ -8,6 +8,7 @@ and feature spec.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -141,12 +142,17 @@ def train(
     verbose: int | str = "auto",
     interactions: Interactions | None = None,
     sources_record: dict | None = None,
+    strategy=None,
 ) -> dict:
     """Trains ``model``, selects on validation, scores test once; returns metrics.json.
 
     ``interactions`` with a ``split`` column train instead of loading ``data``
     (a pipeline's transformed rows, split upstream); ``sources_record`` then
     identifies them in ``config.json`` in place of the data files' checksums.
+    ``strategy`` (a ``tf.distribute`` strategy, e.g.
+    :func:`tfxdr.distribute.multi_worker_strategy`) holds the model's variables;
+    every worker of a cluster calls ``train`` with its own ``out`` and ends with
+    the same weights.
 
     The run trains in a staging directory beside ``out`` (see :mod:`tfxdr.rundir`)
     and becomes ``out`` when complete.  If an earlier run of the same settings
@@ -173,7 +179,7 @@ def train(
                 _say(quiet, f"resuming {target} {where} (--restart starts over)")
             else:
                 _write_inputs(planned, run_dir, quiet, interactions)
-            report = _train_staged(planned, run_dir, resume, verbose)
+            report = _train_staged(planned, run_dir, resume, verbose, strategy)
         except TrainingError:
             raise  # the run is kept, marked failed
         except BaseException:
@@ -201,7 +207,8 @@ def _write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool,
     write_json(run_dir / CONFIG_FILE, planned.record)
 
 
-def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose) -> dict:
+def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose,
+                  strategy=None) -> dict:
     """Trains (or resumes) the run in ``run_dir`` from its saved inputs, scores the test
     split and writes the model, metrics and status; returns metrics.json."""
     task, config, seed = planned.task, planned.config, planned.record["seed"]
@@ -210,7 +217,8 @@ def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose) -> 
     rundir.write_status(run_dir, "running", pid=os.getpid())
     set_seed(seed)
     prepared = task.prepare(split_frame, features, config, run_dir)
-    model = planned.spec.create(config, features, seed)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = planned.spec.create(config, features, seed)
     try:
         result = fit_with_selection(model, task, prepared, config, seed, run_dir,
                                     verbose=verbose, resume=resume)
@@ -242,6 +250,7 @@ def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose) -> 
         "train_seconds": round(result.train_seconds, 3),
         "examples_per_second": round(result.examples_per_second, 1),
         "checkpoint_seconds": round(result.checkpoint_seconds, 3),
+        "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
     }
     write_json(run_dir / METRICS_FILE, report)
     rundir.write_status(run_dir, "complete")

@@ -18,7 +18,21 @@ def masked_mean(values, mask, axis=None, keepdims: bool = False):
     weights = ops.cast(mask, values.dtype)
     total = ops.sum(values * weights, axis=axis, keepdims=keepdims)
     count = ops.sum(ops.broadcast_to(weights, ops.shape(values)), axis=axis, keepdims=keepdims)
+    if axis is None:
+        total, count = _share_of_global_batch(total, count)
     return total / ops.maximum(count, 1.0)
+
+
+def _share_of_global_batch(total, count):
+    """A mean over the whole batch is a mean over every replica's rows: each replica
+    divides its own sum by the count of all replicas, times the number of replicas
+    (the optimizer sums the replicas' gradients, the trainer averages their logs,
+    and both divide by that number again).  One replica: unchanged."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return total, count
+    count = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(count))
+    return total * float(context.num_replicas_in_sync), count
 
 
 def l2_normalize(x):

@@ -277,8 +277,8 @@ class StopAtStepBoundary(keras.callbacks.Callback):
         self.stopped_mid_epoch = False
 
     @contextlib.contextmanager
-    def handling_signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
+    def handling_signals(self, enabled: bool = True) -> Iterator[None]:
+        if not enabled or threading.current_thread() is not threading.main_thread():
             yield  # signal handlers can only be set in the main thread
             return
         previous = {number: signal.getsignal(number) for number in (signal.SIGINT,
@@ -425,7 +425,12 @@ def fit_with_selection(
             "steps": steps.state()})
         progress["checkpoint_seconds"] += time.perf_counter() - started
 
-    with stopper.handling_signals():
+    # A worker of a cluster stopping alone would leave the others waiting in the next
+    # step's all-reduce: a signal ends it at once, and the cluster resumes from the
+    # chief's last epoch.
+    multi_worker = isinstance(getattr(model, "distribute_strategy", None),
+                              tf.distribute.MultiWorkerMirroredStrategy)
+    with stopper.handling_signals(enabled=not multi_worker):
         while progress["epoch"] < epochs and not progress["done"]:
             epoch, skip = progress["epoch"], progress["step"]
             index = next(i for i, phase in enumerate(phases) if epoch < phase.last_epoch)

@@ -277,8 +277,12 @@ class TfxdrModel(keras.Model):
     def _apply(optimizer, gradients, variables) -> None:
         # A variable an ablation leaves unused has no gradient; it is not updated.
         pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+        # Under a multi-replica strategy the optimizer sums the replicas' gradients;
+        # each replica's loss is a mean over its own share of the batch.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         if pairs:
-            optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+            optimizer.apply([g / replicas if replicas > 1 else g for g, _ in pairs],
+                            [v for _, v in pairs])
 
     @staticmethod
     def _guards(losses: dict) -> list:
