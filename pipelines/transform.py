@@ -15,13 +15,12 @@ Outputs: ``transform_graph/`` and ``transformed_examples/Split-<name>/``.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import apache_beam as beam
 
 from tfxdr.features import NUM_RESERVED, UNKNOWN_INDEX
-from tfxdr_pipelines.beam import make_pipeline
+from tfxdr_pipelines.beam import make_pipeline, shared_temp_dir
 from tfxdr_pipelines.component import Component, Context
 from tfxdr_pipelines.config import SPLITS, PipelineConfig
 from tfxdr_pipelines.example_gen import EXAMPLE_FILES, split_dir
@@ -78,8 +77,8 @@ def _run(context: Context) -> None:
     examples, graph = context.inputs["examples"], context.outputs["transform_graph"]
     transformed = context.outputs["transformed_examples"]
     shards = context.config.split.shards
-    with tempfile.TemporaryDirectory() as scratch, make_pipeline(context.beam_args) as pipeline, \
-            tft_beam.Context(temp_dir=scratch):
+    with shared_temp_dir(context.beam_args, context.output_root) as scratch, \
+            make_pipeline(context.beam_args) as pipeline, tft_beam.Context(temp_dir=scratch):
         sources = {split: tfxio.TFExampleRecord(
             file_pattern=str(split_dir(examples, split) / EXAMPLE_FILES), schema=schema)
             for split in SPLITS}

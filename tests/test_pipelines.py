@@ -238,6 +238,27 @@ def test_unreadable_rows_and_unknown_options_are_one_line_and_leave_nothing(tmp_
         run_step("SchemaGen", load_config(config), tmp_path / "empty")
 
 
+def test_flink_spark_and_dataflow_options_reach_beam_unchanged(tmp_path):
+    from tfxdr_pipelines.beam import shared_temp_dir
+
+    parser = cli.build_parser()
+    for options in (
+            ["--runner=FlinkRunner", "--flink_master=flink:8081", "--environment_type=LOOPBACK",
+             "--parallelism=4"],
+            ["--runner=SparkRunner", "--spark_master_url=spark://spark:7077",
+             "--spark_submit_uber_jar", "--spark_rest_url=http://spark:6066"],
+            ["--runner=DataflowRunner", "--project=p", "--region=europe-west1",
+             "--temp_location=gs://bucket/tmp", "--setup_file=./setup.py",
+             "--max_num_workers=8"]):
+        assert cli.beam_options(parser, options) == options
+    # tf.Transform's scratch: where every worker reaches it, a bucket or the output root.
+    with shared_temp_dir(["--temp_location=gs://bucket/tmp/"], tmp_path) as scratch:
+        assert scratch.startswith("gs://bucket/tmp/tfxdr-")
+    with shared_temp_dir([], tmp_path / "out") as scratch:
+        assert Path(scratch).parent == tmp_path / "out" and Path(scratch).is_dir()
+    assert not Path(scratch).exists()
+
+
 def _transformed(directory: Path, split: str) -> list[dict]:
     import tensorflow as tf
 
