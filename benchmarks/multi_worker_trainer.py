@@ -29,15 +29,9 @@ from tfxdr_pipelines.component import latest
 from tfxdr_pipelines.config import load_config
 from tfxdr_pipelines.runner import run_pipeline
 
+from pipeline_components import write_config
+
 DIGEST = re.compile(r"Trainer: worker \d+ done; weights sha256 ([0-9a-f]{64})")
-
-
-def write_config(root: Path, dataset: str, domains: list[str], epochs: int) -> Path:
-    names = ", ".join(f'"{d}"' for d in domains)
-    path = root / "pipeline.toml"
-    path.write_text(f'[pipeline]\nname = "bench"\n[data]\ndataset = "{dataset}"\n'
-                    f"domains = [{names}]\n[trainer]\nmodel = \"multivae\"\nepochs = {epochs}\n")
-    return path
 
 
 def free_port() -> int:
