@@ -23,7 +23,6 @@ def make_pipeline(beam_args: list[str]) -> beam.Pipeline:
     return beam.Pipeline(options=PipelineOptions(list(beam_args)))
 
 
-
 @contextlib.contextmanager
 def shared_temp_dir(beam_args: list[str], output_root: Path) -> Iterator[str]:
     """A scratch directory every Beam worker reaches: under ``--temp_location`` when
