@@ -19,6 +19,15 @@ def multinomial_log_likelihood(clicks, logits):
     return ops.sum(ops.log_softmax(logits, axis=-1) * clicks, axis=-1)
 
 
+def bag_multinomial_log_likelihood(positions, present, logits):
+    """:func:`multinomial_log_likelihood` of the binary clicks given as a bag
+    (``positions``, ``present``: [B, T], see :meth:`tfxdr.layers.MultiHot.bag`):
+    the log-softmax read at the clicked columns only."""
+    log_probabilities = ops.take_along_axis(ops.log_softmax(logits, axis=-1),
+                                            ops.cast(positions, "int32"), axis=-1)
+    return ops.sum(ops.where(present, log_probabilities, 0.0), axis=-1)
+
+
 def kl_standard_normal(mean, log_var=None):
     """KL(N(mean, diag(exp(log_var))) || N(0, I)) per example.
 

@@ -40,6 +40,23 @@ def l2_normalize(x):
     return x / ops.maximum(ops.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
+def dense_on_bag(layer, positions, weights):
+    """``layer(x)`` for the vector x that is ``weights[b, t]`` at column
+    ``positions[b, t]`` of row b and 0 elsewhere, without building x: the sum of
+    the kernel rows of the bag's entries (a zero weight leaves an entry out),
+    plus the bias, through the activation.  ``layer`` is a built Dense layer;
+    the cost follows the entries, not the width of x, and the kernel's gradient
+    is a sparse one of the rows read."""
+    entries = tf.where(tf.not_equal(weights, 0))
+    rows = tf.gather(layer.kernel, tf.gather_nd(positions, entries))
+    summed = tf.math.unsorted_segment_sum(
+        rows * tf.gather_nd(weights, entries)[:, None], entries[:, 0],
+        num_segments=tf.shape(positions, out_type=tf.int64)[0])
+    if layer.use_bias:
+        summed = summed + layer.bias
+    return layer.activation(summed)
+
+
 def exclude_positions(scores, positions):
     """``scores`` [B, items] with each row's ``positions`` [B, T] (-1: none) set to
     -inf: a scatter of the B x T entries, not a [B, T, items] one-hot."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+from keras import ops
 
 from tfxdr.features import NUM_RESERVED
 
@@ -33,6 +34,16 @@ class MultiHot(keras.layers.Layer):
 
     def call(self, indices):
         return self.encoding(indices)[:, NUM_RESERVED:]
+
+    def bag(self, indices):
+        """The same click vector as a bag: ``(positions, present)``, both [B, T], the
+        column of each entry and whether it is a known item not seen earlier in its
+        row (a row's entries are sorted first, so repeats sit side by side).  A
+        layer reading the bag costs what the clicks cost, not the catalogue."""
+        indices = ops.sort(ops.cast(indices, "int32"), axis=-1)
+        earlier = ops.pad(indices[:, :-1], [[0, 0], [1, 0]], constant_values=-1)
+        present = (indices >= NUM_RESERVED) & (indices != earlier)
+        return ops.where(present, indices - NUM_RESERVED, 0), present
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_items)

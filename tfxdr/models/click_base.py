@@ -35,6 +35,20 @@ class ClickModel(TfxdrModel):
         """[B, I_domain] click vector of a preprocessed request."""
         return self.multi_hot[domain](indices[items_input(self.spec.domains[domain])])
 
+    def click_bag(self, indices, domains) -> tuple:
+        """The concatenated click vector of ``domains`` (in order) of a preprocessed
+        request as a bag, without building it: ``(positions, present)`` [B, T], each
+        domain's columns after those of the domains before it in ``domains``."""
+        bags, offset = [], 0
+        for k in domains:
+            positions, present = self.multi_hot[k].bag(indices[items_input(self.spec.domains[k])])
+            bags.append((positions + offset, present))
+            offset += self.num_items[k]
+        if len(bags) == 1:
+            return bags[0]
+        return (keras.ops.concatenate([p for p, _ in bags], axis=-1),
+                keras.ops.concatenate([m for _, m in bags], axis=-1))
+
     def click_vectors(self, data) -> list:
         """Every domain's click vector of a training batch: a raw request holding every
         domain (alone, or packed as ``fit`` packs ``x``)."""

@@ -14,9 +14,10 @@ import keras
 from keras import ops
 
 from tfxdr.layers import GaussianSample
-from tfxdr.losses import kl_standard_normal, multinomial_log_likelihood
+from tfxdr.losses import (bag_multinomial_log_likelihood, kl_standard_normal,
+                          multinomial_log_likelihood)
 from tfxdr.models.click_base import ClickModel
-from tfxdr.ops import l2_normalize
+from tfxdr.ops import dense_on_bag, l2_normalize
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
@@ -57,33 +58,66 @@ class MultiVAE(ClickModel):
             width = layer.units
 
     def encode(self, x, training=False):
+        """Mean and log-variance of q(z | x) for dense click vectors x."""
         h = l2_normalize(x)
         h = self.input_dropout(h, training=training)
         for layer in self.encoder:
             h = layer(h)
         return self.to_mean(h), self.to_log_var(h)
 
-    def decode(self, z):
+    def encode_bag(self, positions, present, training=False):
+        """:meth:`encode` of the click vector given as a bag: its L2 normalisation is
+        1 / sqrt(clicks) at each click, and the dropout drops clicks."""
+        present = ops.cast(present, "float32")
+        weights = present / ops.sqrt(ops.maximum(ops.sum(present, -1, keepdims=True), 1.0))
+        h = dense_on_bag(self.encoder[0], positions,
+                         self.input_dropout(weights, training=training))
+        for layer in self.encoder[1:]:
+            h = layer(h)
+        return self.to_mean(h), self.to_log_var(h)
+
+    def decode(self, z, domain: int | None = None):
+        """Logits over every domain's items, or over ``domain``'s alone (its columns
+        of the output layer, the others not computed)."""
         for layer in self.decoder:
             z = layer(z)
-        return self.to_logits(z)
+        if domain is None:
+            return self.to_logits(z)
+        start = sum(self.num_items[:domain])
+        end = start + self.num_items[domain]
+        return ops.matmul(z, self.to_logits.kernel[:, start:end]) + self.to_logits.bias[start:end]
 
     def compute_losses(self, data, training=True):
-        x = ops.concatenate(self.click_vectors(data), axis=-1)
         step = ops.cast(self.optimizer.iterations, "float32")
         beta = ops.minimum(self.config.beta_cap, step / self.config.anneal_steps)
-        mean, log_var = self.encode(x, training=training)
-        logits = self.decode(self.sample(mean, log_var, training=training))
-        nll = -ops.mean(multinomial_log_likelihood(x, logits))
+        if self.config.sparse_inputs:
+            inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+            positions, present = self.click_bag(self.preprocess(inputs),
+                                                range(self.num_domains))
+            mean, log_var = self.encode_bag(positions, present, training=training)
+            logits = self.decode(self.sample(mean, log_var, training=training))
+            likelihood = bag_multinomial_log_likelihood(positions, present, logits)
+        else:
+            x = ops.concatenate(self.click_vectors(data), axis=-1)
+            mean, log_var = self.encode(x, training=training)
+            logits = self.decode(self.sample(mean, log_var, training=training))
+            likelihood = multinomial_log_likelihood(x, logits)
+        nll = -ops.mean(likelihood)
         kl = ops.mean(kl_standard_normal(mean, log_var))
         return {"loss": nll + beta * kl, "nll": nll, "kl": kl, "beta": beta}
 
     def translate(self, inputs, source: int, target: int):
-        """Logits over the target domain's items from the source domain's clicks."""
-        x_source = self.click_vector(self.preprocess(inputs), source)
+        """Logits over the target domain's items from the source domain's clicks (every
+        other domain's part of the input zero)."""
+        indices = self.preprocess(inputs)
+        if self.config.sparse_inputs:
+            positions, present = self.click_bag(indices, [source])
+            offset = sum(self.num_items[:source])
+            mean, _ = self.encode_bag(positions + offset, present, training=False)
+            return self.decode(mean, target)
+        x_source = self.click_vector(indices, source)
         batch = ops.shape(x_source)[0]
         parts = [x_source if k == source else ops.zeros((batch, n))
                  for k, n in enumerate(self.num_items)]
         mean, _ = self.encode(ops.concatenate(parts, axis=-1), training=False)
-        start = sum(self.num_items[:target])
-        return self.decode(mean)[:, start:start + self.num_items[target]]
+        return self.decode(mean, target)

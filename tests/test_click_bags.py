@@ -1,0 +1,86 @@
+"""Click vectors read as bags: the same numbers as the dense vectors, at the cost of
+the clicks."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfxdr.features import Feature, FeatureSpec
+from tfxdr.layers import MultiHot
+from tfxdr.losses import bag_multinomial_log_likelihood, multinomial_log_likelihood
+from tfxdr.models import MODELS
+from tfxdr.ops import dense_on_bag
+
+
+def test_a_bag_lists_each_known_item_once():
+    # 0 pads, 1 is unknown, index 2 + i is item i; 4 comes twice in the first row.
+    positions, present = MultiHot(4).bag(tf.constant([[4, 0, 2, 4, 1], [5, 0, 0, 0, 0]]))
+    rows = [sorted(int(p) for p, m in zip(pos, mask) if m)
+            for pos, mask in zip(np.asarray(positions), np.asarray(present))]
+    assert rows == [[0, 2], [3]]
+
+
+def test_a_dense_layer_on_a_bag_equals_it_on_the_vector():
+    layer = keras.layers.Dense(3, activation="tanh")
+    layer.build((None, 5))
+    positions = tf.constant([[1, 4, 0], [2, 0, 0], [0, 0, 0]])
+    weights = tf.constant([[0.5, 2.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    # x = 0.5 e_1 + 2 e_4; e_2; the empty row.
+    x = np.zeros((3, 5), "float32")
+    x[0, 1], x[0, 4], x[1, 2] = 0.5, 2.0, 1.0
+    np.testing.assert_allclose(dense_on_bag(layer, positions, weights), layer(x), rtol=1e-6)
+    kernel, bias = (np.asarray(w) for w in layer.weights)
+    np.testing.assert_allclose(np.asarray(dense_on_bag(layer, positions, weights))[0],
+                               np.tanh(0.5 * kernel[1] + 2.0 * kernel[4] + bias), rtol=1e-6)
+
+
+def test_the_likelihood_of_a_bag_reads_the_log_softmax_at_its_clicks():
+    logits = tf.constant([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    positions = tf.constant([[2, 0], [1, 2]])
+    present = tf.constant([[True, False], [True, True]])
+    log_softmax = np.log(np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum())
+    expected = [log_softmax[2], 2 * np.log(1 / 3)]
+    np.testing.assert_allclose(bag_multinomial_log_likelihood(positions, present, logits),
+                               expected, rtol=1e-6)
+    clicks = tf.constant([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    np.testing.assert_allclose(multinomial_log_likelihood(clicks, logits), expected, rtol=1e-6)
+
+
+def _spec() -> FeatureSpec:
+    return FeatureSpec(("movies", "books"), (
+        Feature("items_movies", "multi_valued", vocabulary=tuple(f"m{i}" for i in range(7)),
+                domain="movies"),
+        Feature("items_books", "multi_valued", vocabulary=tuple(f"b{i}" for i in range(5)),
+                domain="books")))
+
+
+def test_multivae_on_bags_has_the_losses_gradients_and_scores_of_the_dense_vectors():
+    spec = MODELS.get("multivae")
+    config = dataclasses.replace(spec.config_cls(), hidden_dims=(8,), latent_dim=3,
+                                 dropout=0.0)
+    models = {}
+    for sparse in (True, False):
+        models[sparse] = spec.create(dataclasses.replace(config, sparse_inputs=sparse), _spec(),
+                                     seed=0)
+    models[False].set_weights(models[True].get_weights())
+    # Repeats, an unknown id and padding, and a user with no books.
+    batch = {"items_movies": tf.constant([["m1", "m3", "m3", "zz"], ["m6", "", "", ""],
+                                          ["", "", "", ""]]),
+             "items_books": tf.constant([["b0", "b4"], ["", ""], ["b2", "b2"]])}
+    results = {}
+    for sparse, model in models.items():
+        with tf.GradientTape() as tape:
+            losses = model.compute_losses((batch,), training=False)
+        gradients = tape.gradient(losses["loss"], model.trainable_variables)
+        results[sparse] = (losses, [tf.convert_to_tensor(g) for g in gradients],
+                           [model.translate(batch, s, t) for s, t in ((0, 1), (1, 0))])
+    (sparse_losses, sparse_grads, sparse_scores), (dense_losses, dense_grads, dense_scores) = \
+        results[True], results[False]
+    for name in ("loss", "nll", "kl"):
+        np.testing.assert_allclose(sparse_losses[name], dense_losses[name], rtol=1e-5)
+    for a, b in zip(sparse_grads, dense_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+    for a, b in zip(sparse_scores, dense_scores):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
