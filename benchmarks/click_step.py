@@ -3,8 +3,8 @@ dense click vectors, in one run.
 
     python benchmarks/click_step.py [--items 30800,39000] [--clicks 10] [--steps 10]
 
-Builds the model twice on a two-domain spec of ``--items`` items (``sparse_inputs``
-true and false, the same weights), draws batches of ``batch_size`` users with
+Builds the model twice on a two-domain spec of ``--items`` items (``click_inputs``
+bags and dense, the same weights), draws batches of ``batch_size`` users with
 ``--clicks`` clicks per domain from a power-law popularity, and times
 ``train_on_batch`` after one untimed step.  Prints ms per step, users per second
 and the ratio; the output layer (batch x every item) is the same in both.
@@ -64,8 +64,8 @@ def main(argv=None) -> int:
     timings = {}
     weights = None
     for sparse in (True, False):
-        model = model_spec.create(dataclasses.replace(config, sparse_inputs=sparse),
-                                  spec(items), seed=0)
+        model = model_spec.create(dataclasses.replace(
+            config, click_inputs="bags" if sparse else "dense"), spec(items), seed=0)
         if weights is None:
             weights = model.get_weights()
         model.set_weights(weights)

@@ -62,8 +62,10 @@ def test_multivae_on_bags_has_the_losses_gradients_and_scores_of_the_dense_vecto
                                  dropout=0.0)
     models = {}
     for sparse in (True, False):
-        models[sparse] = spec.create(dataclasses.replace(config, sparse_inputs=sparse), _spec(),
-                                     seed=0)
+        models[sparse] = spec.create(dataclasses.replace(
+            config, click_inputs="bags" if sparse else "dense"), _spec(), seed=0)
+    # 12 items: below the size from which "auto" reads bags.
+    assert not config.reads_bags(12) and config.reads_bags(10_000)
     models[False].set_weights(models[True].get_weights())
     # Repeats, an unknown id and padding, and a user with no books.
     batch = {"items_movies": tf.constant([["m1", "m3", "m3", "zz"], ["m6", "", "", ""],

@@ -40,6 +40,7 @@ class MultiVAE(ClickModel):
                                       kernel_regularizer=regularizer, name=name)
 
         width = sum(self.num_items)
+        self.reads_bags = cfg.reads_bags(width)
         self.input_dropout = keras.layers.Dropout(cfg.dropout, seed=self.seed)
         self.encoder = [dense(d, f"encoder_{i}") for i, d in enumerate(cfg.hidden_dims)]
         self.to_mean = dense(cfg.latent_dim, "mean", activation=None)
@@ -90,7 +91,7 @@ class MultiVAE(ClickModel):
     def compute_losses(self, data, training=True):
         step = ops.cast(self.optimizer.iterations, "float32")
         beta = ops.minimum(self.config.beta_cap, step / self.config.anneal_steps)
-        if self.config.sparse_inputs:
+        if self.reads_bags:
             inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
             positions, present = self.click_bag(self.preprocess(inputs),
                                                 range(self.num_domains))
@@ -110,7 +111,7 @@ class MultiVAE(ClickModel):
         """Logits over the target domain's items from the source domain's clicks (every
         other domain's part of the input zero)."""
         indices = self.preprocess(inputs)
-        if self.config.sparse_inputs:
+        if self.reads_bags:
             positions, present = self.click_bag(indices, [source])
             offset = sum(self.num_items[:source])
             mean, _ = self.encode_bag(positions + offset, present, training=False)
