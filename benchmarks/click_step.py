@@ -6,8 +6,10 @@ dense click vectors, in one run.
 Builds the model twice on a two-domain spec of ``--items`` items (``click_inputs``
 bags and dense, the same weights), draws batches of ``batch_size`` users with
 ``--clicks`` clicks per domain from a power-law popularity, and times
-``train_on_batch`` after one untimed step.  Prints ms per step, users per second
-and the ratio; the output layer (batch x every item) is the same in both.
+``train_on_batch`` after one untimed step.  Prints ms per step, users per second,
+the ratio, and the step's matmul FLOPs (forward and backward of Multi-VAE's
+layers; the first layer's only on dense vectors) over the float32 matmul rate
+measured in the same run: the time the step would take at that rate.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from recguru_speed import matmul_peak  # noqa: E402
 from tfxdr.features import Feature, FeatureSpec  # noqa: E402
 from tfxdr.registry import MODELS  # noqa: E402
 
@@ -47,6 +50,22 @@ def batches(items: list[int], users: int, clicks: int, count: int, seed: int = 0
     return out
 
 
+def step_flops(config, items: int, clicks: int, bags: bool) -> float:
+    """Matmul FLOPs of one Multi-VAE step of a batch: 2 per multiply-add, forward, and
+    backward for the weights and (but in the first layer) the inputs."""
+    widths = [items, *config.hidden_dims, config.latent_dim, *reversed(config.hidden_dims),
+              items]
+    sizes = list(zip(widths[:-1], widths[1:]))
+    sizes.insert(len(config.hidden_dims) + 1, (widths[len(config.hidden_dims)],
+                                               config.latent_dim))  # the log-variance head
+    total = 0.0
+    for k, (fan_in, fan_out) in enumerate(sizes):
+        passes = 3 if k else 2  # no gradient for the input
+        rows = clicks if (bags and k == 0) else fan_in  # a bag reads its clicks' rows
+        total += passes * 2 * config.batch_size * rows * fan_out
+    return total
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="multivae")
@@ -60,7 +79,10 @@ def main(argv=None) -> int:
     data = batches(items, config.batch_size, args.clicks, args.steps + 1)
     print(f"{args.model}, items {' + '.join(f'{n:,}' for n in items)}, batch "
           f"{config.batch_size}, {args.clicks} clicks per user and domain\n")
-    print("| inputs | ms per step | users/s |\n|---|---|---|")
+    peak = matmul_peak()
+    print(f"float32 matmul rate measured now: {peak:.0f} GFLOP/s\n")
+    print("| inputs | ms per step | users/s | GFLOP per step | ms at the matmul rate | "
+          "step / that |\n|---|---|---|---|---|---|")
     timings = {}
     weights = None
     for sparse in (True, False):
@@ -74,8 +96,11 @@ def main(argv=None) -> int:
         for batch in data[1:]:
             model.train_on_batch(batch)
         timings[sparse] = (time.perf_counter() - started) / args.steps
+        flops = step_flops(config, sum(items), args.clicks * len(items), sparse)
+        bound = flops / peak / 1e9
         print(f"| {'bags' if sparse else 'dense vectors'} | {1000 * timings[sparse]:.0f} | "
-              f"{config.batch_size / timings[sparse]:.0f} |")
+              f"{config.batch_size / timings[sparse]:.0f} | {flops / 1e9:.1f} | "
+              f"{1000 * bound:.0f} | {timings[sparse] / bound:.2f} |")
     print(f"\nbags / dense time: {timings[True] / timings[False]:.2f}")
     return 0
 
