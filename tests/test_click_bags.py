@@ -5,10 +5,12 @@ import dataclasses
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfxdr.layers import MultiHot
-from tfxdr.losses import bag_multinomial_log_likelihood, multinomial_log_likelihood
+from tfxdr.losses import (bag_multinomial_log_likelihood, bag_reconstruction_log_likelihood,
+                          multinomial_log_likelihood, reconstruction_log_likelihood)
 from tfxdr.models import MODELS
 from tfxdr.ops import dense_on_bag
 from test_keras_saving import click_spec
@@ -46,18 +48,35 @@ def test_the_likelihood_of_a_bag_reads_the_log_softmax_at_its_clicks():
                                expected, rtol=1e-6)
     clicks = tf.constant([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
     np.testing.assert_allclose(multinomial_log_likelihood(clicks, logits), expected, rtol=1e-6)
+    # D2D-TM's other likelihoods (its Figure 6), from the bag, equal the dense ones.
+    for kind in ("multinomial", "logistic", "square"):
+        np.testing.assert_allclose(
+            bag_reconstruction_log_likelihood(kind, positions, present, logits),
+            reconstruction_log_likelihood(kind, clicks, logits), rtol=1e-6, err_msg=kind)
+    # By hand: logistic, row 1: log(1 - s(0)) at 0, log s(0) at 1 and 2; square, row 0.
+    np.testing.assert_allclose(
+        bag_reconstruction_log_likelihood("logistic", positions, present, logits)[1],
+        3 * np.log(0.5), rtol=1e-6)
+    np.testing.assert_allclose(
+        bag_reconstruction_log_likelihood("square", positions, present, logits)[0],
+        -(1.0 + 4.0 + 4.0), rtol=1e-6)
 
 
-def test_multivae_on_bags_has_the_losses_gradients_and_scores_of_the_dense_vectors():
-    spec = MODELS.get("multivae")
-    config = dataclasses.replace(spec.config_cls(), hidden_dims=(8,), latent_dim=3,
-                                 dropout=0.0)
+SMALL = {"multivae": dict(hidden_dims=(8,), latent_dim=3, dropout=0.0),
+         "d2dtm": dict(private_dims=(4,), shared_dims=(3,), latent_dim=2,
+                       discriminator_dims=(3,), input_dropout=0.0)}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_a_model_on_bags_has_the_losses_gradients_and_scores_of_the_dense_vectors(name):
+    spec = MODELS.get(name)
+    config = dataclasses.replace(spec.config_cls(), **SMALL[name])
     models = {}
     for sparse in (True, False):
         models[sparse] = spec.create(dataclasses.replace(
             config, click_inputs="bags" if sparse else "dense"), click_spec(), seed=0)
-    # 11 items: below the size from which "auto" reads bags.
-    assert not config.reads_bags(11) and config.reads_bags(10_000)
+    auto = dataclasses.replace(config, click_inputs="auto")  # bags from 10,000 items
+    assert not auto.reads_bags(11) and auto.reads_bags(10_000)
     models[False].set_weights(models[True].get_weights())
     # Repeats, an unknown id and padding, and a user with no books.
     batch = {"items_movies": tf.constant([["m1", "m3", "m3", "zz"], ["m5", "", "", ""],
@@ -65,16 +84,23 @@ def test_multivae_on_bags_has_the_losses_gradients_and_scores_of_the_dense_vecto
              "items_books": tf.constant([["b0", "b4"], ["", ""], ["b2", "b2"]])}
     results = {}
     for sparse, model in models.items():
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=True) as tape:
             losses = model.compute_losses((batch,), training=False)
-        gradients = tape.gradient(losses["loss"], model.trainable_variables)
-        results[sparse] = (losses, [tf.convert_to_tensor(g) for g in gradients],
+        gradients = [tape.gradient(losses[term], model.trainable_variables)
+                     for term in ("loss", "d_loss") if term in losses]
+        results[sparse] = (losses, gradients,
                            [model.translate(batch, s, t) for s, t in ((0, 1), (1, 0))])
     (sparse_losses, sparse_grads, sparse_scores), (dense_losses, dense_grads, dense_scores) = \
         results[True], results[False]
-    for name in ("loss", "nll", "kl"):
-        np.testing.assert_allclose(sparse_losses[name], dense_losses[name], rtol=1e-5)
-    for a, b in zip(sparse_grads, dense_grads):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+    assert set(sparse_losses) == set(dense_losses)
+    for name in sparse_losses:
+        np.testing.assert_allclose(sparse_losses[name], dense_losses[name], rtol=1e-5,
+                                   atol=1e-7, err_msg=name)
+    for sparse_term, dense_term in zip(sparse_grads, dense_grads):
+        for a, b in zip(sparse_term, dense_term):
+            if b is None:
+                assert a is None
+                continue
+            np.testing.assert_allclose(tf.convert_to_tensor(a), b, rtol=1e-4, atol=1e-7)
     for a, b in zip(sparse_scores, dense_scores):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

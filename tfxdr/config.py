@@ -88,6 +88,33 @@ class TrainConfig(Config):
         require(self, "top_k", self.top_k >= 1, "an integer >= 1")
 
 
+BAGS_FROM_ITEMS = 10_000
+
+
+@dataclasses.dataclass
+class ClickInputsConfig(Config):
+    """How a click-vector model reads a user's clicks.
+
+    Args:
+        click_inputs: ``bags`` reads them as bags (the first layer sums the kernel
+            rows of the clicked items, a likelihood reads the outputs at them: a
+            cost that follows the clicks, not the catalogue); ``dense`` builds the
+            click vectors and multiplies them (the same function; an input dropout
+            draws its mask differently); ``auto`` takes bags from
+            ``BAGS_FROM_ITEMS`` items over every domain, below which the dense
+            product is faster on CPU (``benchmarks/click_step.py``; see
+            docs/results/performance.md).
+    """
+
+    click_inputs: Literal["auto", "bags", "dense"] = "auto"
+
+    def reads_bags(self, num_items: int) -> bool:
+        """Whether a model of ``num_items`` items over every domain reads bags."""
+        if self.click_inputs == "auto":
+            return num_items >= BAGS_FROM_ITEMS
+        return self.click_inputs == "bags"
+
+
 @dataclasses.dataclass
 class TwoPlayerConfig(Config):
     """The second player of a model with a discriminator or critic.

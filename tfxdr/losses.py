@@ -19,13 +19,17 @@ def multinomial_log_likelihood(clicks, logits):
     return ops.sum(ops.log_softmax(logits, axis=-1) * clicks, axis=-1)
 
 
+def _at_clicks(values, positions, present):
+    """Per example, the sum of ``values`` [B, I] at a bag's clicked columns."""
+    picked = ops.take_along_axis(values, ops.cast(positions, "int32"), axis=-1)
+    return ops.sum(ops.where(present, picked, 0.0), axis=-1)
+
+
 def bag_multinomial_log_likelihood(positions, present, logits):
     """:func:`multinomial_log_likelihood` of the binary clicks given as a bag
     (``positions``, ``present``: [B, T], see :meth:`tfxdr.layers.MultiHot.bag`):
     the log-softmax read at the clicked columns only."""
-    log_probabilities = ops.take_along_axis(ops.log_softmax(logits, axis=-1),
-                                            ops.cast(positions, "int32"), axis=-1)
-    return ops.sum(ops.where(present, log_probabilities, 0.0), axis=-1)
+    return _at_clicks(ops.log_softmax(logits, axis=-1), positions, present)
 
 
 def kl_standard_normal(mean, log_var=None):
@@ -54,6 +58,22 @@ RECONSTRUCTION_LIKELIHOODS = {
     "logistic": logistic_log_likelihood,
     "square": gaussian_log_likelihood,
 }
+
+
+def bag_reconstruction_log_likelihood(kind: str, positions, present, logits):
+    """:func:`reconstruction_log_likelihood` of binary clicks given as a bag: the
+    logistic one is sum_i log(1 - s_i) plus the logits at the clicks (log s - log(1
+    - s) = logit), the square one sum_i l_i^2 - 2 l at the clicks + the clicks."""
+    if kind == "multinomial":
+        return bag_multinomial_log_likelihood(positions, present, logits)
+    if kind == "logistic":
+        return (ops.sum(ops.log_sigmoid(-logits), axis=-1)
+                + _at_clicks(logits, positions, present))
+    if kind == "square":
+        clicks = ops.sum(ops.cast(present, logits.dtype), axis=-1)
+        return -(ops.sum(ops.square(logits), axis=-1)
+                 - 2.0 * _at_clicks(logits, positions, present) + clicks)
+    return reconstruction_log_likelihood(kind, None, logits)  # the unknown-kind error
 
 
 def reconstruction_log_likelihood(kind: str, clicks, logits):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from tfxdr.config import TrainConfig, TwoPlayerConfig, require
+from tfxdr.config import ClickInputsConfig, TrainConfig, TwoPlayerConfig, require
 from tfxdr.registry import register
 
 PRESETS = {
@@ -17,7 +17,7 @@ ABLATIONS = ("full", "vae_cc", "vae_gan", "vae")
 
 
 @dataclasses.dataclass
-class D2DTMConfig(TwoPlayerConfig, TrainConfig):
+class D2DTMConfig(ClickInputsConfig, TwoPlayerConfig, TrainConfig):
     """Hyperparameters; lambda_0..lambda_4 weight Eq. 1-7.
 
     Args:
@@ -38,6 +38,13 @@ class D2DTMConfig(TwoPlayerConfig, TrainConfig):
         translation_weight: paired translation likelihood (not in the paper).
         d_learning_rate, d_steps: the discriminators' Adam step size and their
             updates per encoder/generator update.
+        click_inputs: real clicks as bags or dense vectors (see
+            :class:`~tfxdr.config.ClickInputsConfig`); the generated vectors the
+            cycle encodes and the discriminators judge are dense either way, so
+            bags save only the real clicks' first layers: ``dense`` by default,
+            as bags measured no faster (1.13 of the dense step at 30,800 + 39,000
+            items, batch 128, on a busy machine; ``benchmarks/click_step.py
+            --model d2dtm``).
 
     Defaults not given by the paper were chosen on the validation users of
     ML-1M Drama/Comedy (seed 0): the losses are per-user sums over items, so
@@ -66,6 +73,7 @@ class D2DTMConfig(TwoPlayerConfig, TrainConfig):
     lambda_4: float = 1.0
     translation_weight: float = 3.0
     d_learning_rate: float | None = 1e-3
+    click_inputs: Literal["auto", "bags", "dense"] = "dense"
     epochs: int = 100
     batch_size: int = 128
     learning_rate: float = 1e-3

@@ -49,6 +49,18 @@ class ClickModel(TfxdrModel):
         return (keras.ops.concatenate([p for p, _ in bags], axis=-1),
                 keras.ops.concatenate([m for _, m in bags], axis=-1))
 
+    @staticmethod
+    def normalized_bag(bag, dropout=None, training=False) -> tuple:
+        """``(positions, weights)`` of the L2-normalised click vector of ``bag``
+        (1 / sqrt(clicks) at each click), its clicks dropped by ``dropout``."""
+        positions, present = bag
+        present = keras.ops.cast(present, "float32")
+        weights = present / keras.ops.sqrt(
+            keras.ops.maximum(keras.ops.sum(present, -1, keepdims=True), 1.0))
+        if dropout is not None:
+            weights = dropout(weights, training=training)
+        return positions, weights
+
     def click_vectors(self, data) -> list:
         """Every domain's click vector of a training batch: a raw request holding every
         domain (alone, or packed as ``fit`` packs ``x``)."""

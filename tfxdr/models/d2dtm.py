@@ -35,13 +35,14 @@ from keras import ops
 
 from tfxdr.layers import GaussianSample
 from tfxdr.losses import (
+    bag_reconstruction_log_likelihood,
     gan_discriminator_loss,
     gan_generator_loss,
     kl_standard_normal,
     reconstruction_log_likelihood,
 )
 from tfxdr.models.click_base import ClickModel
-from tfxdr.ops import l2_normalize
+from tfxdr.ops import dense_on_bag, l2_normalize
 
 
 def _dense(units: int, name: str, activation=None) -> keras.layers.Dense:
@@ -79,6 +80,7 @@ class D2DTM(ClickModel):
         super().build(input_shape)
         cfg = self.config
         sizes = dict(zip("ab", self.num_items))
+        self.reads_bags = cfg.reads_bags(sum(self.num_items))
         private, shared = cfg.layer_sizes(sizes["a"], sizes["b"])
         self.dropout = keras.layers.Dropout(cfg.input_dropout, seed=self.seed)
         self.sample = GaussianSample(seed=self.seed + 1)
@@ -113,6 +115,15 @@ class D2DTM(ClickModel):
             h = layer(h)
         return self.to_mean(h)
 
+    def encode_bag(self, bag, domain: str, training=False):
+        """:meth:`encode` of real clicks given as a bag (see
+        :meth:`~tfxdr.layers.MultiHot.bag`)."""
+        chain = self.encoder_private[domain] + self.encoder_shared + [self.to_mean]
+        h = dense_on_bag(chain[0], *self.normalized_bag(bag, self.dropout, training))
+        for layer in chain[1:]:
+            h = layer(h)
+        return h
+
     def generate(self, z, domain: str):
         """Logits of G_domain(z) over the domain's items."""
         for layer in self.generator_shared + self.generator_private[domain]:
@@ -125,6 +136,13 @@ class D2DTM(ClickModel):
             h = layer(h)
         return h
 
+    def discriminate_bag(self, bag, domain: str):
+        """:meth:`discriminate` of real clicks given as a bag."""
+        h = dense_on_bag(self.discriminators[domain][0], *self.normalized_bag(bag))
+        for layer in self.discriminators[domain][1:]:
+            h = layer(h)
+        return h
+
     def as_clicks(self, logits):
         """Generated logits as a click-probability vector."""
         if self.config.reconstruction == "multinomial":
@@ -133,33 +151,50 @@ class D2DTM(ClickModel):
 
     def translate(self, inputs, source: int, target: int):
         """Scores over the target domain's items: G_target(E_source(x)) at the latent mean."""
-        x = self.click_vector(self.preprocess(inputs), source)
-        return self.generate(self.encode(x, "ab"[source], training=False), "ab"[target])
+        indices = self.preprocess(inputs)
+        if self.reads_bags:
+            mean = self.encode_bag(self.click_bag(indices, [source]), "ab"[source])
+        else:
+            mean = self.encode(self.click_vector(indices, source), "ab"[source])
+        return self.generate(mean, "ab"[target])
 
     # -- training -----------------------------------------------------------
     def discriminator_variables(self):
         return [v for d in "ab" for layer in self.discriminators[d]
                 for v in layer.trainable_variables]
 
-    def _likelihood(self, clicks, logits):
-        return ops.mean(reconstruction_log_likelihood(self.config.reconstruction, clicks, logits))
+    def _real_clicks(self, data, training) -> tuple:
+        """The batch's real clicks, read once: each domain's latent mean, and
+        functions of a domain for the discriminator's score of them and for the
+        mean log-likelihood of them under logits."""
+        kind = self.config.reconstruction
+        if self.reads_bags:
+            inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+            indices = self.preprocess(inputs)
+            bags = {d: self.click_bag(indices, [k]) for k, d in enumerate("ab")}
+            return ({d: self.encode_bag(bags[d], d, training=training) for d in "ab"},
+                    lambda d: self.discriminate_bag(bags[d], d),
+                    lambda d, logits: ops.mean(bag_reconstruction_log_likelihood(
+                        kind, *bags[d], logits)))
+        x = dict(zip("ab", self.click_vectors(data)))
+        return ({d: self.encode(x[d], d, training=training) for d in "ab"},
+                lambda d: self.discriminate(x[d], d),
+                lambda d, logits: ops.mean(reconstruction_log_likelihood(kind, x[d], logits)))
 
     def compute_losses(self, data, training=True):
         cfg = self.config
-        x = dict(zip("ab", self.click_vectors(data)))
-        mean = {d: self.encode(x[d], d, training=training) for d in "ab"}
+        mean, real_score, likelihood = self._real_clicks(data, training)
         z = {d: self.sample(mean[d], training=training) for d in "ab"}
         recon = {d: self.generate(z[d], d) for d in "ab"}
         translated = {"ab": self.generate(z["a"], "b"), "ba": self.generate(z["b"], "a")}
         kl = ops.mean(kl_standard_normal(mean["a"]) + kl_standard_normal(mean["b"]))
-        reconstruction = -(self._likelihood(x["a"], recon["a"])
-                           + self._likelihood(x["b"], recon["b"]))
+        reconstruction = -(likelihood("a", recon["a"]) + likelihood("b", recon["b"]))
         loss = cfg.lambda_1 * kl + cfg.lambda_2 * reconstruction
         gan = d_loss = ops.zeros(())
         if cfg.uses_gan:
             fake = {"a": self.as_clicks(translated["ba"]), "b": self.as_clicks(translated["ab"])}
             d_loss = ops.mean(sum(
-                gan_discriminator_loss(cfg.gan_loss, self.discriminate(x[d], d),
+                gan_discriminator_loss(cfg.gan_loss, real_score(d),
                                        self.discriminate(ops.stop_gradient(fake[d]), d))
                 for d in "ab"))
             gan = ops.mean(sum(gan_generator_loss(cfg.gan_loss, self.discriminate(fake[d], d))
@@ -173,12 +208,11 @@ class D2DTM(ClickModel):
                     "b": self.generate(self.sample(cycle_mean["ba"], training=training), "b")}
             cycle_kl = kl + ops.mean(kl_standard_normal(cycle_mean["ab"])
                                      + kl_standard_normal(cycle_mean["ba"]))
-            cycle = -(self._likelihood(x["a"], back["a"]) + self._likelihood(x["b"], back["b"]))
+            cycle = -(likelihood("a", back["a"]) + likelihood("b", back["b"]))
             loss = loss + cfg.lambda_3 * cycle_kl + cfg.lambda_4 * cycle
         translation = ops.zeros(())
         if cfg.translation_weight > 0:
-            translation = -(self._likelihood(x["b"], translated["ab"])
-                            + self._likelihood(x["a"], translated["ba"]))
+            translation = -(likelihood("b", translated["ab"]) + likelihood("a", translated["ba"]))
             loss = loss + cfg.translation_weight * translation
         return {"loss": loss, "d_loss": d_loss, "kl": kl, "reconstruction": reconstruction,
                 "gan": gan, "cycle": cycle, "translation": translation}

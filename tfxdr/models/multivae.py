@@ -69,10 +69,8 @@ class MultiVAE(ClickModel):
     def encode_bag(self, positions, present, training=False):
         """:meth:`encode` of the click vector given as a bag: its L2 normalisation is
         1 / sqrt(clicks) at each click, and the dropout drops clicks."""
-        present = ops.cast(present, "float32")
-        weights = present / ops.sqrt(ops.maximum(ops.sum(present, -1, keepdims=True), 1.0))
-        h = dense_on_bag(self.encoder[0], positions,
-                         self.input_dropout(weights, training=training))
+        h = dense_on_bag(self.encoder[0], *self.normalized_bag(
+            (positions, present), self.input_dropout, training))
         for layer in self.encoder[1:]:
             h = layer(h)
         return self.to_mean(h), self.to_log_var(h)
