@@ -1,0 +1,85 @@
+"""Click models as the catalogue grows: time per epoch, memory and quality on a
+synthetic pair of Amazon's shape.
+
+    python benchmarks/scale.py --out runs/scale [--sizes 1000,10000,30000,100000]
+        [--models multivae,d2dtm,pop] [--users 9900] [--epochs 3] [--set KEY=VALUE ...]
+
+For each size N the pair has N items in one domain and 1.27 N in the other (the
+ratio of a real pair of this kind), ``--users`` users with about ten clicks per
+domain and power-law popularity (``tfxdr.data.synthetic.catalogue_scale``, planted
+groups so that quality is measurable); it is written as a CSV under ``--out`` and
+every model trains on it with ``tfxdr train`` in a process of its own, for
+``--epochs`` epochs.  Prints a markdown table: items actually clicked, seconds per
+training epoch (the run's own ``train_seconds``, validation excluded), the rest of
+the process's wall time (data, validation, test, saving), its peak resident memory,
+and test recall@50 (mean of the two directions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tfxdr.data.synthetic import catalogue_scale
+
+SECOND_DOMAIN_RATIO = 1.27  # 39.0k / 30.8k items
+
+
+def train(model: str, csv: Path, out: Path, epochs: int, overrides: list[str]) -> dict:
+    """One ``tfxdr train`` in its own process: its metrics.json, wall seconds and peak
+    resident memory (bytes)."""
+    command = [sys.executable, "-m", "tfxdr.cli", "train", model, "--dataset", str(csv),
+               "--domains", "books,movies", "--epochs", str(epochs), "--out", str(out),
+               "--overwrite", "--quiet"]
+    for override in overrides:
+        command += ["--set", override]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read()[-3000:]}")
+    report = json.loads((out / "metrics.json").read_text())
+    return {"report": report, "wall": seconds, "rss": usage.ru_maxrss * 1024}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--sizes", default="1000,10000,30000,100000")
+    parser.add_argument("--models", default="multivae,d2dtm,pop")
+    parser.add_argument("--users", type=int, default=9_900)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every model")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"{args.users:,} users, about 10 clicks per user and domain, {args.epochs} epochs\n")
+    print("| items (books + movies) | clicked | model | s per epoch | other s | peak RSS GB | "
+          "test recall@50 |\n|---|---|---|---|---|---|---|")
+    for size in (int(s) for s in args.sizes.split(",")):
+        items = (size, int(round(size * SECOND_DOMAIN_RATIO)))
+        frame = catalogue_scale(args.users, items)
+        csv = args.out / f"pair-{size}.csv"
+        frame.to_csv(csv, index=False)
+        clicked = frame.groupby("domain")["item_id"].nunique()
+        for model in args.models.split(","):
+            run = train(model, csv, args.out / f"{size}" / model, args.epochs, args.set)
+            report = run["report"]
+            epochs = max(report["epochs_run"], 1)
+            recall = [v["recall@50"] for v in report["metrics"].values()]
+            print(f"| {items[0]:,} + {items[1]:,} | {clicked['books']:,} + "
+                  f"{clicked['movies']:,} | {model} | {report['train_seconds'] / epochs:.1f} | "
+                  f"{run['wall'] - report['train_seconds']:.1f} | {run['rss'] / 1e9:.2f} | "
+                  f"{sum(recall) / len(recall):.4f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
