@@ -262,3 +262,29 @@ def test_a_diverged_run_is_kept_marked_failed_and_its_best_checkpoint_scores(
     assert _train(csv, out, model=diverging_model) == 2
     assert _error_line(capsys).startswith(
         f"tfxdr: error: {out}: the unfinished run in {staged} failed (training diverged: ")
+
+
+def test_callbacks_given_to_train_see_every_epoch_and_step(finished, tmp_path):
+    import keras
+
+    from tfxdr.experiment import DataConfig, train
+
+    csv, _ = finished
+    seen = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append([epoch, 0])
+
+        def on_train_batch_end(self, batch, logs=None):
+            seen[-1][1] += 1
+
+    overrides = [f"{k}={v}" for k, v in (("batch_size", 64), ("hidden_dims", 64),
+                                          ("latent_dim", 16))]
+    report = train("multivae", DataConfig(str(csv), ("books", "movies")), tmp_path / "run",
+                   overrides=overrides, epochs=2, verbose=0, callbacks=[Recorder()])
+    assert [epoch for epoch, _ in seen] == [0, 1] and report["epochs_run"] == 2
+    logged = (tmp_path / "run" / "steps.csv").read_text().splitlines()[1:]  # a row a step
+    assert [steps for _, steps in seen] == [sum(row.split(",")[1] == str(e) for row in logged)
+                                            for e in (1, 2)]
+    assert seen[0][1] > 1

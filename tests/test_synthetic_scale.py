@@ -43,3 +43,21 @@ def test_a_users_clicks_come_from_its_groups_block_but_for_the_noise():
     # About 10 clicks per user and domain: 1 + Poisson(9), a few repeats merged.
     per_user = frame.groupby(["user_id", "domain"]).size()
     assert 9.0 < per_user.mean() < 10.0
+
+
+def test_noise_rating_marks_the_clicks_drawn_outside_the_block():
+    # A CTR label with planted signal: rated 5 = drawn from the user's block (70%);
+    # rated 1 = drawn from the whole domain, in the block by chance 1/4 of the time.
+    frame = catalogue_scale(2_000, (1_000, 1_000), num_groups=4, noise=0.3,
+                            popularity_exponent=0.0, seed=1, noise_rating=1.0)
+    groups = frame["user_id"].str[1:].astype(int).to_numpy() % 4
+    in_block = _items(frame) // 250 == groups
+    planted = frame["rating"].to_numpy() == 5.0
+    assert set(frame["rating"]) == {1.0, 5.0}
+    assert in_block[planted].all()
+    assert abs(in_block[~planted].mean() - 0.25) < 0.03
+    assert abs(planted.mean() - 0.7) < 0.02
+    # the same draws as without ratings
+    pd.testing.assert_frame_equal(frame.drop(columns="rating"), catalogue_scale(
+        2_000, (1_000, 1_000), num_groups=4, noise=0.3, popularity_exponent=0.0,
+        seed=1).drop(columns="rating"))

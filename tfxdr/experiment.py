@@ -143,6 +143,7 @@ def train(
     interactions: Interactions | None = None,
     sources_record: dict | None = None,
     strategy=None,
+    callbacks: Sequence | None = None,
 ) -> dict:
     """Trains ``model``, selects on validation, scores test once; returns metrics.json.
 
@@ -152,7 +153,8 @@ def train(
     ``strategy`` (a ``tf.distribute`` strategy, e.g.
     :func:`tfxdr.distribute.multi_worker_strategy`) holds the model's variables;
     every worker of a cluster calls ``train`` with its own ``out`` and ends with
-    the same weights.
+    the same weights.  ``callbacks`` are Keras callbacks that ``fit`` calls besides
+    the run's own (a timer, a profiler).
 
     The run trains in a staging directory beside ``out`` (see :mod:`tfxdr.rundir`)
     and becomes ``out`` when complete.  If an earlier run of the same settings
@@ -179,7 +181,7 @@ def train(
                 _say(quiet, f"resuming {target} {where} (--restart starts over)")
             else:
                 _write_inputs(planned, run_dir, quiet, interactions)
-            report = _train_staged(planned, run_dir, resume, verbose, strategy)
+            report = _train_staged(planned, run_dir, resume, verbose, strategy, callbacks)
         except TrainingError:
             raise  # the run is kept, marked failed
         except BaseException:
@@ -208,7 +210,7 @@ def _write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool,
 
 
 def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose,
-                  strategy=None) -> dict:
+                  strategy=None, callbacks: Sequence | None = None) -> dict:
     """Trains (or resumes) the run in ``run_dir`` from its saved inputs, scores the test
     split and writes the model, metrics and status; returns metrics.json."""
     task, config, seed = planned.task, planned.config, planned.record["seed"]
@@ -221,7 +223,7 @@ def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose,
         model = planned.spec.create(config, features, seed)
     try:
         result = fit_with_selection(model, task, prepared, config, seed, run_dir,
-                                    verbose=verbose, resume=resume)
+                                    verbose=verbose, resume=resume, callbacks=callbacks)
     except TrainingInterrupted as error:
         rundir.write_status(run_dir, "interrupted", reason=str(error))
         raise TrainingInterrupted(f"{error} in {run_dir}; run the same command to resume",

@@ -127,6 +127,7 @@ def catalogue_scale(
     noise: float = 0.3,
     domains: tuple[str, ...] = ("books", "movies"),
     seed: int = 0,
+    noise_rating: float = 5.0,
 ) -> pd.DataFrame:
     """Interactions ``user_id,item_id,domain,timestamp,rating`` shaped like an Amazon
     cross-domain pair: tens of thousands of items per domain, about ten clicks per
@@ -141,7 +142,10 @@ def catalogue_scale(
     group and domain, so a million clicks take seconds.
 
     Args: as :func:`planted_domains`, and ``popularity_exponent`` (0: uniform; at
-        the default 0.5, 90% of these catalogues is clicked at least once).
+        the default 0.5, 90% of these catalogues is clicked at least once);
+        ``noise_rating``: the rating of the draws from the whole domain (the
+        others are rated 5), so that with e.g. 1 a rating >= 4 says whether the
+        item came from the user's block: a CTR label with planted signal.
     """
     if len({d[0] for d in domains}) != len(domains):
         raise ValueError(f"domains {domains} must start with different letters: item ids "
@@ -162,7 +166,8 @@ def catalogue_scale(
             chosen = from_block & (groups[owner] == group)
             picked[chosen] = _draw(rng, popularity[block], block, int(chosen.sum()))
         frames.append(pd.DataFrame({"user": owner, "item": picked, "domain": domain,
-                                    "letter": domain[0]}))
+                                    "letter": domain[0],
+                                    "rating": np.where(from_block, 5.0, noise_rating)}))
     frame = pd.concat(frames, ignore_index=True).drop_duplicates(["user", "domain", "item"])
     frame = frame.iloc[rng.permutation(len(frame))].sort_values("user", kind="stable")
     steps = rng.integers(1, 100, size=len(frame))
@@ -171,7 +176,7 @@ def catalogue_scale(
     return pd.DataFrame({"user_id": "u" + frame["user"].astype(str).to_numpy(),
                          "item_id": (frame["letter"] + frame["item"].astype(str)).to_numpy(),
                          "domain": frame["domain"].to_numpy(), "timestamp": clock,
-                         "rating": 5.0})
+                         "rating": frame["rating"].to_numpy()})
 
 
 def _draw(rng: np.random.Generator, weights: np.ndarray, values: np.ndarray,
