@@ -46,7 +46,9 @@ def measure(csv: Path, model_name: str, steps: int) -> dict:
     from tfxdr import experiment
     from tfxdr.data.splits import load_split
     from tfxdr.features import FeatureSpec
+    from tfxdr.training import set_seed
 
+    set_seed(0)
     started = time.perf_counter()
     planned = experiment.plan_run(model_name, experiment.DataConfig(str(csv), DOMAINS))
     run_dir = Path(tempfile.mkdtemp(prefix="ctr-scale-"))
@@ -77,6 +79,25 @@ def measure(csv: Path, model_name: str, steps: int) -> dict:
             "prepared_rss": prepared_rss, "peak_rss": peak_rss()}
 
 
+def generate(size: int, csv: Path) -> None:
+    """The table of about ``size`` events, written atomically to ``csv``."""
+    from tfxdr.data.synthetic import catalogue_scale
+
+    frame = catalogue_scale(size // 100, ITEMS, clicks_per_domain=50.0, noise=0.4,
+                            domains=DOMAINS, noise_rating=1.0)
+    frame.to_csv(csv.with_suffix(".part"), index=False)
+    os.replace(csv.with_suffix(".part"), csv)
+
+
+def child(args: list[str]) -> str:
+    """This script in a process of its own (its memory is its own); its last line."""
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    if done.returncode:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -84,12 +105,14 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="dadin")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child's CSV
+    parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.model, args.steps)))
         return 0
-    from tfxdr.data.synthetic import catalogue_scale
-
+    if args.generate:
+        generate(int(args.sizes), args.generate)
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"{args.model}, {args.steps} steps, domains {' + '.join(DOMAINS)} with "
           f"{ITEMS[0]:,} + {ITEMS[1]:,} items\n")
@@ -100,21 +123,12 @@ def main(argv=None) -> int:
     for size in (int(s) for s in args.sizes.split(",")):
         csv = args.out / f"ctr-{size}.csv"
         if not csv.exists():
-            frame = catalogue_scale(size // 100, ITEMS, clicks_per_domain=50.0, noise=0.4,
-                                    domains=DOMAINS, noise_rating=1.0)
-            frame.to_csv(csv.with_suffix(".part"), index=False)
-            os.replace(csv.with_suffix(".part"), csv)
-            events = len(frame)
-            del frame
-        else:
-            events = sum(1 for _ in csv.open()) - 1
-        child = subprocess.run(
-            [sys.executable, __file__, "--out", str(args.out), "--model", args.model,
-             "--steps", str(args.steps), "--measure", str(csv)],
-            capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-        if child.returncode:
-            raise SystemExit(f"size {size} failed:\n{child.stderr[-3000:]}")
-        row = {"events": events, **json.loads(child.stdout.strip().splitlines()[-1])}
+            child(["--out", str(args.out), "--sizes", str(size), "--generate", str(csv)])
+        with csv.open() as lines:
+            events = sum(1 for _ in lines) - 1
+        row = {"events": events, **json.loads(child(
+            ["--out", str(args.out), "--model", args.model, "--steps", str(args.steps),
+             "--measure", str(csv)]))}
         rows.append(row)
         auc = " / ".join(f"{v:.3f}" for v in row["val_auc"].values())
         print(f"| {events:,} | {row['train_instances']:,} | {row['prepare_seconds']:.0f} | "

@@ -18,6 +18,7 @@ still has a profile.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
@@ -182,19 +183,30 @@ class CtrInstances:
             return np.arange(len(self))
         return np.flatnonzero(np.isin(self.columns[DOMAIN], list(domains)))
 
+    @functools.cached_property
+    def _tensors(self) -> tuple[dict[str, tf.Tensor], list[tf.Tensor]]:
+        """The columns and the history tables as tensors, made once: every epoch's
+        dataset gathers its batches from them."""
+        columns = {name: tf.constant(values) for name, values in self.columns.items()}
+        tables = [tf.constant(np.concatenate([[""], items]).astype(str))
+                  for items in self.history_items]
+        return columns, tables
+
     def dataset(self, batch_size: int, shuffle: bool = True, seed: int = 0,
                 domains: tuple[str, ...] | None = None) -> tf.data.Dataset:
         """Batches of (raw request, label); ``history_<domain>`` is [B, history_len]
-        raw item ids, most recent last, "" in front when shorter."""
-        n = self.history_len
-        tables = [tf.constant(np.concatenate([[""], items]).astype(str)) for items in
-                  self.history_items]
-        offsets = tf.range(n, dtype=tf.int64) - n
-        rows = self.rows_of(domains)
-        columns = {name: values[rows] for name, values in self.columns.items()}
+        raw item ids, most recent last, "" in front when shorter.
 
-        def gather_histories(batch: dict[str, tf.Tensor]):
-            features = dict(batch)
+        Only the instances' positions are shuffled (a dataset element is a number,
+        not a row of strings), and each batch gathers its rows and histories, so
+        memory does not grow with the shuffle; the order is the one a shuffle of
+        the rows themselves with the same seed gives."""
+        n = self.history_len
+        columns, tables = self._tensors
+        offsets = tf.range(n, dtype=tf.int64) - n
+
+        def gather_batch(rows: tf.Tensor):
+            features = {name: tf.gather(values, rows) for name, values in columns.items()}
             label = features.pop(LABEL)
             for k, (name, table) in enumerate(zip(self.history_names, tables)):
                 end = features.pop(f"hist_end_{k}")[:, None]
@@ -204,11 +216,12 @@ class CtrInstances:
                 features[name] = tf.gather(table, tf.where(position >= start, position + 1, 0))
             return features, label
 
-        dataset = tf.data.Dataset.from_tensor_slices(columns)
+        rows = self.rows_of(domains)
+        dataset = tf.data.Dataset.from_tensor_slices(rows.astype(np.int64))
         if shuffle:
             dataset = dataset.shuffle(max(len(rows), 1), seed=seed, reshuffle_each_iteration=True)
         return (dataset.batch(batch_size)
-                .map(gather_histories, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .map(gather_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .prefetch(tf.data.AUTOTUNE))
 
 
