@@ -28,8 +28,11 @@ def _at_clicks(values, positions, present):
 def bag_multinomial_log_likelihood(positions, present, logits):
     """:func:`multinomial_log_likelihood` of the binary clicks given as a bag
     (``positions``, ``present``: [B, T], see :meth:`tfxdr.layers.MultiHot.bag`):
-    the log-softmax read at the clicked columns only."""
-    return _at_clicks(ops.log_softmax(logits, axis=-1), positions, present)
+    the clicked columns' logits less clicks x logsumexp(logits), which is the
+    log-softmax read at the clicked columns without building the [B, I]
+    log-softmax (one fewer full-width pass forward and backward)."""
+    clicks = ops.sum(ops.cast(present, logits.dtype), axis=-1)
+    return _at_clicks(logits, positions, present) - clicks * ops.logsumexp(logits, axis=-1)
 
 
 def kl_standard_normal(mean, log_var=None):

@@ -10,6 +10,7 @@ O(interactions + batch x longest bag).
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pandas as pd
@@ -33,9 +34,15 @@ class ClickRows:
     def counts(self) -> np.ndarray:
         return np.diff(self.indptr)
 
-    def ragged(self) -> tf.RaggedTensor:
+    @functools.cached_property
+    def _ragged(self) -> tf.RaggedTensor:
         return tf.RaggedTensor.from_row_splits(tf.constant(self.items.astype(str)),
                                                tf.constant(self.indptr, tf.int64))
+
+    def ragged(self) -> tf.RaggedTensor:
+        """The rows as one ragged tensor, made once: every epoch's dataset and every
+        evaluation batch gathers from it."""
+        return self._ragged
 
 
 def click_rows(frame: pd.DataFrame, users: np.ndarray) -> ClickRows:
