@@ -7,7 +7,8 @@ Each argument after the bench is MODEL=LABEL,LABEL,...: the settings tried for
 one model.  Reads BENCH/LABEL/seed-N/config.json and metrics.json; prints one
 row per label and seed (learning rate, epochs run, best epoch, the validation
 selection score at the best epoch, a test metric) with the setting of best mean
-validation score marked.  Test is shown, never used.
+validation score marked.  Test is shown, never used.  ``--seeds 0`` compares the
+settings on the same seeds when the chosen one has since been run on more.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ def read_runs(bench: Path, label: str) -> list[dict]:
 
 
 def table(bench: Path, groups: dict[str, list[str]], key: str = MEAN,
-          metric: str = "recall@50") -> str:
+          metric: str = "recall@50", seeds: set[int] | None = None) -> str:
     lines = ["| model | setting | seed | learning rate | epochs run | best epoch | "
              f"validation score | test {metric} ({key}) |", "|---|---|---|---|---|---|---|---|"]
     for model, labels in groups.items():
-        runs = {label: read_runs(bench, label) for label in labels}
-        chosen = max(labels, key=lambda label: np.mean(
+        runs = {label: [run for run in read_runs(bench, label)
+                        if seeds is None or run["seed"] in seeds] for label in labels}
+        chosen = max((label for label in labels if runs[label]), key=lambda label: np.mean(
             [run["validation"]["selection_score"] for run in runs[label]]))
         for label in labels:
             for run in runs[label]:
@@ -63,8 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key", default=MEAN, help=f"metrics key of the test column "
                         f"(default: {MEAN!r})")
     parser.add_argument("--metric", default="recall@50", help="test column's metric")
+    parser.add_argument("--seeds", type=lambda text: {int(s) for s in text.split(",")},
+                        help="only these seeds' runs (default: all)")
     args = parser.parse_args(argv)
-    print(table(args.bench, dict(args.groups), args.key, args.metric))
+    print(table(args.bench, dict(args.groups), args.key, args.metric, args.seeds))
 
 
 if __name__ == "__main__":

@@ -207,3 +207,7 @@ def test_selection_table_marks_the_setting_of_best_mean_validation_not_test(tmp_
         "| fm | fm_lr1 | 0 | 0.001 | 12 | 7 | 0.6000 | 0.7000 |",
         "| fm | fm_lr1 | 1 | 0.001 | 12 | 7 | 0.7000 | 0.7000 |",
         "| fm | **fm_lr3** | 0 | 0.003 | 12 | 7 | **0.6600** | 0.5000 |"]
+    lines = load_benchmark("selection_table").table(tmp_path, {"fm": ["fm_lr3", "fm_lr1"]},
+                                                     seeds={1})
+    assert lines.splitlines()[2:] == [  # seed 1 alone: lr3 has none
+        "| fm | **fm_lr1** | 1 | 0.001 | 12 | 7 | **0.7000** | 0.7000 |"]
