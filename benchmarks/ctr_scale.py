@@ -98,20 +98,39 @@ def child(args: list[str]) -> str:
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
+def sizes(text: str) -> list[int]:
+    """``--sizes``: positive integers, comma-separated."""
+    try:
+        values = [int(s) for s in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected numbers of events >= 100, "
+                                         "comma-separated, e.g. 1000000,10000000")
+    return values
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--sizes", default="1000000,10000000", type=sizes,
+                        help="events per table, comma-separated")
     parser.add_argument("--model", default="dadin")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child's CSV
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    from tfxdr.registry import MODELS
+
+    ctr_models = [spec.name for spec in MODELS.specs() if spec.task == "ctr"]
+    if args.model not in ctr_models:
+        parser.error(f"--model: {args.model!r} is not a CTR model; expected one of "
+                     f"{', '.join(ctr_models)}")
     if args.measure:
         print(json.dumps(measure(args.measure, args.model, args.steps)))
         return 0
     if args.generate:
-        generate(int(args.sizes), args.generate)
+        generate(args.sizes[0], args.generate)
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"{args.model}, {args.steps} steps, domains {' + '.join(DOMAINS)} with "
@@ -120,7 +139,7 @@ def main(argv=None) -> int:
           "peak RSS after preparing, GB | peak RSS, GB |\n|---|---|---|---|---|---|---|",
           flush=True)
     rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in args.sizes:
         csv = args.out / f"ctr-{size}.csv"
         if not csv.exists():
             child(["--out", str(args.out), "--sizes", str(size), "--generate", str(csv)])

@@ -256,6 +256,10 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--no-xla", dest="xla", action="store_false")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.models.split(",") if name not in MODELS.names()]
+    if unknown:
+        parser.error(f"--models: unknown model {unknown[0]!r}; expected some of "
+                     f"{', '.join(MODELS.names())}")
     out = args.out or Path(tempfile.mkdtemp(prefix="throughput-"))
     out.mkdir(parents=True, exist_ok=True)
     print(f"dataset {args.dataset}, {args.epochs} epochs, {args.steps} bare steps\n")

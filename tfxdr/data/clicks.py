@@ -35,14 +35,11 @@ class ClickRows:
         return np.diff(self.indptr)
 
     @functools.cached_property
-    def _ragged(self) -> tf.RaggedTensor:
-        return tf.RaggedTensor.from_row_splits(tf.constant(self.items.astype(str)),
-                                               tf.constant(self.indptr, tf.int64))
-
     def ragged(self) -> tf.RaggedTensor:
         """The rows as one ragged tensor, made once: every epoch's dataset and every
         evaluation batch gathers from it."""
-        return self._ragged
+        return tf.RaggedTensor.from_row_splits(tf.constant(self.items.astype(str)),
+                                               tf.constant(self.indptr, tf.int64))
 
 
 def click_rows(frame: pd.DataFrame, users: np.ndarray) -> ClickRows:
@@ -64,7 +61,7 @@ def click_bag_dataset(rows: dict[str, ClickRows], user_positions: np.ndarray, ba
     Users are shuffled once per epoch with ``seed`` (reshuffled each epoch,
     deterministically); the last batch may be smaller.
     """
-    ragged = {name: r.ragged() for name, r in rows.items()}
+    ragged = {name: r.ragged for name, r in rows.items()}
 
     def gather(users: tf.Tensor) -> dict[str, tf.Tensor]:
         return {name: tf.gather(values, users).to_tensor("") for name, values in ragged.items()}
