@@ -44,20 +44,15 @@ def measure(csv: Path, model_name: str, steps: int) -> dict:
     import keras
 
     from tfxdr import experiment
-    from tfxdr.data.splits import load_split
-    from tfxdr.features import FeatureSpec
     from tfxdr.training import set_seed
 
     set_seed(0)
     started = time.perf_counter()
     planned = experiment.plan_run(model_name, experiment.DataConfig(str(csv), DOMAINS))
     run_dir = Path(tempfile.mkdtemp(prefix="ctr-scale-"))
-    experiment._write_inputs(planned, run_dir, quiet=True)
-    split_frame, _ = load_split(run_dir)
-    features = FeatureSpec.load(run_dir)
+    experiment.write_inputs(planned, run_dir, quiet=True)
+    features, prepared = experiment.read_inputs(planned, run_dir)
     task, config = planned.task, planned.config
-    prepared = task.prepare(split_frame, features, config, run_dir)
-    del split_frame
     prepare_seconds = time.perf_counter() - started
     prepared_rss = peak_rss()
 
@@ -69,7 +64,7 @@ def measure(csv: Path, model_name: str, steps: int) -> dict:
 
     model = planned.spec.create(config, features, 0)
     dataset = task.train_dataset(prepared, config.batch_size, 0)
-    model.fit(dataset.take(steps), epochs=1, verbose=0, callbacks=[StepTimes()])
+    model.fit(dataset.repeat().take(steps), epochs=1, verbose=0, callbacks=[StepTimes()])
     timed = len(times) - WARMUP_STEPS
     auc = task.evaluate(model, prepared, "val")
     return {"train_instances": task.num_train_examples(prepared),
@@ -120,6 +115,9 @@ def main(argv=None) -> int:
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child's CSV
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.steps <= WARMUP_STEPS:
+        parser.error(f"--steps: expected more than {WARMUP_STEPS} (the first "
+                     f"{WARMUP_STEPS} are not timed), got {args.steps}")
     from tfxdr.registry import MODELS
 
     ctr_models = [spec.name for spec in MODELS.specs() if spec.task == "ctr"]

@@ -180,7 +180,7 @@ def train(
                 where = read_progress(run_dir / rundir.CHECKPOINT_DIR / rundir.RESUME_FILE)
                 _say(quiet, f"resuming {target} {where} (--restart starts over)")
             else:
-                _write_inputs(planned, run_dir, quiet, interactions)
+                write_inputs(planned, run_dir, quiet, interactions)
             report = _train_staged(planned, run_dir, resume, verbose, strategy, callbacks)
         except TrainingError:
             raise  # the run is kept, marked failed
@@ -192,10 +192,10 @@ def train(
     return report
 
 
-def _write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool,
-                  interactions: Interactions | None = None) -> None:
-    """Loads the data (unless given) and writes what the run trains on: split,
-    feature spec, config."""
+def write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool = False,
+                 interactions: Interactions | None = None) -> None:
+    """Loads the data (unless given) and writes what the run trains on into
+    ``run_dir``: split, feature spec, the task's own inputs and config.json."""
     task, config, seed = planned.task, planned.config, planned.record["seed"]
     interactions = task.restrict(interactions if interactions is not None
                                  else load_interactions(planned.data, quiet=quiet))
@@ -209,16 +209,22 @@ def _write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool,
     write_json(run_dir / CONFIG_FILE, planned.record)
 
 
+def read_inputs(planned: PlannedRun, run_dir: Path) -> tuple[FeatureSpec, object]:
+    """The feature spec and the task's prepared data (what its datasets and
+    evaluation read) from inputs :func:`write_inputs` saved in ``run_dir``."""
+    split_frame, _ = load_split(run_dir)
+    features = FeatureSpec.load(run_dir)
+    return features, planned.task.prepare(split_frame, features, planned.config, run_dir)
+
+
 def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose,
                   strategy=None, callbacks: Sequence | None = None) -> dict:
     """Trains (or resumes) the run in ``run_dir`` from its saved inputs, scores the test
     split and writes the model, metrics and status; returns metrics.json."""
     task, config, seed = planned.task, planned.config, planned.record["seed"]
-    split_frame, _ = load_split(run_dir)
-    features = FeatureSpec.load(run_dir)
     rundir.write_status(run_dir, "running", pid=os.getpid())
     set_seed(seed)
-    prepared = task.prepare(split_frame, features, config, run_dir)
+    features, prepared = read_inputs(planned, run_dir)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = planned.spec.create(config, features, seed)
     try:
