@@ -2,9 +2,11 @@
 dense click vectors, in one run.
 
     python benchmarks/click_step.py [--items 30800,39000] [--clicks 10] [--steps 10]
+        [--updates fused,keras]
 
-Builds the model twice on a two-domain spec of ``--items`` items (``click_inputs``
-bags and dense, the same weights), draws batches of ``batch_size`` users with
+Builds the model on a two-domain spec of ``--items`` items once per
+``click_inputs`` (bags, dense) and ``adam_update`` (``--updates``: fused and Keras's
+Adam by default), all from the same weights, draws batches of ``batch_size`` users with
 ``--clicks`` clicks per domain from a power-law popularity, and times
 ``train_on_batch`` after one untimed step.  Prints ms per step, users per second,
 the ratio, and the step's matmul FLOPs (forward and backward of Multi-VAE's
@@ -73,7 +75,13 @@ def main(argv=None) -> int:
     parser.add_argument("--items", default="30800,39000")
     parser.add_argument("--clicks", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--updates", default="fused,keras",
+                        help="adam_update values to time, comma-separated")
     args = parser.parse_args(argv)
+    updates = args.updates.split(",")
+    if not set(updates) <= {"fused", "keras"}:
+        parser.error(f"--updates: expected fused and/or keras, comma-separated, "
+                     f"got {args.updates!r}")
     items = [int(n) for n in args.items.split(",")]
     model_spec = MODELS.get(args.model)
     config = model_spec.config_cls()
@@ -82,29 +90,38 @@ def main(argv=None) -> int:
           f"{config.batch_size}, {args.clicks} clicks per user and domain\n")
     peak = matmul_peak()
     print(f"float32 matmul rate measured now: {peak:.0f} GFLOP/s\n")
-    print("| inputs | ms per step | users/s | GFLOP per step | ms at the matmul rate | "
-          "step / that |\n|---|---|---|---|---|---|")
+    print("| inputs | Adam update | ms per step | users/s | GFLOP per step | "
+          "ms at the matmul rate | step / that |\n|---|---|---|---|---|---|---|")
     timings = {}
     weights = None
     for sparse in (True, False):
-        model = model_spec.create(dataclasses.replace(
-            config, click_inputs="bags" if sparse else "dense"), spec(items), seed=0)
-        if weights is None:
-            weights = model.get_weights()
-        model.set_weights(weights)
-        model.train_on_batch(data[0])
-        started = time.perf_counter()
-        for batch in data[1:]:
-            model.train_on_batch(batch)
-        timings[sparse] = (time.perf_counter() - started) / args.steps
-        row = (f"| {'bags' if sparse else 'dense vectors'} | {1000 * timings[sparse]:.0f} | "
-               f"{config.batch_size / timings[sparse]:.0f} |")
-        if args.model == "multivae":
-            flops = step_flops(config, sum(items), args.clicks * len(items), sparse)
-            bound = flops / peak / 1e9
-            row += f" {flops / 1e9:.1f} | {1000 * bound:.0f} | {timings[sparse] / bound:.2f} |"
-        print(row)
-    print(f"\nbags / dense time: {timings[True] / timings[False]:.2f}")
+        for update in updates:
+            model = model_spec.create(dataclasses.replace(
+                config, click_inputs="bags" if sparse else "dense", adam_update=update),
+                spec(items), seed=0)
+            if weights is None:
+                weights = model.get_weights()
+            model.set_weights(weights)
+            model.train_on_batch(data[0])
+            started = time.perf_counter()
+            for batch in data[1:]:
+                model.train_on_batch(batch)
+            seconds = timings[sparse, update] = (time.perf_counter() - started) / args.steps
+            row = (f"| {'bags' if sparse else 'dense vectors'} | {update} | "
+                   f"{1000 * seconds:.0f} | {config.batch_size / seconds:.0f} |")
+            if args.model == "multivae":
+                flops = step_flops(config, sum(items), args.clicks * len(items), sparse)
+                bound = flops / peak / 1e9
+                row += f" {flops / 1e9:.1f} | {1000 * bound:.0f} | {seconds / bound:.2f} |"
+            print(row, flush=True)
+    print()
+    for update in updates:
+        print(f"bags / dense time, {update} Adam: "
+              f"{timings[True, update] / timings[False, update]:.2f}")
+    if len(updates) == 2:
+        for sparse in (True, False):
+            print(f"fused / Keras Adam time, {'bags' if sparse else 'dense vectors'}: "
+                  f"{timings[sparse, 'fused'] / timings[sparse, 'keras']:.2f}")
     return 0
 
 

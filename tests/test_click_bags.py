@@ -13,6 +13,7 @@ from tfxdr.losses import (bag_multinomial_log_likelihood, bag_reconstruction_log
                           multinomial_log_likelihood, reconstruction_log_likelihood)
 from tfxdr.models import MODELS
 from tfxdr.ops import dense_on_bag
+from tfxdr.optimizers import FusedAdam
 from test_keras_saving import click_spec
 
 
@@ -104,3 +105,40 @@ def test_a_model_on_bags_has_the_losses_gradients_and_scores_of_the_dense_vector
             np.testing.assert_allclose(tf.convert_to_tensor(a), b, rtol=1e-4, atol=1e-7)
     for a, b in zip(sparse_scores, dense_scores):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_training_on_bags_equals_training_on_dense_vectors_with_fused_adam(name):
+    spec = MODELS.get(name)
+    config = dataclasses.replace(spec.config_cls(), **SMALL[name])
+    # m1 and b2 clicked by two users: their kernel rows get a sparse gradient in two parts.
+    batch = {"items_movies": tf.constant([["m1", "m3"], ["m1", "m5"], ["m2", ""]]),
+             "items_books": tf.constant([["b0", "b2"], ["b2", ""], ["b4", ""]])}
+    weights, start = {}, None
+    for update in ("fused", "keras"):
+        for inputs in ("bags", "dense"):
+            model = spec.create(dataclasses.replace(config, click_inputs=inputs,
+                                                    adam_update=update), click_spec(), seed=0)
+            assert isinstance(model.optimizer, FusedAdam) == (update == "fused")
+            start = start or model.get_weights()
+            model.set_weights(start)
+            for _ in range(2):
+                model.train_on_batch(batch)
+            weights[update, inputs] = model.get_weights()
+    for a, b in zip(weights["fused", "bags"], weights["fused", "dense"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    # Keras's Adam takes the two parts' squares for the square of their sum (D2D-TM's
+    # encoders also read the dense generated vectors: their gradient is dense anyway).
+    if name == "multivae":
+        assert not all(np.allclose(a, b, rtol=1e-4, atol=1e-6)
+                       for a, b in zip(weights["keras", "bags"], weights["keras", "dense"]))
+
+
+def test_auto_fuses_adam_when_a_model_reads_bags():
+    spec = MODELS.get("d2dtm")
+    config = dataclasses.replace(spec.config_cls(), **SMALL["d2dtm"])
+    for inputs, fused in (("bags", True), ("dense", False)):
+        model = spec.create(dataclasses.replace(config, click_inputs=inputs), click_spec(), 0)
+        assert model.fuses_adam() is fused
+        assert {type(model.optimizer), type(model.d_optimizer)} == \
+            {FusedAdam if fused else keras.optimizers.Adam}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from tfxdr.config import ClickInputsConfig, TrainConfig, TwoPlayerConfig, require
+from tfxdr.config import (AdamUpdateConfig, ClickInputsConfig, TrainConfig, TwoPlayerConfig,
+                          require)
 from tfxdr.registry import register
 
 PRESETS = {
@@ -17,7 +18,7 @@ ABLATIONS = ("full", "vae_cc", "vae_gan", "vae")
 
 
 @dataclasses.dataclass
-class D2DTMConfig(ClickInputsConfig, TwoPlayerConfig, TrainConfig):
+class D2DTMConfig(AdamUpdateConfig, ClickInputsConfig, TwoPlayerConfig, TrainConfig):
     """Hyperparameters; lambda_0..lambda_4 weight Eq. 1-7.
 
     Args:
@@ -45,6 +46,8 @@ class D2DTMConfig(ClickInputsConfig, TwoPlayerConfig, TrainConfig):
             as bags measured no faster (1.13 of the dense step at 30,800 + 39,000
             items, batch 128, on a busy machine; ``benchmarks/click_step.py
             --model d2dtm``).
+        adam_update: Keras's or TensorFlow's fused Adam update (see
+            :class:`~tfxdr.config.AdamUpdateConfig`; fused from 10,000 items).
 
     Defaults not given by the paper were chosen on the validation users of
     ML-1M Drama/Comedy (seed 0): the losses are per-user sums over items, so

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from tfxdr.config import ClickInputsConfig, TrainConfig, require
+from tfxdr.config import AdamUpdateConfig, ClickInputsConfig, TrainConfig, require
 from tfxdr.registry import register
 
 
 @dataclasses.dataclass
-class MultiVAEConfig(ClickInputsConfig, TrainConfig):
+class MultiVAEConfig(AdamUpdateConfig, ClickInputsConfig, TrainConfig):
     """Hyperparameters.
 
     Architecture ``I-600-200-50-200-600-I`` is the one D2D-TM reports for its
@@ -19,7 +19,8 @@ class MultiVAEConfig(ClickInputsConfig, TrainConfig):
     updates, which suit a 100k-user dataset, to a value that reaches the cap
     within a MovieLens-sized run.
 
-    ``click_inputs``: see :class:`~tfxdr.config.ClickInputsConfig`.
+    ``click_inputs``: see :class:`~tfxdr.config.ClickInputsConfig`; ``adam_update``:
+    :class:`~tfxdr.config.AdamUpdateConfig`.
     """
 
     hidden_dims: tuple[int, ...] = (600, 200)

@@ -41,6 +41,7 @@ from keras import ops
 from tfxdr.config import Config, TwoPlayerConfig, from_dict, to_dict
 from tfxdr.features import FeatureSpec
 from tfxdr.layers import FeaturePreprocessor
+from tfxdr.optimizers import adam
 from tfxdr.registry import MODELS
 
 NON_FINITE = "non-finite loss term"
@@ -119,16 +120,23 @@ class TfxdrModel(keras.Model):
         return inputs if self.spec is None else self.preprocessor(inputs)
 
     def compile_default(self) -> None:
-        """Adam at the config's learning rate(s); a discriminator gets its own Adam."""
+        """Adam at the config's learning rate(s); a discriminator gets its own Adam
+        (both fused where :meth:`fuses_adam` says so)."""
         cfg = self.config
         d_optimizer, d_steps = None, 1
         if self.discriminator_objective is not None:
             d_rate = cfg.learning_rate
             if isinstance(cfg, TwoPlayerConfig):
                 d_rate, d_steps = cfg.d_learning_rate or cfg.learning_rate, cfg.d_steps
-            d_optimizer = keras.optimizers.Adam(d_rate)
-        self.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), d_optimizer=d_optimizer,
-                     d_steps=d_steps)
+            d_optimizer = adam(d_rate, self.fuses_adam())
+        self.compile(optimizer=adam(cfg.learning_rate, self.fuses_adam()),
+                     d_optimizer=d_optimizer, d_steps=d_steps)
+
+    def fuses_adam(self) -> bool:
+        """Whether :meth:`compile_default` takes :class:`~tfxdr.optimizers.FusedAdam`
+        (models whose weights grow with a catalogue decide; see
+        :class:`~tfxdr.config.AdamUpdateConfig`)."""
+        return False
 
     def compile(self, optimizer="adam", d_optimizer=None, d_steps: int = 1,
                 phase_optimizers: dict | None = None, **kwargs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import keras
 
+from tfxdr.config import AdamUpdateConfig, ClickInputsConfig
 from tfxdr.features import items_input
 from tfxdr.layers import MultiHot
 from tfxdr.models.base import TfxdrModel
@@ -26,6 +27,14 @@ class ClickModel(TfxdrModel):
         self.multi_hot = [MultiHot(n, name=f"multi_hot_{k}") for k, n in enumerate(self.num_items)]
         for layer in self.multi_hot:
             layer.build()
+        cfg = self.config
+        self.reads_bags = (isinstance(cfg, ClickInputsConfig)
+                           and cfg.reads_bags(sum(self.num_items)))
+
+    def fuses_adam(self) -> bool:
+        cfg = self.config
+        return isinstance(cfg, AdamUpdateConfig) and cfg.fuses_adam(sum(self.num_items),
+                                                                     self.reads_bags)
 
     @property
     def num_domains(self) -> int:

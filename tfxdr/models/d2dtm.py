@@ -80,7 +80,6 @@ class D2DTM(ClickModel):
         super().build(input_shape)
         cfg = self.config
         sizes = dict(zip("ab", self.num_items))
-        self.reads_bags = cfg.reads_bags(sum(self.num_items))
         private, shared = cfg.layer_sizes(sizes["a"], sizes["b"])
         self.dropout = keras.layers.Dropout(cfg.input_dropout, seed=self.seed)
         self.sample = GaussianSample(seed=self.seed + 1)

@@ -40,7 +40,6 @@ class MultiVAE(ClickModel):
                                       kernel_regularizer=regularizer, name=name)
 
         width = sum(self.num_items)
-        self.reads_bags = cfg.reads_bags(width)
         self.input_dropout = keras.layers.Dropout(cfg.dropout, seed=self.seed)
         self.encoder = [dense(d, f"encoder_{i}") for i, d in enumerate(cfg.hidden_dims)]
         self.to_mean = dense(cfg.latent_dim, "mean", activation=None)
