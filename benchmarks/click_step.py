@@ -2,17 +2,17 @@
 dense click vectors, in one run.
 
     python benchmarks/click_step.py [--items 30800,39000] [--clicks 10] [--steps 10]
-        [--updates fused,keras]
+        [--updates fused,keras] [--set KEY=VALUE ...]
 
 Builds the model on a two-domain spec of ``--items`` items once per
 ``click_inputs`` (bags, dense) and ``adam_update`` (``--updates``: fused and Keras's
 Adam by default), all from the same weights, draws batches of ``batch_size`` users with
 ``--clicks`` clicks per domain from a power-law popularity, and times
 ``train_on_batch`` after one untimed step.  Prints ms per step, users per second,
-the ratio, and the step's matmul FLOPs (forward and backward of Multi-VAE's
-layers; the first layer's only on dense vectors) over the float32 matmul rate
-measured in the same run: the time the step would take at that rate (for
-Multi-VAE; other models get the times alone).
+the ratios, and the step's matrix-product FLOPs (counted from the traced step as
+``benchmarks/throughput.py`` counts them; a bag's gather and sum are not products)
+over the float32 matmul rate measured in the same run: the time the step would
+take at that rate.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from recguru_speed import matmul_peak  # noqa: E402
+from throughput import step_flops  # noqa: E402
 from tfxdr.features import Feature, FeatureSpec  # noqa: E402
-from tfxdr.registry import MODELS  # noqa: E402
+from tfxdr.errors import ConfigError  # noqa: E402
+from tfxdr.registry import resolve_config  # noqa: E402
 
 
 def spec(items: list[int]) -> FeatureSpec:
@@ -53,22 +55,6 @@ def batches(items: list[int], users: int, clicks: int, count: int, seed: int = 0
     return out
 
 
-def step_flops(config, items: int, clicks: int, bags: bool) -> float:
-    """Matmul FLOPs of one Multi-VAE step of a batch: 2 per multiply-add, forward, and
-    backward for the weights and (but in the first layer) the inputs."""
-    widths = [items, *config.hidden_dims, config.latent_dim, *reversed(config.hidden_dims),
-              items]
-    sizes = list(zip(widths[:-1], widths[1:]))
-    sizes.insert(len(config.hidden_dims) + 1, (widths[len(config.hidden_dims)],
-                                               config.latent_dim))  # the log-variance head
-    total = 0.0
-    for k, (fan_in, fan_out) in enumerate(sizes):
-        passes = 3 if k else 2  # no gradient for the input
-        rows = clicks if (bags and k == 0) else fan_in  # a bag reads its clicks' rows
-        total += passes * 2 * config.batch_size * rows * fan_out
-    return total
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="multivae")
@@ -77,14 +63,18 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--updates", default="fused,keras",
                         help="adam_update values to time, comma-separated")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="a config field of the model (repeatable)")
     args = parser.parse_args(argv)
     updates = args.updates.split(",")
     if not set(updates) <= {"fused", "keras"}:
         parser.error(f"--updates: expected fused and/or keras, comma-separated, "
                      f"got {args.updates!r}")
     items = [int(n) for n in args.items.split(",")]
-    model_spec = MODELS.get(args.model)
-    config = model_spec.config_cls()
+    try:
+        model_spec, config = resolve_config(args.model, args.overrides)
+    except ConfigError as error:
+        parser.error(str(error))
     data = batches(items, config.batch_size, args.clicks, args.steps + 1)
     print(f"{args.model}, items {' + '.join(f'{n:,}' for n in items)}, batch "
           f"{config.batch_size}, {args.clicks} clicks per user and domain\n")
@@ -109,10 +99,9 @@ def main(argv=None) -> int:
             seconds = timings[sparse, update] = (time.perf_counter() - started) / args.steps
             row = (f"| {'bags' if sparse else 'dense vectors'} | {update} | "
                    f"{1000 * seconds:.0f} | {config.batch_size / seconds:.0f} |")
-            if args.model == "multivae":
-                flops = step_flops(config, sum(items), args.clicks * len(items), sparse)
-                bound = flops / peak / 1e9
-                row += f" {flops / 1e9:.1f} | {1000 * bound:.0f} | {seconds / bound:.2f} |"
+            flops = step_flops(model, data[1])
+            bound = flops / peak / 1e9
+            row += f" {flops / 1e9:.1f} | {1000 * bound:.0f} | {seconds / bound:.2f} |"
             print(row, flush=True)
     print()
     for update in updates:
