@@ -76,7 +76,8 @@ def test_kill_9_mid_epoch_then_the_same_command_resumes_a_click_model(planted_cs
     argv = _command("d2dtm", planted_csv, "books,movies", tmp_path / "run", 4, 16)
     assert main(_command("d2dtm", planted_csv, "books,movies", tmp_path / "whole", 4, 16)) == 0
     process = _start(argv)
-    _wait_for_steps(tmp_path / ".run.partial", 27, process)  # epoch 1 done
+    _wait_for_steps(tmp_path / ".run.partial", 27, process)  # epoch 1 trained
+    _checkpoint_times(tmp_path / ".run.partial", process, count=1)  # and checkpointed
     time.sleep(0.3)  # into epoch 2
     process.send_signal(signal.SIGKILL)
     process.communicate()
