@@ -279,9 +279,12 @@ def main(argv=None) -> int:
         rows.append({"model": name, "task": spec.task, "train": trained, **bare,
                      "matmul_gflops": peak, "bound": bound})
         print(row_text(name, spec.task, trained, bare, peak, bound), flush=True)
-    (out / "throughput.json").write_text(json.dumps(
-        {"dataset": args.dataset, "epochs": args.epochs, "steps": args.steps, "rows": rows},
-        indent=1))
+        if "xla_error" in bare:
+            print(f"{name}: XLA fails: {bare['xla_error']}", file=sys.stderr, flush=True)
+        # after every model: a long run stopped part-way keeps what it measured
+        (out / "throughput.json").write_text(json.dumps(
+            {"dataset": args.dataset, "epochs": args.epochs, "steps": args.steps,
+             "rows": rows}, indent=1))
     return 0
 
 
