@@ -122,14 +122,14 @@ class TfxdrModel(keras.Model):
     def compile_default(self) -> None:
         """Adam at the config's learning rate(s); a discriminator gets its own Adam
         (both fused where :meth:`fuses_adam` says so)."""
-        cfg = self.config
+        cfg, fused = self.config, self.fuses_adam()
         d_optimizer, d_steps = None, 1
         if self.discriminator_objective is not None:
             d_rate = cfg.learning_rate
             if isinstance(cfg, TwoPlayerConfig):
                 d_rate, d_steps = cfg.d_learning_rate or cfg.learning_rate, cfg.d_steps
-            d_optimizer = adam(d_rate, self.fuses_adam())
-        self.compile(optimizer=adam(cfg.learning_rate, self.fuses_adam()),
+            d_optimizer = adam(d_rate, fused)
+        self.compile(optimizer=adam(cfg.learning_rate, fused),
                      d_optimizer=d_optimizer, d_steps=d_steps)
 
     def fuses_adam(self) -> bool:
