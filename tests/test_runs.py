@@ -288,3 +288,36 @@ def test_callbacks_given_to_train_see_every_epoch_and_step(finished, tmp_path):
     assert [steps for _, steps in seen] == [sum(row.split(",")[1] == str(e) for row in logged)
                                             for e in (1, 2)]
     assert seen[0][1] > 1
+
+
+def test_checkpoint_due_bounds_the_share_of_time_spent_writing_checkpoints():
+    from tfxdr.resume import checkpoint_due
+
+    assert checkpoint_due(0.0, None)  # none written yet by this process
+    assert checkpoint_due(0.0, 0.9)  # cheap: every epoch
+    assert not checkpoint_due(99.0, 10.0)  # 10 s of writing in 99 s: over a tenth
+    assert checkpoint_due(100.0, 10.0)
+    assert not checkpoint_due(39.0, 10.0, overhead=0.25)
+    assert checkpoint_due(40.0, 10.0, overhead=0.25)
+    assert checkpoint_due(0.0, 10.0, overhead=None)  # --checkpoint-every-epoch
+
+
+def test_skipped_checkpoints_leave_the_final_one_and_the_same_result(finished, tmp_path,
+                                                                     monkeypatch):
+    import tfxdr.training as training
+
+    csv, run = finished
+    asked, written = [], []
+    monkeypatch.setattr(training, "checkpoint_due",
+                        lambda since, last, overhead: asked.append(overhead) or False)
+    saving = training.save_training_state
+    monkeypatch.setattr(training, "save_training_state",
+                        lambda *args: written.append(args[2]["progress"]["epoch"]) or saving(*args))
+    assert _train(csv, tmp_path / "every", "--checkpoint-every-epoch") == 0
+    assert _train(csv, tmp_path / "bounded") == 0
+    assert asked == [None, None, 0.1, 0.1]  # epochs 1 and 2 of each run; 3 is the last
+    assert written == [3, 3]
+    original = json.loads((run / "metrics.json").read_text())
+    for out in ("every", "bounded"):
+        report = json.loads((tmp_path / out / "metrics.json").read_text())
+        assert report["metrics"] == original["metrics"]

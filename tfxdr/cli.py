@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="replace a finished run at --out once the new run succeeds")
     train.add_argument("--restart", action="store_true",
                        help="discard an unfinished run of --out instead of resuming it")
+    train.add_argument("--checkpoint-every-epoch", action="store_true",
+                       help="write the resume checkpoint at every epoch's end, however long "
+                            "it takes (by default at most a tenth of the time goes to them)")
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
     bench = commands.add_parser(
@@ -277,12 +280,14 @@ def _run(args) -> int:
         print(data_lib.format_description(data_lib.describe(interactions)))
         return 0
     from tfxdr import experiment
+    from tfxdr.resume import CHECKPOINT_OVERHEAD
 
     if args.command == "train":
         report = experiment.train(
             args.model, _data_config(args), args.out, seed=args.seed,
             overrides=args.overrides, epochs=args.epochs, overwrite=args.overwrite,
             restart=args.restart, verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
+            checkpoint_overhead=None if args.checkpoint_every_epoch else CHECKPOINT_OVERHEAD,
         )
         print(f"{args.model} on {report['dataset']} {','.join(report['domains'])}, "
               f"seed {report['seed']}, test split "

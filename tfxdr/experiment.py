@@ -30,7 +30,7 @@ from tfxdr.errors import ConfigError, RunDirError, TrainingError, TrainingInterr
 from tfxdr.export import EXPORT_DIR, save_module
 from tfxdr.features import FeatureSpec
 from tfxdr.registry import MODELS, resolve_config
-from tfxdr.resume import read_progress
+from tfxdr.resume import CHECKPOINT_OVERHEAD, read_progress
 from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_json, write_json
 from tfxdr.tasks import TASKS
 from tfxdr.training import BEST_WEIGHTS, fit_with_selection, restore_weights, set_seed
@@ -144,6 +144,7 @@ def train(
     sources_record: dict | None = None,
     strategy=None,
     callbacks: Sequence | None = None,
+    checkpoint_overhead: float | None = CHECKPOINT_OVERHEAD,
 ) -> dict:
     """Trains ``model``, selects on validation, scores test once; returns metrics.json.
 
@@ -154,7 +155,9 @@ def train(
     :func:`tfxdr.distribute.multi_worker_strategy`) holds the model's variables;
     every worker of a cluster calls ``train`` with its own ``out`` and ends with
     the same weights.  ``callbacks`` are Keras callbacks that ``fit`` calls besides
-    the run's own (a timer, a profiler).
+    the run's own (a timer, a profiler).  ``checkpoint_overhead`` bounds the share
+    of time spent writing resume checkpoints (``None``: one every epoch; see
+    :func:`tfxdr.resume.checkpoint_due`).
 
     The run trains in a staging directory beside ``out`` (see :mod:`tfxdr.rundir`)
     and becomes ``out`` when complete.  If an earlier run of the same settings
@@ -181,7 +184,8 @@ def train(
                 _say(quiet, f"resuming {target} {where} (--restart starts over)")
             else:
                 write_inputs(planned, run_dir, quiet, interactions)
-            report = _train_staged(planned, run_dir, resume, verbose, strategy, callbacks)
+            report = _train_staged(planned, run_dir, resume, verbose, strategy, callbacks,
+                                   checkpoint_overhead)
         except TrainingError:
             raise  # the run is kept, marked failed
         except BaseException:
@@ -218,7 +222,8 @@ def read_inputs(planned: PlannedRun, run_dir: Path) -> tuple[FeatureSpec, object
 
 
 def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose,
-                  strategy=None, callbacks: Sequence | None = None) -> dict:
+                  strategy=None, callbacks: Sequence | None = None,
+                  checkpoint_overhead: float | None = CHECKPOINT_OVERHEAD) -> dict:
     """Trains (or resumes) the run in ``run_dir`` from its saved inputs, scores the test
     split and writes the model, metrics and status; returns metrics.json."""
     task, config, seed = planned.task, planned.config, planned.record["seed"]
@@ -229,7 +234,8 @@ def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose,
         model = planned.spec.create(config, features, seed)
     try:
         result = fit_with_selection(model, task, prepared, config, seed, run_dir,
-                                    verbose=verbose, resume=resume, callbacks=callbacks)
+                                    verbose=verbose, resume=resume, callbacks=callbacks,
+                                    checkpoint_overhead=checkpoint_overhead)
     except TrainingInterrupted as error:
         rundir.write_status(run_dir, "interrupted", reason=str(error))
         raise TrainingInterrupted(f"{error} in {run_dir}; run the same command to resume",

@@ -32,7 +32,8 @@ import tensorflow as tf
 from tfxdr.errors import DataError, TrainingError, TrainingInterrupted
 from tfxdr.io import atomic_file
 from tfxdr.models.base import NON_FINITE, NON_FINITE_WEIGHT, Phase
-from tfxdr.resume import load_training_state, save_training_state
+from tfxdr.resume import (CHECKPOINT_OVERHEAD, checkpoint_due, load_training_state,
+                          save_training_state)
 from tfxdr.rundir import CHECKPOINT_DIR, RESUME_FILE
 
 BEST_WEIGHTS = "best.weights.h5"
@@ -369,15 +370,17 @@ def fit_with_selection(
     verbose: int | str = "auto",
     callbacks: list | None = None,
     resume: bool = False,
+    checkpoint_overhead: float | None = CHECKPOINT_OVERHEAD,
 ) -> FitResult:
     """``model.fit`` with validation selection; restores the best weights at the end.
 
     The model's phases (:meth:`~tfxdr.models.base.TfxdrModel.training_phases`)
     each train on their own rows; callbacks are shared so that selection and
     logs run across them; the model's own callbacks (a schedule) come first,
-    then ``callbacks``.  Every epoch ends with ``checkpoints/resume.npz``;
-    ``resume`` continues from it.  Instances per second count every training
-    instance.
+    then ``callbacks``.  Epochs end with ``checkpoints/resume.npz``, every one
+    while it is cheap to write and otherwise as often as ``checkpoint_overhead``
+    allows (:func:`~tfxdr.resume.checkpoint_due`); ``resume`` continues from it.
+    Instances per second count every training instance.
 
     Raises:
         TrainingError: a loss term or an updated weight became NaN or infinite;
@@ -418,12 +421,15 @@ def fit_with_selection(
         history.load_state(record["history"])
         steps.load_state(record["steps"])
 
+    last = {"seconds": None, "ended": time.perf_counter()}  # this process's last checkpoint
+
     def checkpoint() -> None:
         started = time.perf_counter()
         save_training_state(model, resume_path, {
             "progress": progress, "selection": selection.state(), "history": history.state(),
             "steps": steps.state()})
-        progress["checkpoint_seconds"] += time.perf_counter() - started
+        last.update(seconds=time.perf_counter() - started, ended=time.perf_counter())
+        progress["checkpoint_seconds"] += last["seconds"]
 
     # A worker of a cluster stopping alone would leave the others waiting in the next
     # step's all-reduce: a signal ends it at once, and the cluster resumes from the
@@ -463,7 +469,10 @@ def fit_with_selection(
                                      - skip * config.batch_size)
             progress.update(epoch=epoch + 1, step=0, epochs_run=progress["epochs_run"] + 1,
                             done=bool(model.stop_training))
-            checkpoint()
+            if (progress["done"] or progress["epoch"] == epochs or stopper.requested
+                    or checkpoint_due(time.perf_counter() - last["ended"], last["seconds"],
+                                      checkpoint_overhead)):
+                checkpoint()
             if stopper.requested:
                 raise _interrupted(stopper, epoch + 1, 0, batches[index])
     save_weights(model, checkpoint_dir / LAST_WEIGHTS)
