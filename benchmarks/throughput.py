@@ -17,6 +17,9 @@ For each model (default: every registered one), on its task's development domain
   ``--steps`` batches of that phase's training dataset, held in memory, through
   ``tf.function(model.train_step)`` in graph mode; the fastest of three passes
   counts.
+- input pipeline alone: one epoch of the last phase's training dataset iterated
+  with nothing done to its batches: on 2 cores the pipeline and the step share the
+  cores, so ``tfxdr train`` cannot beat 1 / (1 / bare + 1 / input) by much.
 - XLA: the step holds the vocabulary lookups of raw ids, which XLA cannot compile,
   so the same batches with their lookups done beforehand go through the step in
   graph mode and with ``jit_compile=True`` (unless ``--no-xla``): the ratio is
@@ -200,6 +203,18 @@ def train_rate(name: str, data: experiment.DataConfig, out: Path, epochs: int) -
     return max(examples / timer.seconds[e] for e in timer.seconds if e > first), run
 
 
+def input_rate(run) -> float:
+    """Examples/s of the last phase's training dataset alone: one epoch of batches
+    made and dropped (the work ``fit`` does beside the step, on the same cores)."""
+    config, task, prepared = run.config, run.task, run.prepared
+    phase = run.model.training_phases(config.epochs)[-1]
+    dataset = task.train_dataset(prepared, config.batch_size, 1, phase.domains)
+    started = time.perf_counter()
+    for _ in dataset:
+        pass
+    return task.num_train_examples(prepared, phase.domains) / (time.perf_counter() - started)
+
+
 def bare_rates(run, steps: int, xla: bool) -> dict:
     """Examples/s of the bare step of the model's last phase in graph mode (and XLA
     after the lookups), and its FLOPs per example."""
@@ -240,7 +255,7 @@ def row_text(name: str, task: str, trained, bare: dict, peak: float, bound) -> s
     """One markdown row of the table (``-`` where a model has no such number)."""
     graph = bare.get("graph")
     cells = [name, task, rate(trained), rate(graph),
-             f"{trained / graph:.2f}" if graph else "-",
+             f"{trained / graph:.2f}" if graph else "-", rate(bare.get("input")),
              f"{bare['flops_per_example'] / 1e6:,.2f}" if bound else "-", rate(peak), rate(bound),
              f"{bound / graph:.2f}" if bound else "-", rate(bare.get("indexed")),
              "fails" if "xla_error" in bare else rate(bare.get("xla"))]
@@ -264,16 +279,16 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"dataset {args.dataset}, {args.epochs} epochs, {args.steps} bare steps\n")
     print("| model | task | tfxdr train ex/s | bare step ex/s | train / bare | "
-          "MFLOP per example | matmul GFLOP/s | FLOP-bound ex/s | bare / bound, time | "
-          "after lookups: graph ex/s | XLA ex/s |\n" + "|---" * 11 + "|",
-          flush=True)
+          "input pipeline alone ex/s | MFLOP per example | matmul GFLOP/s | "
+          "FLOP-bound ex/s | bare / bound, time | after lookups: graph ex/s | XLA ex/s |\n"
+          + "|---" * 12 + "|", flush=True)
     rows = []
     for name in args.models.split(","):
         spec = MODELS.get(name)
         data = experiment.DataConfig(dataset=args.dataset, **DEVELOPMENT[spec.task])
         trained, run = train_rate(name, data, out, args.epochs)
         peak = matmul_peak()  # next to the bare step: the machine's load drifts
-        bare = bare_rates(run, args.steps, args.xla)
+        bare = {**bare_rates(run, args.steps, args.xla), "input": input_rate(run)}
         flops = bare.get("flops_per_example")
         bound = peak * 1e9 / flops if flops else None
         rows.append({"model": name, "task": spec.task, "train": trained, **bare,
