@@ -23,7 +23,8 @@ For each model (default: every registered one), on its task's development domain
 - XLA: the step holds the vocabulary lookups of raw ids, which XLA cannot compile,
   so the same batches with their lookups done beforehand go through the step in
   graph mode and with ``jit_compile=True`` (unless ``--no-xla``): the ratio is
-  what XLA would give the rest of the step.
+  what XLA would give the rest of the step.  Both time only the batches of the
+  commonest input shape, so that XLA compiles once.
 - FLOP bound: the FLOPs of the step's matrix products and convolutions (forward
   and backward, from the shapes they have when the step runs) per example, over
   the float32 matmul rate measured just before (the load of a shared machine
@@ -215,6 +216,17 @@ def input_rate(run) -> float:
     return task.num_train_examples(prepared, phase.domains) / (time.perf_counter() - started)
 
 
+def commonest_shape(batches: list) -> list:
+    """The batches whose inputs have the shapes most of them share: XLA compiles a
+    step once per input shape (minutes for a transformer's), and batches of
+    sequences differ in length."""
+    groups: dict[tuple, list] = {}
+    for batch in batches:
+        shapes = tuple(tuple(t.shape) for t in tf.nest.flatten(batch, expand_composites=True))
+        groups.setdefault(shapes, []).append(batch)
+    return max(groups.values(), key=len)
+
+
 def bare_rates(run, steps: int, xla: bool) -> dict:
     """Examples/s of the bare step of the model's last phase in graph mode (and XLA
     after the lookups), and its FLOPs per example."""
@@ -235,7 +247,7 @@ def bare_rates(run, steps: int, xla: bool) -> dict:
     out["graph"] = per_batch / timed_passes(
         tf.function(model.train_step, reduce_retracing=True), batches)
     if xla and model.spec is not None:
-        indexed = [with_indices(model.preprocessor, batch) for batch in batches]
+        indexed = commonest_shape([with_indices(model.preprocessor, batch) for batch in batches])
         object.__setattr__(model, "preprocessor", LookupsDone(model.preprocessor))
         try:
             out["indexed"] = per_batch / timed_passes(

@@ -83,3 +83,10 @@ def test_einsum_flops_use_the_shapes_at_run_time(throughput):
     y = tf.zeros((2, 5, 2, 3))
     model.train_on_batch(x.to_tensor(), y)
     assert throughput.step_flops(Padded(model), (x, y)) == 2 * 2 * 240
+
+
+def test_xla_is_timed_on_the_batches_of_the_commonest_shape(throughput):
+    batches = [{"items": np.zeros((2, length), np.int32), "user": np.zeros(2, np.int32)}
+               for length in (5, 7, 5, 9, 5, 7)]
+    kept = throughput.commonest_shape(batches)
+    assert [batch["items"].shape for batch in kept] == [(2, 5)] * 3
