@@ -227,21 +227,31 @@ def commonest_shape(batches: list) -> list:
     return max(groups.values(), key=len)
 
 
-def bare_rates(run, steps: int, xla: bool) -> dict:
-    """Examples/s of the bare step of the model's last phase in graph mode (and XLA
-    after the lookups), and its FLOPs per example."""
+def held_step(run, steps: int) -> tuple:
+    """A fresh model of ``run``'s config in its last phase, built by a step on the
+    phase's first training batch, the next ``steps`` batches held in memory, and
+    the examples per batch; ``None`` when the phase has a single batch."""
     config, task, prepared = run.config, run.task, run.prepared
     phase = run.model.training_phases(config.epochs)[-1]
     dataset = task.train_dataset(prepared, config.batch_size, 0, phase.domains)
     per_batch = task.num_train_examples(prepared, phase.domains) / int(dataset.cardinality())
     batches = list(dataset.take(steps + 1))
     if len(batches) < 2:
-        return {}
+        return None
     model = MODELS.get(run.saved["model"]).create(config, run.spec, run.saved["seed"])
     model.start_phase(phase)
     # builds the model and its optimizers' variables
     model.train_on_batch(*keras.utils.unpack_x_y_sample_weight(batches[0]))
-    batches = batches[1:]
+    return model, batches[1:], per_batch
+
+
+def bare_rates(run, steps: int, xla: bool) -> dict:
+    """Examples/s of the bare step of the model's last phase in graph mode (and XLA
+    after the lookups), and its FLOPs per example."""
+    held = held_step(run, steps)
+    if held is None:
+        return {}
+    model, batches, per_batch = held
     out = {"flops_per_example": step_flops(model, batches[0]) / per_batch}
     # as fit traces it: batches of sequences differ in length
     out["graph"] = per_batch / timed_passes(

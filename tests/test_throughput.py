@@ -90,3 +90,19 @@ def test_xla_is_timed_on_the_batches_of_the_commonest_shape(throughput):
                for length in (5, 7, 5, 9, 5, 7)]
     kept = throughput.commonest_shape(batches)
     assert [batch["items"].shape for batch in kept] == [(2, 5)] * 3
+
+
+def test_step_profile_names_the_layer_that_made_each_op():
+    import sys
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        profile = load_benchmark("step_profile")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert profile.stage("attention/MatMul") == "attention"
+    assert profile.stage("gradient_tape/attention/MatMul_1") == "gradient_tape/attention"
+    assert profile.stage("adam/Mul_3") == "adam"
+    assert profile.stage("MatMul") == "(step)"
+    events = [("attention/MatMul", "MatMul", 2.0), ("attention/Read", "ReadVariableOp", 9.0),
+              ("adam/Mul", "Mul", 1.0), ("gradient_tape/attention/M", "MatMul", 3.0)]
+    assert profile.totals(events, lambda name, kind: kind) == [("MatMul", 5.0), ("Mul", 1.0)]
