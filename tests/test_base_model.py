@@ -14,7 +14,8 @@ from tfxdr.config import TrainConfig
 from tfxdr.errors import TrainingError
 from tfxdr.features import Feature, FeatureSpec
 from tfxdr.models import MODELS, D2DTMConfig, TfxdrModel
-from tfxdr.training import fit_with_selection, restore_weights
+from tfxdr.resume import load_training_state, save_training_state
+from tfxdr.training import fit_with_selection
 
 TERMS = ("loss", "d_loss", "aux")
 
@@ -104,11 +105,12 @@ def test_discriminator_takes_d_steps_updates_per_generator_update(d_steps):
 def test_checkpoint_restores_both_optimizers_iterations_and_moments(tmp_path):
     model = _duel(d_steps=2)
     model.fit(_batches(), epochs=1, verbose=0, shuffle=False)
-    path = tmp_path / "last.weights.h5"
-    model.save_weights(path)
+    path = tmp_path / "resume.npz"
+    save_training_state(model, path, {})
     fresh = _duel(d_steps=2, seed=1)
     assert int(fresh.optimizer.iterations) == 0 and int(fresh.d_optimizer.iterations) == 0
-    restore_weights(fresh, path)
+    fresh.build_optimizers()
+    load_training_state(fresh, path)
     assert int(fresh.optimizer.iterations) == 3
     assert int(fresh.d_optimizer.iterations) == 6
     for mine, theirs in ((model.optimizer, fresh.optimizer),

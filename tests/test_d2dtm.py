@@ -8,7 +8,8 @@ import tensorflow as tf
 from tfxdr.config import apply_overrides
 from tfxdr.errors import ConfigError
 from tfxdr.models import D2DTMConfig, MODELS
-from tfxdr.training import restore_weights, set_seed
+from tfxdr.resume import load_training_state, save_training_state
+from tfxdr.training import set_seed
 
 SMALL = ["private_dims=32", "shared_dims=16", "latent_dim=8", "batch_size=64"]
 
@@ -88,10 +89,11 @@ def test_checkpoint_and_keras_file_restore_both_optimizers(planted, tmp_path):
     request = _requests(data)
     expected = np.asarray(model.translate(request, 0, 1))
 
-    model.save_weights(tmp_path / "w.weights.h5")
+    save_training_state(model, tmp_path / "resume.npz", {})
     fresh, _ = _model(data, [], seed=1)
     assert not np.allclose(np.asarray(fresh.translate(request, 0, 1)), expected)
-    restore_weights(fresh, tmp_path / "w.weights.h5")
+    fresh.build_optimizers()
+    load_training_state(fresh, tmp_path / "resume.npz")
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras")
     for other in (fresh, loaded):

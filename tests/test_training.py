@@ -1,6 +1,7 @@
 """Training callbacks: per-step loss values recovered from Keras' running means, and
 validation selection (best epoch, patience, pre-training phases)."""
 
+import h5py
 import keras
 import numpy as np
 import pandas as pd
@@ -11,7 +12,8 @@ from keras import ops
 from tfxdr.config import TrainConfig
 from tfxdr.errors import TrainingError
 from tfxdr.models import Phase, TfxdrModel
-from tfxdr.training import BEST_WEIGHTS, StepLossWriter, ValidationSelection, fit_with_selection
+from tfxdr.training import (BEST_WEIGHTS, StepLossWriter, ValidationSelection, fit_with_selection,
+                            load_weights)
 
 
 class _Echo(keras.Model):
@@ -112,8 +114,11 @@ def test_patience_counts_validations_without_improvement(tmp_path):
     assert script.epochs == [1, 2, 3, 4, 5, 6]
     assert (selection.best_epoch, selection.best_score) == (4, 0.5)
     assert selection.best_metrics == {"val": {"score": 0.5}}
-    # The checkpoint holds the weights of the end of epoch 4, not the last ones.
-    model.load_weights(tmp_path / BEST_WEIGHTS)
+    # The checkpoint holds the weights of the end of epoch 4, not the last ones, and
+    # not the optimizer's state (the resume file keeps that).
+    with h5py.File(tmp_path / BEST_WEIGHTS) as saved:
+        assert "optimizer" not in saved and "layers" in saved
+    load_weights(model, tmp_path / BEST_WEIGHTS)
     for kept, saved in zip(recorder.weights[4], model.weights):
         np.testing.assert_array_equal(kept, np.array(saved))
     assert not np.array_equal(recorder.weights[4][0], recorder.weights[6][0])

@@ -33,7 +33,7 @@ from tfxdr.registry import MODELS, resolve_config
 from tfxdr.resume import CHECKPOINT_OVERHEAD, read_progress
 from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_json, write_json
 from tfxdr.tasks import TASKS
-from tfxdr.training import BEST_WEIGHTS, fit_with_selection, restore_weights, set_seed
+from tfxdr.training import BEST_WEIGHTS, fit_with_selection, load_weights, set_seed
 
 
 @dataclasses.dataclass
@@ -352,7 +352,7 @@ def load_run(run_dir: str | os.PathLike, unfinished: bool = False) -> LoadedRun:
     else:
         best = run_dir / rundir.CHECKPOINT_DIR / BEST_WEIGHTS
         model = model_spec.create(config, spec, saved["seed"])
-        _read_model(best, lambda path: restore_weights(model, path))
+        _read_model(best, lambda path: load_weights(model, path))
     prepared = task.prepare(split_frame, spec, config, run_dir)
     return LoadedRun(saved, config, task, prepared, spec, model, status)
 
