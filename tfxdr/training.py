@@ -6,10 +6,11 @@ epochs a callback scores the validation users, keeps the best weights in
 without improvement.  The test split is never touched here.
 
 Each epoch is one ``model.fit`` call whose data order depends only on the
-seed and the epoch, and each ends with a resume file (:mod:`tfxdr.resume`), so
-a run killed at any moment continues from its last epoch, and one stopped by
-SIGTERM or SIGINT from the step where it stopped, with the same result as a
-run never stopped.
+seed and the epoch, and epochs end with a resume file (:mod:`tfxdr.resume`;
+every epoch unless writing it is slow), so a run killed at any moment
+continues from its last checkpointed epoch, and one stopped by SIGTERM or
+SIGINT from the step where it stopped, with the same result as a run never
+stopped.
 """
 
 from __future__ import annotations
