@@ -14,7 +14,8 @@ markdown table: items actually clicked, epochs run and the one selected, seconds
 training epoch (the run's own ``train_seconds``, validation and checkpoints
 excluded), seconds of resume checkpoints, the rest of the process's wall time
 (data, validation, test, saving), the whole run's wall minutes, its peak resident
-memory, and test recall@50 (mean of the two directions).
+memory, and test recall@50 (mean of the two directions); then, per size, the
+recall@50 of knowing each user's planted group (:func:`group_popularity_recall`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,35 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from tfxdr.data.synthetic import catalogue_scale
 
 SECOND_DOMAIN_RATIO = 1.27  # 39.0k / 30.8k items
+NUM_GROUPS = 20  # catalogue_scale's default: user u belongs to group u % 20
+
+
+def group_popularity_recall(split: pd.DataFrame, k: int = 50) -> float:
+    """Test recall@k of ranking each domain's items by their clicks among the
+    training users of the test user's own planted group, mean of domains: what
+    knowing the planted group, and nothing else, gives (a reference, not a model).
+
+    ``split``: a run's ``split/interactions.parquet`` (with its ``split`` column).
+    """
+    group = split["user_id"].str[1:].astype(int) % NUM_GROUPS
+    split = split.assign(group=group)
+    train, test = split[split["split"] == "train"], split[split["split"] == "test"]
+    recalls = []
+    for domain in sorted(split["domain"].unique()):
+        counts = train[train["domain"] == domain].groupby(["group", "item_id"]).size()
+        top = {g: set(c.sort_values(ascending=False, kind="stable")
+                      .index.get_level_values("item_id")[:k])
+               for g, c in counts.groupby(level="group")}
+        clicked = test[test["domain"] == domain].groupby(["user_id", "group"])["item_id"]
+        recalls.append(np.mean([len(set(items) & top.get(g, set())) / len(set(items))
+                                for (_, g), items in clicked]))
+    return float(np.mean(recalls))
 
 
 def train(model: str, csv: Path, out: Path, epochs: int | None, overrides: list[str]) -> dict:
@@ -69,6 +96,7 @@ def main(argv=None) -> int:
     print("| items (books + movies) | clicked | model | epochs (best) | s per epoch | "
           "checkpoint s | other s | wall min | peak RSS GB | test recall@50 |\n"
           + "|---" * 10 + "|")
+    ceilings = {}
     for size in (int(s) for s in args.sizes.split(",")):
         items = (size, int(round(size * SECOND_DOMAIN_RATIO)))
         frame = catalogue_scale(args.users, items)
@@ -77,6 +105,9 @@ def main(argv=None) -> int:
         clicked = frame.groupby("domain")["item_id"].nunique()
         for model in args.models.split(","):
             run = train(model, csv, args.out / f"{size}" / model, args.epochs, args.set)
+            if size not in ceilings:  # every model of a size trains on the same split
+                ceilings[size] = group_popularity_recall(pd.read_parquet(
+                    args.out / f"{size}" / model / "split" / "interactions.parquet"))
             report = run["report"]
             epochs = max(report["epochs_run"], 1)
             recall = [v["recall@50"] for v in report["metrics"].values()]
@@ -88,6 +119,9 @@ def main(argv=None) -> int:
                   f"{report['train_seconds'] / epochs:.1f} | {checkpoints:.1f} | {other:.1f} | "
                   f"{run['wall'] / 60:.1f} | {run['rss'] / 1e9:.2f} | "
                   f"{sum(recall) / len(recall):.4f} |", flush=True)
+    print("\nKnowing the planted group (ranking by the clicks of the user's own group; "
+          "test recall@50, mean of domains): "
+          + ", ".join(f"{size:,} items {recall:.4f}" for size, recall in ceilings.items()))
     return 0
 
 

@@ -61,3 +61,21 @@ def test_noise_rating_marks_the_clicks_drawn_outside_the_block():
     pd.testing.assert_frame_equal(frame.drop(columns="rating"), catalogue_scale(
         2_000, (1_000, 1_000), num_groups=4, noise=0.3, popularity_exponent=0.0,
         seed=1).drop(columns="rating"))
+
+
+def test_scale_benchmark_group_popularity_recall_by_hand():
+    """Users u0, u20 (group 0) and u1 (group 1) train; u40 (group 0) and u21 (group 1)
+    are tested with k = 1.  Group 0's top book is b1 (two clicks), group 1's b2;
+    u40 clicked b1 and b3 (1/2), u21 b2 (1/1): books 0.75.  Movies: group 0's top
+    is m1, group 1 has no training movie: u40 clicked m1 (1), u21 m1 (0): 0.5."""
+    from scripts import load_benchmark
+
+    scale = load_benchmark("scale")
+    rows = [("u0", "b1", "books", "train"), ("u20", "b1", "books", "train"),
+            ("u20", "b3", "books", "train"), ("u1", "b2", "books", "train"),
+            ("u0", "m1", "movies", "train"),
+            ("u40", "b1", "books", "test"), ("u40", "b3", "books", "test"),
+            ("u21", "b2", "books", "test"), ("u40", "m1", "movies", "test"),
+            ("u21", "m1", "movies", "test")]
+    split = pd.DataFrame(rows, columns=["user_id", "item_id", "domain", "split"])
+    assert scale.group_popularity_recall(split, k=1) == (0.75 + 0.5) / 2
