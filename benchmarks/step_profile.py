@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import re
 import sys
 import tempfile
 import time
@@ -60,9 +61,10 @@ def op_events(xspace: bytes) -> list[tuple[str, str, float]]:
 
 def stage(op_name: str) -> str:
     """The layer (or op outside any layer) that made the op: the op name's first
-    path component, ``gradient_tape/`` kept: ``attention/MatMul`` -> ``attention``,
-    ``gradient_tape/attention/MatMul_1`` -> ``gradient_tape/attention``."""
-    parts = op_name.split("/")
+    path component without Keras's numbering, ``gradient_tape/`` kept:
+    ``attention_1/MatMul`` -> ``attention``, ``gradient_tape/blocks_0_2_1/MatMul``
+    -> ``gradient_tape/blocks`` (every block of a stack together)."""
+    parts = [re.sub(r"(_\d+)+$", "", part) for part in op_name.split("/")]
     if parts[0] == "gradient_tape" and len(parts) > 2:
         return "/".join(parts[:2])
     return parts[0] if len(parts) > 1 else "(step)"
