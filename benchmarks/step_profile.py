@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
-from throughput import held_step  # noqa: E402
+from throughput import held_step, wait_for  # noqa: E402
 from tfxdr import experiment  # noqa: E402
 
 HOST_PLANE = "/host:CPU"
@@ -93,7 +93,7 @@ def profile(run_dir: Path, steps: int) -> tuple[float, list]:
     started = time.perf_counter()
     for batch in batches:
         logs = step(batch)
-    tf.nest.map_structure(lambda v: v.numpy() if hasattr(v, "numpy") else v, logs)
+    wait_for(logs)
     wall = (time.perf_counter() - started) / len(batches)
     tf.profiler.experimental.stop()
     [path] = Path(logdir).glob("plugins/profile/*/*.xplane.pb")

@@ -149,6 +149,11 @@ def step_flops(model, batch) -> float:
     return sum(op_flops(op, inputs, output) for op, (inputs, output) in zip(ops, shapes))
 
 
+def wait_for(logs) -> None:
+    """Blocks until a step's outputs are computed (steps run asynchronously)."""
+    tf.nest.map_structure(lambda v: v.numpy() if hasattr(v, "numpy") else v, logs)
+
+
 def timed_passes(step, batches: list) -> float:
     """Fastest of ``PASSES`` passes over ``batches`` after one that traces, seconds
     per batch."""
@@ -157,7 +162,7 @@ def timed_passes(step, batches: list) -> float:
         started = time.perf_counter()
         for batch in batches:
             logs = step(batch)
-        tf.nest.map_structure(lambda v: v.numpy() if hasattr(v, "numpy") else v, logs)
+        wait_for(logs)
         if timed:
             best = min(best, time.perf_counter() - started)
     return best / len(batches)
