@@ -63,3 +63,14 @@ def test_adam_update_auto_fuses_on_bags_or_large_catalogues():
     assert AdamUpdateConfig("fused").fuses_adam(100, False)
     with pytest.raises(ConfigError, match="adam_update"):
         AdamUpdateConfig("lazy").validate()
+
+
+def test_amsgrad_takes_keras_update_of_the_summed_sparse_gradient():
+    gradient = tf.IndexedSlices(tf.constant([[1.0], [2.0]]), tf.constant([0, 0]),
+                                tf.constant([2, 1]))
+    variable = keras.Variable(np.zeros((2, 1), "float32"))
+    optimizer = FusedAdam(0.1, amsgrad=True)
+    optimizer.build([variable])
+    optimizer.apply([gradient], [variable])
+    # v = 0.001 * (1 + 2)^2, not 0.001 * (1 + 4).
+    np.testing.assert_allclose(optimizer._velocities[0].numpy()[:, 0], [0.009, 0.0], rtol=1e-4)

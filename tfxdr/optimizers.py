@@ -22,12 +22,15 @@ class FusedAdam(keras.optimizers.Adam):
     var -= lr sqrt(1 - beta_2^t) / (1 - beta_1^t) m / (sqrt(v) + epsilon)) and the
     state is the same variables, so checkpoints move between the two; the results
     differ in rounding only (the kernel fuses the arithmetic).  A sparse gradient
-    (an embedding-bag's) is applied densely, as Keras's Adam applies it: the
-    moments decay everywhere.  AMSGrad and variables under a ``tf.distribute``
-    strategy take Keras's own update.
+    (rows gathered from a table) is summed into a dense one first: the moments
+    decay everywhere, and a row gathered twice adds its two gradients before the
+    second moment squares them (Keras's Adam squares each gathered row apart).
+    AMSGrad and variables under a ``tf.distribute`` strategy take Keras's own
+    update, of the dense gradient.
     """
 
     def update_step(self, gradient, variable, learning_rate):
+        gradient = tf.convert_to_tensor(gradient)
         if self.amsgrad or tf.distribute.has_strategy():
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
@@ -41,7 +44,7 @@ class FusedAdam(keras.optimizers.Adam):
             beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
             lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
             epsilon=tf.cast(self.epsilon, dtype),
-            grad=tf.cast(tf.convert_to_tensor(gradient), dtype))
+            grad=tf.cast(gradient, dtype))
 
 
 def handle(variable):

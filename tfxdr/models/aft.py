@@ -212,7 +212,7 @@ class AFT(MatchingModel):
             ops.zeros(())
         for t in range(self.num_domains):
             user = self.translate(general, features, t, training)
-            items = self.item_matrix(t)
+            table = self.item_tables[t]
             positives = self.positives(inputs, t)
             valid = ops.cast(positives >= 0, "float32")
             per_user = ops.sum(valid, axis=1)
@@ -220,16 +220,16 @@ class AFT(MatchingModel):
             negatives = self.sample_items((ops.shape(positives)[0], cfg.num_negatives), t)
             unclicked = ops.cast(self.unclicked(negatives, clicked), "float32") \
                 * ops.cast(per_user[:, None] > 0, "float32")
-            positive_logits = self._logits(user, items, positives)
-            negative_logits = self._logits(user, items, negatives)
+            positive_logits = self._logits(user, table, positives)
+            negative_logits = self._logits(user, table, negatives)
             p_sum = p_sum + ops.sum(ops.softplus(-positive_logits) * valid)
             p_count = p_count + ops.sum(valid)
             n_sum = n_sum + ops.sum(ops.softplus(negative_logits) * unclicked)
             n_count = n_count + ops.sum(unclicked)
             if cfg.ablation == "aft_hnm":  # the discriminator's own hardest unclicked items
-                hard = self.top_unclicked(user, items, clicked)
+                hard = self.top_unclicked(user, self.item_matrix(t), clicked)
                 weight = per_user[:, None] * ops.cast(self.unclicked(hard, clicked), "float32")
-                n_sum = n_sum + ops.sum(ops.softplus(self._logits(user, items, hard)) * weight)
+                n_sum = n_sum + ops.sum(ops.softplus(self._logits(user, table, hard)) * weight)
                 n_count = n_count + ops.sum(weight)
             if not with_generator:
                 continue
@@ -239,19 +239,19 @@ class AFT(MatchingModel):
             # count once per real click; a fake that is a click (only where fewer than k
             # items are unclicked) is removed.
             weight = per_user[:, None] * ops.cast(self.unclicked(fakes, clicked), "float32")
-            fake_logits = self._logits(user, items, fakes)
+            fake_logits = self._logits(user, table, fakes)
             n_sum = n_sum + ops.sum(ops.softplus(fake_logits) * weight)
             n_count = n_count + ops.sum(weight)
-            g_items = self.g_item_tables[t].embeddings[NUM_RESERVED:]
+            g_table = self.g_item_tables[t]
             reward = ops.stop_gradient(ops.sigmoid(fake_logits))
             advantage = reward - ops.mean(reward, axis=1, keepdims=True) \
                 if cfg.reward_baseline == "mean" else reward
-            g_sum = g_sum + ops.sum(ops.sigmoid(self._logits(h, g_items, fakes)) * advantage
+            g_sum = g_sum + ops.sum(ops.sigmoid(self._logits(h, g_table, fakes)) * advantage
                                     * weight)
             g_count = g_count + ops.sum(weight)
             q_sum = q_sum + ops.sum(reward * weight)
-            mmd = gaussian_mmd(ops.take(g_items, fakes, axis=0),
-                               ops.take(g_items, ops.maximum(positives, 0), axis=0),
+            mmd = gaussian_mmd(self.table_rows(g_table, fakes),
+                               self.table_rows(g_table, positives),
                                y_mask=valid, bandwidths=cfg.mmd_bandwidths)
             mmd_sum = mmd_sum + ops.sum(mmd)
             mmd_count = mmd_count + ops.sum(ops.cast(per_user > 0, "float32"))
@@ -265,10 +265,10 @@ class AFT(MatchingModel):
                 "d_loss": cfg.lambda_d * l_d, "l_d": l_d, "l_g": l_g, "l_mmd": l_mmd,
                 "reward": q_sum / ops.maximum(g_count, 1.0)}
 
-    @staticmethod
-    def _logits(user, items, positions):
-        """[B, m] user . e for the item positions [B, m] (negative positions: any)."""
-        return ops.einsum("bd,bmd->bm", user, ops.take(items, ops.maximum(positions, 0), axis=0))
+    def _logits(self, user, table, positions):
+        """[B, m] user . e for the item positions [B, m] (negative positions: any) of an
+        item ``table``."""
+        return ops.einsum("bd,bmd->bm", user, self.table_rows(table, positions))
 
     def train_step(self, data):
         if self.phase != "pretrain":

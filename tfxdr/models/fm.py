@@ -37,6 +37,10 @@ class FM(MatchingModel):
         return ops.concatenate([super().item_matrix(domain),
                                 self.item_biases[domain].embeddings[NUM_RESERVED:]], axis=-1)
 
+    def item_rows(self, domain: int, positions):
+        return ops.concatenate([super().item_rows(domain, positions),
+                                self.table_rows(self.item_biases[domain], positions)], axis=-1)
+
     def user_vector(self, inputs, domain: int, training=False):
         user = sum(self.pooled(inputs, k) for k in range(self.num_domains))
         return ops.concatenate([user, ops.ones_like(user[:, :1])], axis=-1)

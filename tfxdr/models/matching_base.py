@@ -35,9 +35,27 @@ class MatchingModel(SequenceModel):
         for table in self.item_tables:
             table.build((None,))
 
+    def fuses_adam(self) -> bool:
+        """Always: an item table's gradient is rows gathered several times over (the
+        inputs, the positives, the negatives), which
+        :class:`~tfxdr.optimizers.FusedAdam` sums into one dense gradient."""
+        return True
+
     def item_matrix(self, domain: int):
         """[num_items, dim]: the vectors of ``domain``'s known items."""
         return self.item_tables[domain].embeddings[NUM_RESERVED:]
+
+    @staticmethod
+    def table_rows(table, positions):
+        """[..., dim] the rows of ``table`` (an item table) of the items at ``positions``
+        (negative: any).  Gathered from the whole table, not from a slice of it: a
+        slice's gradient is dense, one pass over the table per gather, where the
+        gathers' row gradients are densified once, by the optimizer."""
+        return ops.take(table.embeddings, ops.maximum(positions, 0) + NUM_RESERVED, axis=0)
+
+    def item_rows(self, domain: int, positions):
+        """[..., dim] the rows of :meth:`item_matrix` at ``positions`` (negative: any)."""
+        return self.table_rows(self.item_tables[domain], positions)
 
     def item_vectors(self, inputs, domain: int):
         """[B, T, dim] vectors of the last ``max_len`` items of ``domain`` and [B, T] the
@@ -89,10 +107,8 @@ class MatchingModel(SequenceModel):
                                       domain)
         unclicked = self.unclicked(negatives, self.clicked(inputs, domain))
         has_positive = ops.any(valid, axis=1, keepdims=True)
-        items = self.item_matrix(domain)
-        positive_scores = ops.einsum("bd,bpd->bp", user,
-                                     ops.take(items, ops.maximum(positives, 0), axis=0))
-        negative_scores = ops.einsum("bd,bnd->bn", user, ops.take(items, negatives, axis=0))
+        positive_scores = ops.einsum("bd,bpd->bp", user, self.item_rows(domain, positives))
+        negative_scores = ops.einsum("bd,bnd->bn", user, self.item_rows(domain, negatives))
         return (masked_mean(ops.softplus(-positive_scores), valid)
                 + masked_mean(ops.softplus(negative_scores),
                               ops.logical_and(unclicked, has_positive)))
