@@ -222,21 +222,3 @@ def test_hard_negative_mining_and_attention_instead_of_translation():
     vectors = np.asarray(attention.user_vector(_batch(), 2))
     assert vectors.shape == (3, 4) and np.isfinite(vectors).all()
 
-
-@pytest.mark.parametrize("name,overrides,objective,tables", [
-    ("aft", TINY, "d_loss", "item_tables"), ("aft", TINY, "loss", "g_item_tables"),
-    ("two_tower", dict(max_len=5, dim=4, num_negatives=3, hidden_units=(8,)), "loss",
-     "item_tables"),
-    ("fm", dict(max_len=5, dim=4, num_negatives=3), "loss", "item_biases")])
-def test_item_tables_get_gathered_rows_that_the_fused_adam_sums_once(name, overrides, objective,
-                                                                    tables):
-    # A slice of a table has a dense gradient, one pass over the table per gather; the
-    # gathered rows stay rows until the optimizer sums them.
-    registered = MODELS.get(name)
-    model = registered.create(registered.config_cls(**overrides), _spec(), seed=0)
-    model.compile_default()
-    with tf.GradientTape() as tape:
-        loss = model.compute_losses(_batch())[objective]
-    gradient = tape.gradient(loss, getattr(model, tables)[0].embeddings)
-    assert isinstance(gradient, tf.IndexedSlices)
-    assert type(model.optimizer).__name__ == "FusedAdam"

@@ -42,5 +42,9 @@ class FM(MatchingModel):
                                 self.table_rows(self.item_biases[domain], positions)], axis=-1)
 
     def user_vector(self, inputs, domain: int, training=False):
-        user = sum(self.pooled(inputs, k) for k in range(self.num_domains))
+        user = sum(self.pooled_domains(inputs))
         return ops.concatenate([user, ops.ones_like(user[:, :1])], axis=-1)
+
+    def user_vectors(self, inputs, training=False) -> list:
+        """The same vector for every target domain."""
+        return [self.user_vector(inputs, 0, training)] * self.num_domains

@@ -69,9 +69,20 @@ class MatchingModel(SequenceModel):
         vectors, known = self.item_vectors(inputs, domain)
         return masked_mean(vectors, known[..., None], axis=1)
 
+    def pooled_domains(self, inputs) -> list:
+        """[B, dim] per domain: :meth:`pooled` of each domain's inputs."""
+        return [self.pooled(inputs, k) for k in range(self.num_domains)]
+
     def user_vector(self, inputs, domain: int, training=False):
         """[B, dim]: the user's representation for target ``domain``."""
         raise NotImplementedError
+
+    def user_vectors(self, inputs, training=False) -> list:
+        """:meth:`user_vector` of every target domain, in domain order, as training
+        needs them.  A model whose targets share work (the pooled inputs, a shared
+        bottom, the experts) does it once here: done once per target, its gathers'
+        and products' gradients are computed once per target too."""
+        return [self.user_vector(inputs, k, training) for k in range(self.num_domains)]
 
     def score_next(self, inputs, domain: int):
         return ops.matmul(self.user_vector(inputs, domain), ops.transpose(self.item_matrix(domain)))
@@ -116,7 +127,6 @@ class MatchingModel(SequenceModel):
     def compute_losses(self, data, training=True):
         inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         loss = ops.zeros(())
-        for k in range(self.num_domains):
-            loss = loss + self.matching_loss(inputs, k, self.user_vector(inputs, k, training),
-                                             training)
+        for k, user in enumerate(self.user_vectors(inputs, training)):
+            loss = loss + self.matching_loss(inputs, k, user, training)
         return {"loss": loss / self.num_domains}

@@ -25,20 +25,26 @@ def _mlp(units, output: int | None, name: str, inputs: int):
 
 
 class _Towers(MatchingModel):
-    """The pooled input, and a tower per domain on top of ``shared(x, domain)``."""
+    """The pooled input, the work every domain shares (``common``), and a tower per
+    domain on top of ``shared(common, domain)``."""
 
     def build_towers(self, inputs: int) -> None:
         cfg = self.config
         self.towers = [_mlp(cfg.tower_units, cfg.dim, f"tower_{k}", inputs)
                        for k in range(self.num_domains)]
 
-    def features(self, inputs):
-        return ops.concatenate([self.pooled(inputs, k) for k in range(self.num_domains)],
-                               axis=-1)
+    def common_of(self, inputs, training=False):
+        return self.common(ops.concatenate(self.pooled_domains(inputs), axis=-1), training)
+
+    def tower(self, common, domain: int, training=False):
+        return self.towers[domain](self.shared(common, domain), training=training)
 
     def user_vector(self, inputs, domain: int, training=False):
-        return self.towers[domain](self.shared(self.features(inputs), domain, training),
-                                   training=training)
+        return self.tower(self.common_of(inputs, training), domain, training)
+
+    def user_vectors(self, inputs, training=False) -> list:
+        common = self.common_of(inputs, training)
+        return [self.tower(common, k, training) for k in range(self.num_domains)]
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
@@ -52,8 +58,11 @@ class SharedBottom(_Towers):
         self.build_towers(cfg.bottom_units[-1])
         self.built = True
 
-    def shared(self, features, domain: int, training=False):
+    def common(self, features, training=False):
         return self.bottom(features, training=training)
+
+    def shared(self, common, domain: int):
+        return common
 
 
 @keras.saving.register_keras_serializable(package="tfxdr")
@@ -73,7 +82,12 @@ class MMoE(_Towers):
         self.build_towers(cfg.expert_units[-1])
         self.built = True
 
-    def shared(self, features, domain: int, training=False):
-        experts = ops.stack([e(features, training=training) for e in self.experts], axis=1)
+    def common(self, features, training=False):
+        """The input features and [B, num_experts, units] every expert's output."""
+        return features, ops.stack([e(features, training=training) for e in self.experts],
+                                   axis=1)
+
+    def shared(self, common, domain: int):
+        features, experts = common
         weights = ops.softmax(self.gates[domain](features), axis=-1)
         return ops.einsum("be,bed->bd", weights, experts)

@@ -31,7 +31,14 @@ class TwoTower(MatchingModel):
         self.built = True
 
     def user_vector(self, inputs, domain: int, training=False):
-        features = [self.pooled(inputs, k) for k in range(self.num_domains)]
+        return self.target_vector(self.pooled_domains(inputs), domain, training)
+
+    def user_vectors(self, inputs, training=False) -> list:
+        features = self.pooled_domains(inputs)
+        return [self.target_vector(features, k, training) for k in range(self.num_domains)]
+
+    def target_vector(self, features: list, domain: int, training=False):
+        """The tower over the pooled ``features`` and ``domain``'s embedding."""
         rows = ops.shape(features[0])[0]
         target = ops.broadcast_to(self.domain_table.embeddings[domain][None, :],
                                   (rows, self.config.dim))
