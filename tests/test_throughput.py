@@ -1,6 +1,7 @@
 """benchmarks/throughput.py: the FLOPs it counts in a training step, by hand."""
 
 import dataclasses
+import sys
 
 import keras
 import numpy as np
@@ -12,14 +13,18 @@ from tfxdr.features import Feature, FeatureSpec
 from tfxdr.registry import MODELS
 
 
-@pytest.fixture(scope="module")
-def throughput():
-    import sys
-    sys.path.insert(0, str(ROOT / "benchmarks"))  # its sibling modules
+def load_with_siblings(name: str):
+    """A benchmark script that imports its sibling scripts."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        yield load_benchmark("throughput")
+        return load_benchmark(name)
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
+
+
+@pytest.fixture(scope="module")
+def throughput():
+    return load_with_siblings("throughput")
 
 
 def test_einsum_sizes_with_and_without_ellipsis(throughput):
@@ -93,12 +98,7 @@ def test_xla_is_timed_on_the_batches_of_the_commonest_shape(throughput):
 
 
 def test_step_profile_names_the_layer_that_made_each_op():
-    import sys
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        profile = load_benchmark("step_profile")
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    profile = load_with_siblings("step_profile")
     assert profile.stage("attention/MatMul") == "attention"
     assert profile.stage("gradient_tape/attention/MatMul_1") == "gradient_tape/attention"
     assert profile.stage("gradient_tape/blocks_0_2_1/MatMul") == "gradient_tape/blocks"
@@ -107,3 +107,10 @@ def test_step_profile_names_the_layer_that_made_each_op():
     events = [("attention/MatMul", "MatMul", 2.0), ("attention/Read", "ReadVariableOp", 9.0),
               ("adam/Mul", "Mul", 1.0), ("gradient_tape/attention/M", "MatMul", 3.0)]
     assert profile.totals(events, lambda name, kind: kind) == [("MatMul", 5.0), ("Mul", 1.0)]
+
+
+def test_fit_steps_rows_give_the_first_step_apart_from_the_median_of_the_rest():
+    script = load_with_siblings("fit_steps")
+    # Steps of 0.5, 0.1, 0.3 and 0.2 s: first 500 ms, median of the rest 200 ms.
+    epochs = [{"times": [10.0, 10.5, 10.6, 10.9, 11.1], "traces": 1}]
+    assert script.rows(epochs) == ["| 1 | 4 | 1 | 500.0 | 200.0 | 1.10 |"]
