@@ -221,4 +221,3 @@ def test_hard_negative_mining_and_attention_instead_of_translation():
     assert not hasattr(attention, "general") and attention.translation == [attention.aggregate]
     vectors = np.asarray(attention.user_vector(_batch(), 2))
     assert vectors.shape == (3, 4) and np.isfinite(vectors).all()
-
