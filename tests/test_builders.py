@@ -271,6 +271,20 @@ def test_sequence_batches_gather_the_rows_in_order():
     assert batches[0]["items_A"].numpy().tolist() == [[b"", b""], [b"", b"a1"]]
 
 
+def test_right_padded_columns_are_cut_to_the_batchs_longest_row():
+    columns = {"user_id": np.array(["u0", "u1", "u2", "u3"], dtype=object),
+               "clicked_A": np.array([["a1", "a2", "a3"], ["a4", "", ""], ["", "", ""],
+                                      ["a5", "a6", ""]], dtype=object)}
+    batches = list(sequence_batches(columns, np.array([1, 3, 2, 0]), 2,
+                                    right_padded=("clicked_A",)))
+    assert batches[0]["clicked_A"].numpy().tolist() == [[b"a4", b""], [b"a5", b"a6"]]
+    assert batches[1]["clicked_A"].numpy().tolist() == [[b"", b"", b""],
+                                                         [b"a1", b"a2", b"a3"]]
+    # A batch of rows with no clicks keeps one column of padding.
+    alone = next(iter(sequence_batches(columns, np.array([2]), 2, right_padded=("clicked_A",))))
+    assert alone["clicked_A"].numpy().tolist() == [[b""]]
+
+
 # ---------------------------------------------------------------- CTR instances
 
 def _ctr_interactions(label: bool = False) -> Interactions:
