@@ -27,6 +27,8 @@ import numpy as np  # noqa: E402
 
 from throughput import DEVELOPMENT  # noqa: E402
 from tfxdr import experiment  # noqa: E402
+from tfxdr.cli import _at_least, explain  # noqa: E402
+from tfxdr.errors import TfxdrError  # noqa: E402
 from tfxdr.registry import MODELS  # noqa: E402
 
 
@@ -76,16 +78,20 @@ def main(argv=None) -> int:
     parser.add_argument("model", choices=MODELS.names())
     parser.add_argument("--dataset", default="ml-1m")
     parser.add_argument("--domains", default=None)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=_at_least(1), default=3)
     parser.add_argument("--out", type=Path, default=Path("runs/fit_steps"))
     args = parser.parse_args(argv)
     development = dict(DEVELOPMENT[MODELS.get(args.model).task])
     if args.domains:
         development["domains"] = tuple(args.domains.split(","))
     timer = StepTimes()
-    experiment.train(args.model, experiment.DataConfig(dataset=args.dataset, **development),
-                     args.out / args.model, epochs=args.epochs, overwrite=True, verbose=0,
-                     callbacks=[timer])
+    try:
+        experiment.train(args.model, experiment.DataConfig(dataset=args.dataset, **development),
+                         args.out / args.model, epochs=args.epochs, overwrite=True, verbose=0,
+                         callbacks=[timer])
+    except TfxdrError as error:  # a dataset or domain that is not there, a bad run dir
+        print(f"fit_steps.py: error: {explain(error)}", file=sys.stderr)
+        return 2
     print(f"{args.model} on {args.dataset} ({', '.join(development['domains'])})\n")
     print("| epoch | steps | traces | first step ms | median step ms | epoch s |")
     print("|---|---|---|---|---|---|")

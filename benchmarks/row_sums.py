@@ -21,6 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from tfxdr.cli import _at_least  # noqa: E402
+
 
 def ways(rows: tf.Tensor, index: tf.Tensor, table: int) -> dict:
     """Each way of summing ``rows`` at ``index`` into ``table`` rows, as a tf.function."""
@@ -49,10 +51,10 @@ def ways(rows: tf.Tensor, index: tf.Tensor, table: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=28_000)
-    parser.add_argument("--table", type=int, default=1_200)
-    parser.add_argument("--dim", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--rows", type=_at_least(1), default=28_000)
+    parser.add_argument("--table", type=_at_least(1), default=1_200)
+    parser.add_argument("--dim", type=_at_least(1), default=64)
+    parser.add_argument("--repeats", type=_at_least(1), default=200)
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     rows = tf.constant(rng.normal(size=(args.rows, args.dim)).astype(np.float32))

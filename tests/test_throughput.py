@@ -114,3 +114,14 @@ def test_fit_steps_rows_give_the_first_step_apart_from_the_median_of_the_rest():
     # Steps of 0.5, 0.1, 0.3 and 0.2 s: first 500 ms, median of the rest 200 ms.
     epochs = [{"times": [10.0, 10.5, 10.6, 10.9, 11.1], "traces": 1}]
     assert script.rows(epochs) == ["| 1 | 4 | 1 | 500.0 | 200.0 | 1.10 |"]
+
+
+def test_fit_steps_names_a_domain_the_data_lacks_in_one_line(tmp_path, capsys):
+    csv = tmp_path / "clicks.csv"
+    csv.write_text("user_id,item_id,domain\nu1,a1,A\nu1,b1,B\n")
+    script = load_with_siblings("fit_steps")
+    code = script.main(["multivae", "--dataset", str(csv), "--domains", "A,C",
+                        "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fit_steps.py: error: ") and "'C'" in err and "\n" not in err
