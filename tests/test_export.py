@@ -175,7 +175,12 @@ def test_a_serving_root_holds_each_model_under_its_name_with_its_own_versions(ex
         assert capsys.readouterr().err.strip() == f"tfxdr: error: {message}"
 
 
-def test_three_domain_export_has_a_signature_per_ordered_pair(planted3_frame, tmp_path):
+@pytest.mark.parametrize("name, overrides", [
+    ("multivae", ["hidden_dims=16", "latent_dim=4", "batch_size=64", "top_k=3"]),
+    ("ridge", ["l2=30", "batch_size=64", "top_k=3"]),
+])
+def test_three_domain_export_has_a_signature_per_ordered_pair(planted3_frame, tmp_path, name,
+                                                              overrides):
     """Every ordered pair is served, and each signature is ``model.translate`` of that pair."""
     domains = ("books", "movies", "games")
     task = ClickTranslationTask()
@@ -185,9 +190,8 @@ def test_three_domain_export_has_a_signature_per_ordered_pair(planted3_frame, tm
     spec = task.feature_spec(interactions, split, None)
     data = task.prepare(split, spec, None)
     set_seed(0)
-    config = apply_overrides(MODELS.get("multivae").config_cls(),
-                             ["hidden_dims=16", "latent_dim=4", "batch_size=64", "top_k=3"])
-    model = MODELS.get("multivae").create(config, spec, 0)
+    config = apply_overrides(MODELS.get(name).config_cls(), overrides)
+    model = MODELS.get(name).create(config, spec, 0)
     model.fit(task.train_dataset(data, 64, 0), epochs=1, verbose=0, shuffle=False)
     module, signatures = task.serving_module(model, data)
     served = tf.saved_model.load(str(save_module(module, signatures, tmp_path)))

@@ -299,7 +299,9 @@ TINY = {
     "dcn": dict(shared_dim=3, specific_dim=2, gate_units=(2,), fcn_units=(4,)),
     "dcn_finetune": dict(shared_dim=3, specific_dim=2, gate_units=(2,), fcn_units=(4,)),
     "din": dict(embedding_dim=3, hidden_units=(4,)),
+    "ease": dict(l2=(1.0,), epochs=1),
     "fm": dict(max_len=4, dim=3, num_positives=2, num_negatives=3),
+    "itemknn": dict(shrink=(0.0,), epochs=1),
     "lr": dict(),
     "mmoe": dict(max_len=4, dim=3, num_positives=2, num_negatives=3, num_experts=2,
                  expert_units=(4,), tower_units=(3,)),
@@ -312,6 +314,7 @@ TINY = {
                     critic_layers=2, adversarial_learning_rate=0.05, d_learning_rate=0.05),
     "recguru_single": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4,
                            adversarial_learning_rate=0.05),
+    "ridge": dict(l2=(1.0,), epochs=1),
     "sasrec": dict(max_len=4, dim=4, num_layers=1, num_heads=1, ffn_dim=4),
     "shared_bottom": dict(max_len=4, dim=3, num_positives=2, num_negatives=3,
                           bottom_units=(4,), tower_units=(3,)),
@@ -369,8 +372,8 @@ def test_model_keras_file_round_trip(name, tmp_path):
     assert loaded.spec.to_dict() == model.spec.to_dict()
     for a, b in zip(trained, _scores(loaded, request)):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-6)
-    # Popularity counts: no optimizer step.
-    steps = 0 if name in ("pop", "pop_match", "pop_seq") else 2
+    # Popularity and the closed-form models count: no optimizer step.
+    steps = 0 if name in ("pop", "pop_match", "pop_seq", "ridge", "ease", "itemknn") else 2
     assert int(model.optimizer.iterations) == int(loaded.optimizer.iterations) == steps
     for a, b in zip(_optimizer_state(model.optimizer), _optimizer_state(loaded.optimizer),
                     strict=True):

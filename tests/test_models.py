@@ -82,12 +82,14 @@ def test_registry_creates_built_compiled_models_that_reload_with_their_config(pl
 
 def test_models_declare_how_many_domains_they_take():
     three = ("books", "movies", "games")
-    for name in ("pop", "multivae"):
+    for name in ("pop", "multivae", "ridge", "ease", "itemknn"):
         MODELS.get(name).check_domains(three)
     with pytest.raises(DataError) as raised:
         MODELS.get("d2dtm").check_domains(three)
     assert str(raised.value) == ("model 'd2dtm' takes exactly 2 domains; got 3 "
                                  "(books, movies, games)")
     assert raised.value.field == "domains"
+    with pytest.raises(DataError, match="model 'd2dtm_paper' takes exactly 2 domains; got 3"):
+        MODELS.get("d2dtm_paper").check_domains(three)
     with pytest.raises(DataError, match=r"model 'multivae' takes at least 2 domains; got 1 \(b\)"):
         MODELS.get("multivae").check_domains(("b",))

@@ -8,6 +8,7 @@ the model, every ``--set`` and the domain count before TensorFlow loads.
 
 from tfxdr.hparams.adversarial import AdversarialLossConfig
 from tfxdr.hparams.aft import AFTConfig
+from tfxdr.hparams.closed_form import EASEConfig, ItemKNNConfig, RidgeConfig
 from tfxdr.hparams.cnan_at import CNANATConfig
 from tfxdr.hparams.d2dtm import D2DTMConfig
 from tfxdr.hparams.dadin import DADINConfig, DANNConfig
@@ -26,8 +27,9 @@ from tfxdr.hparams.recguru import (BERT4RecConfig, BPRMFConfig, RecGURUConfig,
 
 __all__ = ["AdversarialLossConfig", "AFTConfig", "BERT4RecConfig", "BERT4RecMatchingConfig",
            "BPRMFConfig", "CNANATConfig", "D2DTMConfig", "DADINConfig", "DANNConfig",
-           "DANNDCNConfig", "DCNConfig", "DCNFineTuneConfig", "DINConfig", "FMConfig",
-           "GatedCrossConfig", "LRConfig", "MatchingConfig", "MatchingPopConfig", "MMoEConfig",
-           "MultiVAEConfig", "PopConfig", "RecGURUConfig", "RecGURUSingleConfig", "SASRecConfig",
-           "SequencePopConfig", "SequenceTransformerConfig", "SharedBottomConfig",
-           "TwoTowerConfig"]
+           "DANNDCNConfig", "DCNConfig", "DCNFineTuneConfig", "DINConfig", "EASEConfig",
+           "FMConfig", "GatedCrossConfig", "ItemKNNConfig", "LRConfig",
+           "MatchingConfig", "MatchingPopConfig", "MMoEConfig", "MultiVAEConfig",
+           "PopConfig", "RecGURUConfig", "RecGURUSingleConfig", "RidgeConfig",
+           "SASRecConfig", "SequencePopConfig", "SequenceTransformerConfig",
+           "SharedBottomConfig", "TwoTowerConfig"]

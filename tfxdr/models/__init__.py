@@ -27,6 +27,7 @@ from tfxdr.hparams import (
 from tfxdr.models.base import Phase, TfxdrModel
 from tfxdr.models.bert4rec import BERT4Rec
 from tfxdr.models.bprmf import BPRMF
+from tfxdr.models.closed_form import EASE, ItemKNN, Ridge
 from tfxdr.models.cnan_at import CNANAT
 from tfxdr.models.d2dtm import D2DTM
 from tfxdr.models.dadin import DADIN
@@ -42,8 +43,8 @@ from tfxdr.registry import MODELS, ModelSpec
 
 __all__ = ["BERT4Rec", "BERT4RecConfig", "BPRMF", "BPRMFConfig", "CNANAT", "CNANATConfig",
            "D2DTM", "D2DTMConfig", "DADIN", "DADINConfig", "DANNConfig", "DANNDCN",
-           "DANNDCNConfig", "DCN", "DCNConfig", "DCNFineTuneConfig", "DIN", "DINConfig",
-           "LRConfig", "LogisticRegression", "MODELS", "ModelSpec", "MultiVAE",
+           "DANNDCNConfig", "DCN", "DCNConfig", "DCNFineTuneConfig", "DIN", "DINConfig", "EASE",
+           "ItemKNN", "LRConfig", "LogisticRegression", "MODELS", "ModelSpec", "MultiVAE",
            "MultiVAEConfig", "Phase", "PopConfig", "Popularity", "RecGURU", "RecGURUConfig",
-           "RecGURUSingleConfig", "SASRec", "SASRecConfig", "SequencePopConfig",
+           "RecGURUSingleConfig", "Ridge", "SASRec", "SASRecConfig", "SequencePopConfig",
            "SequencePopularity", "TfxdrModel"]
