@@ -187,7 +187,7 @@ def test_a_catalogue_over_max_items_is_refused_with_the_memory_it_would_take():
 
 
 @pytest.mark.parametrize("name, overrides, message", [
-    ("ridge", ["epochs=2"], "RidgeConfig.epochs=2 is invalid: expected >= 6 (one solve per l2 "
+    ("ridge", ["epochs=2"], "RidgeConfig.epochs=2 is invalid: expected >= 8 (one solve per l2 "
                             "value); pass --set l2=V for one value"),
     ("ease", ["l2=0"], "EASEConfig.l2=(0.0,) is invalid: expected numbers > 0"),
     ("itemknn", ["shrink=-1"], "ItemKNNConfig.shrink=(-1.0,) is invalid: expected numbers >= 0"),

@@ -89,7 +89,7 @@ def test_a_given_split_is_kept_as_it_is_and_checked():
     bad = Interactions(frame.assign(split=["train", "train", "eval", "test"]), ("A", "B"),
                        None, None, "pipeline", "rows.tfrecord")
     with pytest.raises(DataError, match=r"^rows\.tfrecord: split value 'eval' is invalid: "
-                                        r"expected train, val or test$"):
+                                        r"expected train, val, test or context$"):
         make_split(bad, SplitSpec(kind="given"))
     no_val = Interactions(frame.assign(split="train"), ("A", "B"), None, None, "pipeline",
                           "rows.tfrecord")

@@ -289,7 +289,7 @@ def recommend(source: str | Path, users_file: Path, out: Path, k: int | None = N
                 clicks = _history_clicks(history_file)
         known = sorted(clicks["domain"].unique())
         family = recommender.family()
-        all_domains = _export_domains(recommender, known)
+        all_domains = export_domains(recommender, known)
         targets = list(domains) if domains else all_domains
         for target in targets:
             if target not in all_domains:
@@ -320,7 +320,7 @@ def _progress(total: int, verbose: bool):
     return keras.utils.Progbar(total, unit_name="user") if verbose else None
 
 
-def _export_domains(recommender: Recommender, known: Sequence[str]) -> list[str]:
+def export_domains(recommender: Recommender, known: Sequence[str]) -> list[str]:
     """The model's domains, named as the histories name them (by their slug where
     the histories have no clicks of one)."""
     slugs = []
@@ -336,17 +336,22 @@ def _export_domains(recommender: Recommender, known: Sequence[str]) -> list[str]
 
 
 def _from_run(run_dir: Path, k: int | None, scratch: Path):
-    import tensorflow as tf
-
+    from tfxdr.data.splits import load_split
     from tfxdr.experiment import load_run
 
     run = load_run(run_dir)
+    frame, _ = load_split(run_dir)
+    return run.task.clicks(frame), export_run(run, k, scratch)
+
+
+def export_run(run, k: int | None, scratch: Path) -> Recommender:
+    """The signatures of a loaded run (:func:`tfxdr.experiment.load_run`), exported to
+    ``scratch`` with their top-k set to ``k``."""
+    import tensorflow as tf
+
     module, signatures = run.task.serving_module(run.model, run.prepared, top_k=k)
     tf.saved_model.save(module, str(scratch / "export"), signatures=signatures)
-    from tfxdr.data.splits import load_split
-
-    frame, _ = load_split(run_dir)
-    return run.task.clicks(frame), Recommender(scratch / "export")
+    return Recommender(scratch / "export")
 
 
 def _history_clicks(path: Path) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from tfxdr.data.cold_start import cold_start_split
+from tfxdr.data.cold_start import CONTEXT, cold_start_split
 from tfxdr.data.domains import Interactions
 from tfxdr.errors import DataError, RunDirError
 
@@ -112,13 +112,15 @@ def split_users(
 
 def given_split(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     """The interactions' own ``split`` column (made upstream, e.g. by a pipeline's
-    hash split), checked: every value one of train, val, test; train and val present."""
+    hash split, or a task's own split of other rows), checked: every value one of
+    train, val, test or context (a cold-start split's history-only rows); train and
+    val present."""
     if "split" not in frame.columns:
         raise DataError(f"{where}: split 'given' needs a 'split' column, which the data lacks")
-    bad = sorted(set(frame["split"].astype(str)) - set(SPLIT_NAMES))
+    bad = sorted(set(frame["split"].astype(str)) - set(SPLIT_NAMES) - {CONTEXT})
     if bad:
-        raise DataError(f"{where}: split value {bad[0]!r} is invalid: expected train, val or "
-                        "test")
+        raise DataError(f"{where}: split value {bad[0]!r} is invalid: expected train, val, "
+                        "test or context")
     for needed in ("train", "val"):
         if not (frame["split"] == needed).any():
             raise DataError(f"{where}: the given split has no {needed} rows")

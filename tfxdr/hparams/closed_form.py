@@ -16,7 +16,7 @@ from typing import Literal
 from tfxdr.config import TrainConfig, require
 from tfxdr.registry import register
 
-L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
+L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0, 30000.0)
 
 
 @dataclasses.dataclass

@@ -1,0 +1,126 @@
+"""The leaderboard: which rows are held out, how recommendations are scored (by hand),
+and a small leaderboard across families on planted data, read back when rerun."""
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tfxdr.data.domains import Interactions
+from tfxdr.errors import DataError
+from tfxdr.leaderboard import HeldOut, hold_out, score
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import leaderboard as script  # noqa: E402
+
+
+def _interactions():
+    """u0-u5 click in both domains, u6 only in A, u7 only in B; b9 is clicked by u5 alone."""
+    rows = [(f"u{u}", f"a{u % 3}", "A") for u in range(7)]
+    rows += [(f"u{u}", f"b{u % 2}", "B") for u in list(range(6)) + [7]]
+    rows += [("u5", "b9", "B"), ("u0", "a2", "A")]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "domain"])
+    return Interactions(frame, ("A", "B"), None, None, "toy")
+
+
+def test_hold_out_hides_the_target_rows_of_a_seeded_share_of_the_users_in_both():
+    held = hold_out(_interactions(), seed=3, fraction=0.5)
+    drawn = set(held.users)
+    assert len(drawn) == 3 and drawn <= {f"u{u}" for u in range(6)}
+    assert list(held.users) == sorted(drawn)
+    training = held.training.frame
+    # The drawn users keep their source rows and lose every target row.
+    assert set(training.loc[training["domain"] == "A", "user_id"]) == {f"u{u}" for u in range(7)}
+    assert not set(training.loc[training["domain"] == "B", "user_id"]) & drawn
+    expected = {(f"u{u}", f"b{u % 2}") for u in range(6) if f"u{u}" in drawn}
+    expected |= {("u5", "b9")} if "u5" in drawn else set()
+    assert set(map(tuple, held.hidden.to_numpy())) == expected
+    assert len(training) + len(held.hidden) == len(_interactions().frame)
+    # b9 is in the catalogue only if u5 kept it.
+    assert list(held.catalogue) == (["b0", "b1"] if "u5" in drawn else ["b0", "b1", "b9"])
+    assert (held.source, held.target) == ("A", "B")
+    again = hold_out(_interactions(), seed=3, fraction=0.5)
+    assert list(again.users) == list(held.users)
+    draws = {tuple(hold_out(_interactions(), seed=s, fraction=0.5).users) for s in range(8)}
+    assert len(draws) > 1
+
+
+def test_hold_out_refuses_other_than_two_domains_and_bad_fractions():
+    three = Interactions(_interactions().frame, ("A", "B", "C"), None, None, "toy")
+    with pytest.raises(DataError) as raised:
+        hold_out(three, 0)
+    assert str(raised.value) == ("the leaderboard takes exactly 2 domains, source and target; "
+                                 "got 3 (A, B, C)")
+    with pytest.raises(DataError, match=r"^fraction 1 is invalid: expected a share in \(0, 1\)$"):
+        hold_out(_interactions(), 0, fraction=1.0)
+
+
+def _held(hidden):
+    frame = pd.DataFrame(columns=["user_id", "item_id", "domain"])
+    return HeldOut(Interactions(frame, ("A", "B"), None, None, "toy"),
+                   pd.DataFrame(hidden, columns=["user_id", "item_id"]),
+                   np.array(["u1", "u2"], dtype=object),
+                   np.array(["b1", "b2", "b3", "b4"], dtype=object), "A", "B")
+
+
+def test_scores_are_recall_and_ndcg_of_the_top_lists_by_hand():
+    # u1 must find b2 and b5 (an item of no training row); u2 finds b3.
+    held = _held([("u1", "b2"), ("u1", "b5"), ("u2", "b3")])
+    recommended = pd.DataFrame({"user_id": ["u2", "u1", "u1"], "domain": "B",
+                                "rank": [1, 1, 2], "item_id": ["b3", "b1", "b2"],
+                                "score": [0.9, 0.8, 0.7]})
+    metrics = score(recommended, held, ks=(1, 2))
+    np.testing.assert_allclose(metrics["recall@1"], [0.0, 1.0])
+    np.testing.assert_allclose(metrics["recall@2"], [0.5, 1.0])  # b5 counts, never hit
+    discount = 1 / math.log2(3)
+    np.testing.assert_allclose(metrics["ndcg@2"], [discount / (1 + discount), 1.0])
+    np.testing.assert_allclose(metrics["ndcg@1"], [0.0, 1.0])
+
+
+def test_a_recommended_item_outside_the_catalogue_is_an_error():
+    held = _held([("u1", "b2")])
+    recommended = pd.DataFrame({"user_id": ["u1"], "domain": "B", "rank": [1],
+                                "item_id": ["zz"], "score": [1.0]})
+    with pytest.raises(DataError) as raised:
+        score(recommended, held, ks=(1,))
+    assert str(raised.value) == "recommendations: item 'zz' is not a held-out item of B"
+
+
+@pytest.mark.integration
+def test_a_leaderboard_across_families_on_planted_data(planted_csv, tmp_path, capsys):
+    out, page = tmp_path / "board", tmp_path / "page.md"
+    page.write_text(f"# Board\n\nprose before\n\n{script.BEGIN}\nold\n{script.END}\n\nafter\n")
+    argv = ["--dataset", str(planted_csv), "--domains", "books,movies", "--out", str(out),
+            "--models", "pop,ridge,pop_seq,pop_match,lr", "--seeds", "0", "--page", str(page)]
+    assert script.main(argv) == 0
+    capsys.readouterr()
+    tables = {label: pd.read_csv(out / "seed-0" / f"{label}.users.csv", dtype={"user_id": str})
+              for label in ("pop", "ridge", "pop_seq", "pop_match", "lr")}
+    users = tables["pop"]["user_id"].tolist()
+    assert len(users) == 150  # a quarter of the 600 users, who all click in both domains
+    for table in tables.values():
+        assert table["user_id"].tolist() == users
+    # The planted groups carry over from books to movies: ridge finds them, the
+    # popularity of each family does not.
+    for label in ("pop", "pop_seq", "pop_match"):
+        assert tables["ridge"]["recall@10"].mean() > tables[label]["recall@10"].mean() + 0.25
+    text = page.read_text()
+    assert text.startswith("# Board\n\nprose before\n\n" + script.BEGIN + "\n")
+    assert text.endswith(script.END + "\nafter\n")
+    assert "| ridge | click translation | 1 |" in text and "old" not in text
+    assert (tmp_path / "page.png").is_file()
+
+    # Rerun: every run and score is read back, the page is the same.
+    assert script.main(argv) == 0
+    assert capsys.readouterr().out.count("finished, read back") == 5
+    assert page.read_text() == text
+    # A finished run of other settings is refused, naming the setting.
+    assert script.main([*argv[:-2], "--set", "ridge:l2=5"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (f"leaderboard.py: error: {out / 'seed-0' / 'ridge'}: a finished run of "
+                     "other settings (config.l2 (saved [10.0, 30.0, 100.0, 300.0, 1000.0, "
+                     "3000.0, 10000.0, 30000.0], asked [5.0]) differs); choose another --out, "
+                     "or remove it to train it again")
