@@ -29,6 +29,8 @@ setup(
         "pandas>=2.2",
         "pyarrow>=15",
         "numpy>=1.26",
+        # `tfxdr tune`: the study, its sampler and pruner, stored in SQLite.
+        "optuna>=5.1,<6",
     ],
     extras_require={
         "test": ["pytest>=8", "matplotlib>=3.8", "faiss-cpu>=1.15"],

@@ -136,11 +136,12 @@ def test_the_grid_value_is_chosen_on_validation_only(planted, tmp_path, monkeypa
 
     monkeypatch.setattr(type(task), "evaluate", spy)
     spec = MODELS.get("ridge")
-    config = apply_overrides(spec.config_cls(), ["l2=0.001,30,1000000", "epochs=3"])
+    config = apply_overrides(spec.config_cls(), ["l2=0.001,30,1000000", "epochs=5"])
     set_seed(0)
     model = spec.create(config, data.spec, 0)
     result = fit_with_selection(model, task, data, config, 0, tmp_path, verbose=0)
     assert parts == ["val"] * 3
+    assert result.epochs_run == 3  # the run ends after the grid's last value
     history = np.genfromtxt(tmp_path / "history.csv", delimiter=",", names=True)
     np.testing.assert_array_equal(history["l2"], [0.001, 30, 1e6])
     assert result.best_epoch == int(np.argmax(history["val_selection"])) + 1

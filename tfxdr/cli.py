@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="run directory to create")
     train.add_argument("--seed", type=_at_least(0), default=0)
     train.add_argument("--epochs", type=_at_least(1), help="override the config's epochs")
+    train.add_argument("--config", metavar="FILE",
+                       help="a JSON object of config field values, applied before --set "
+                            "(a study's best_config.json)")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="set a model config field (repeatable)")
     train.add_argument("--split-fractions", default="0.7,0.05,0.25",
@@ -94,6 +97,25 @@ def _parser() -> argparse.ArgumentParser:
                        help="write the resume checkpoint at every epoch's end, however long "
                             "it takes (by default at most a tenth of the time goes to them)")
     train.add_argument("--quiet", action="store_true", help="no progress output")
+
+    tune = commands.add_parser(
+        "tune", help="search a model's hyperparameters on the validation split (Optuna); "
+        "resumable")
+    tune.add_argument("model", help="a registered model (see `tfxdr models`)")
+    _add_data_arguments(tune)
+    tune.add_argument("--trials", type=_at_least(1), required=True,
+                      help="finished trials the study should have (a resumed study runs "
+                           "only the rest)")
+    tune.add_argument("--out", required=True,
+                      help="the study's directory: study.db, trials/, trials.csv, "
+                           "best_config.json (created, or resumed)")
+    tune.add_argument("--seed", type=_at_least(0), default=0,
+                      help="every trial's seed and split, and the sampler's")
+    tune.add_argument("--epochs", type=_at_least(1), help="override the config's epochs")
+    tune.add_argument("--set", dest="overrides", action="append", default=[],
+                      metavar="KEY=VALUE", help="fix a model config field in every trial "
+                                                "(it is then not searched; repeatable)")
+    tune.add_argument("--quiet", action="store_true", help="no line per trial")
 
     bench = commands.add_parser(
         "bench", help="several models and seeds on identical splits -> summary table")
@@ -239,8 +261,9 @@ def _start_tensorflow() -> None:
 
 
 def _check_before_work(args) -> None:
-    """What ``train`` can check without TensorFlow or data: the model and its ``--set``
-    values, the domains and their count, the split settings, ``--out`` and its lock."""
+    """What ``train`` and ``tune`` can check without TensorFlow or data: the model, its
+    ``--config`` and ``--set`` values (and for ``tune`` what is left to search), the
+    domains and their count, the split settings, ``--out`` and its lock."""
     from tfxdr.data.overlap import check_overlap_ratio
     from tfxdr.data.splits import SplitSpec
     from tfxdr.registry import resolve_config
@@ -249,14 +272,39 @@ def _check_before_work(args) -> None:
     data = _data_config_values(args)
     SplitSpec(fractions=data["split_fractions"], a_train=data["a_train"],
               a_cross=data["a_cross"]).validate()
-    spec, _ = resolve_config(args.model, args.overrides, args.epochs)
+    args.config_values = _config_file_values(args)
+    spec, _ = resolve_config(args.model, args.overrides, args.epochs, args.config_values)
     spec.check_domains(data["domains"])
     check_overlap_ratio(data["overlap_ratio"], data["domains"])
-    check_unlocked(check_out(args.out, args.overwrite))
+    if args.command == "tune":
+        from tfxdr.tuning import check_study_dir, search_space
+
+        search_space(args.model, args.overrides, args.epochs)
+        check_study_dir(args.out)
+    else:
+        check_unlocked(check_out(args.out, args.overwrite))
+
+
+def _config_file_values(args) -> dict | None:
+    """The ``--config`` file's field values, checked against the model's config; an
+    error names the file and the field."""
+    if getattr(args, "config", None) is None:
+        return None
+    from tfxdr.config import read_config_file
+    from tfxdr.registry import resolve_config
+
+    values = read_config_file(args.config)
+    try:
+        resolve_config(args.model, (), None, values)
+    except ConfigError as error:
+        if error.field == "model":
+            raise
+        raise ConfigError(f"{args.config}: {error}") from None
+    return values
 
 
 def _run(args) -> int:
-    if args.command == "train":
+    if args.command in ("train", "tune"):
         _check_before_work(args)
     if args.command != "models" and getattr(args, "data_command", None) != "fetch":
         _start_tensorflow()
@@ -288,6 +336,7 @@ def _run(args) -> int:
             overrides=args.overrides, epochs=args.epochs, overwrite=args.overwrite,
             restart=args.restart, verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
             checkpoint_overhead=None if args.checkpoint_every_epoch else CHECKPOINT_OVERHEAD,
+            config_values=args.config_values,
         )
         print(f"{args.model} on {report['dataset']} {','.join(report['domains'])}, "
               f"seed {report['seed']}, test split "
@@ -296,6 +345,8 @@ def _run(args) -> int:
         print(f"train {report['train_seconds']:.1f} s, "
               f"{report['examples_per_second']:.0f} examples/s; wrote {args.out}")
         return 0
+    if args.command == "tune":
+        return _tune(args)
     if args.command == "bench":
         return _bench(args)
     if args.command == "export":
@@ -320,6 +371,36 @@ def _run(args) -> int:
         print(experiment.format_metrics(report["metrics"]))
         return 0
     raise AssertionError(args.command)
+
+
+def _tune(args) -> int:
+    import shlex
+
+    import optuna
+
+    from tfxdr.tuning import BEST_CONFIG_FILE, TRIALS_FILE, tune
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial is ours
+    summary = tune(args.model, _data_config(args), args.out, args.trials, seed=args.seed,
+                   overrides=args.overrides, epochs=args.epochs, quiet=args.quiet)
+    best = summary["best"]
+    out = os.path.join(args.out, "")
+    if best is None:
+        print(f"no trial of {len(summary['trials'])} completed; wrote {out}{TRIALS_FILE}")
+        return 0
+    print(f"best: trial {best['number']}, validation {best['value']:.4f} at epoch "
+          f"{best['best_epoch']}; wrote {out}{TRIALS_FILE} and {out}{BEST_CONFIG_FILE}")
+    data = ["--dataset", args.dataset, "--domains", args.domains]
+    for flag, value in (("--overlap", args.overlap), ("--min-rating", args.min_rating),
+                        ("--overlap-ratio", args.overlap_ratio),
+                        ("--user-features", args.user_features),
+                        ("--item-features", args.item_features)):
+        if value is not None and not (flag == "--overlap" and value == "drop"):
+            data += [flag, str(value)]
+    command = ["tfxdr", "train", args.model, "--config", f"{out}{BEST_CONFIG_FILE}", *data,
+               "--seed", str(args.seed), "--out", "RUN_DIR"]
+    print("train it: " + " ".join(shlex.quote(a) for a in command))
+    return 0
 
 
 def _bench(args) -> int:

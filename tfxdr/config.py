@@ -5,8 +5,13 @@ Configs derive from :class:`Config`, whose ``validate`` checks every
 ``Literal`` field, so a value outside its choices is refused wherever the
 config comes from (a constructor, ``--set``, a saved run).  They serialise to
 JSON with the run (:func:`to_dict`) and are rebuilt from it (:func:`from_dict`);
-:func:`apply_overrides` parses ``key=value`` strings against the field types.
+:func:`apply_overrides` parses ``key=value`` strings against the field types, and
+:func:`apply_values` checks JSON values (a config file's, a tuner's) against them.
 Every error is a :class:`ConfigError` naming the field (``error.field``).
+
+Each config also declares the fields worth searching and their ranges
+(``search_space``, of :class:`Uniform`, :class:`LogUniform` and :class:`Choice`),
+next to the defaults they vary; ``tfxdr tune`` samples them on validation.
 """
 
 from __future__ import annotations
@@ -16,12 +21,56 @@ import json
 import math
 import types
 import typing
-from typing import Any, Iterable, Literal, Mapping, TypeVar
+from pathlib import Path
+from typing import Any, ClassVar, Iterable, Literal, Mapping, TypeVar
 
 from tfxdr.errors import ConfigError
 
 C = TypeVar("C")
 UNIONS = (typing.Union, types.UnionType)  # Optional[X] and X | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Uniform:
+    """A number drawn uniformly from ``[low, high]`` (a share, a dropout rate)."""
+
+    low: float
+    high: float
+
+    def __post_init__(self):
+        if not self.low < self.high:
+            raise ValueError(f"Uniform({self.low}, {self.high}): low must be below high")
+
+
+@dataclasses.dataclass(frozen=True)
+class LogUniform:
+    """A positive number whose logarithm is uniform on ``[log low, log high]``: a
+    step size or a weight whose scale, not its digits, is unknown."""
+
+    low: float
+    high: float
+
+    def __post_init__(self):
+        if not 0 < self.low < self.high:
+            raise ValueError(f"LogUniform({self.low}, {self.high}): expected 0 < low < high")
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """One of a few values (numbers, strings or booleans), none nearer than another."""
+
+    values: tuple
+
+    def __post_init__(self):
+        if len(self.values) < 2 or not all(isinstance(v, (bool, int, float, str))
+                                           for v in self.values):
+            raise ValueError(f"Choice{self.values}: expected two or more plain values")
+
+
+SearchSpec = Uniform | LogUniform | Choice
+
+#: The step size's range wherever a paper names one value and never its search.
+LEARNING_RATE = LogUniform(1e-4, 1e-2)
 
 
 @dataclasses.dataclass
@@ -77,6 +126,9 @@ class TrainConfig(Config):
     eval_every: int = 1
     patience: int = 20
     top_k: int = 50
+    #: Field -> range that ``tfxdr tune`` samples; each model declares its own (none
+    #: here: the schedule and the selection are not what a search should move).
+    search_space: ClassVar[dict[str, SearchSpec]] = {}
 
     def validate(self) -> None:
         super().validate()
@@ -257,6 +309,11 @@ def from_dict(config_cls: type[C], values: Mapping[str, Any]) -> C:
     return config
 
 
+def unknown_field(cls: type, key: str) -> ConfigError:
+    return ConfigError(f"unknown config field {key!r} for {cls.__name__}; "
+                       f"valid fields: {', '.join(field_names(cls))}", field=key)
+
+
 def apply_overrides(config: C, overrides: Iterable[str]) -> C:
     """Returns a copy of ``config`` with ``key=value`` strings applied; ``config``
     itself is left unchanged.
@@ -275,13 +332,90 @@ def apply_overrides(config: C, overrides: Iterable[str]) -> C:
         if not sep or not key:
             raise ConfigError(f"override {item!r} is malformed: expected key=value")
         if key not in names:
-            raise ConfigError(
-                f"unknown config field {key!r} for {cls.__name__}; "
-                f"valid fields: {', '.join(names)}", field=key)
+            raise unknown_field(cls, key)
         changes[key] = parse_value(cls.__name__, key, hints[key], raw.strip())
     updated = dataclasses.replace(config, **changes)
     updated.validate()
     return updated
+
+
+def apply_values(config: C, values: Mapping[str, Any]) -> C:
+    """Returns a copy of ``config`` with fields set from JSON values (a list for a
+    tuple, null for none), as a config file or a tuner gives them; validated.
+
+    Raises:
+        ConfigError: an unknown field, or a value not of the field's type.
+    """
+    cls = type(config)
+    hints = typing.get_type_hints(cls)
+    names = field_names(cls)
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in names:
+            raise unknown_field(cls, key)
+        changes[key] = json_value(cls.__name__, key, hints[key], value)
+    updated = dataclasses.replace(config, **changes)
+    updated.validate()
+    return updated
+
+
+def json_value(owner: str, key: str, hint: Any, value: Any) -> Any:
+    """Checks the JSON ``value`` of field ``owner.key`` against its type ``hint``;
+    returns it as the field holds it (a tuple for a list, a float for an integer)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+
+    def invalid(expected: str) -> ConfigError:
+        return ConfigError(f"{owner}.{key}={value!r} is invalid: expected {expected}", field=key)
+
+    if origin in UNIONS:
+        if value is None and type(None) in args:
+            return None
+        return json_value(owner, key, next(a for a in args if a is not type(None)), value)
+    if origin is Literal:
+        if value not in args:
+            raise invalid("one of " + ", ".join(map(str, args)))
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise invalid("a list")
+        return tuple(json_value(owner, key, args[0], v) for v in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise invalid("true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise invalid("an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise invalid("a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise invalid("a string")
+        return value
+    raise ConfigError(f"{owner}.{key} cannot be set from JSON", field=key)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The JSON object of config field values in ``path`` (a study's best_config.json).
+
+    Raises:
+        ConfigError: the file is missing, not JSON, or not an object; naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    try:
+        values = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a JSON object of config fields, got "
+                          f"{type(values).__name__}")
+    return values
 
 
 def parse_value(owner: str, key: str, hint: Any, raw: str) -> Any:

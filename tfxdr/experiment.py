@@ -16,7 +16,7 @@ import shutil
 import sys
 import zipfile
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import keras
 
@@ -88,12 +88,13 @@ class PlannedRun:
 
 
 def plan_run(model: str, data: DataConfig, seed: int = 0, overrides: Sequence[str] = (),
-             epochs: int | None = None, given: dict | None = None) -> PlannedRun:
+             epochs: int | None = None, given: dict | None = None,
+             config_values: Mapping[str, Any] | None = None) -> PlannedRun:
     """Resolves everything a run's outcome depends on, data checksums included,
     without loading the data: what ``config.json`` records and a resume compares.
     ``given`` (see :func:`train`) replaces the data files' checksums and makes the
     split the interactions' own."""
-    model_spec, config = resolve_config(model, overrides, epochs)
+    model_spec, config = resolve_config(model, overrides, epochs, config_values)
     model_spec.check_domains(tuple(data.domains))
     check_overlap_ratio(data.overlap_ratio, data.domains)
     task = TASKS[model_spec.task]()
@@ -145,8 +146,16 @@ def train(
     strategy=None,
     callbacks: Sequence | None = None,
     checkpoint_overhead: float | None = CHECKPOINT_OVERHEAD,
+    config_values: Mapping[str, Any] | None = None,
+    score_test: bool = True,
+    validation_callbacks: Sequence | None = None,
 ) -> dict:
     """Trains ``model``, selects on validation, scores test once; returns metrics.json.
+
+    ``config_values`` are config fields as JSON values (a config file's, a tuner's),
+    applied before ``overrides`` and ``epochs``.  ``score_test=False`` never touches
+    the test split: metrics.json then holds the selected epoch's validation metrics
+    (``"split": "val"``), as a hyperparameter search must see nothing else.
 
     ``interactions`` with a ``split`` column train instead of loading ``data``
     (a pipeline's transformed rows, split upstream); ``sources_record`` then
@@ -157,7 +166,8 @@ def train(
     the same weights.  ``callbacks`` are Keras callbacks that ``fit`` calls besides
     the run's own (a timer, a profiler).  ``checkpoint_overhead`` bounds the share
     of time spent writing resume checkpoints (``None``: one every epoch; see
-    :func:`tfxdr.resume.checkpoint_due`).
+    :func:`tfxdr.resume.checkpoint_due`).  ``validation_callbacks`` see each
+    validation's score (see :func:`fit_with_selection`), and may stop training.
 
     The run trains in a staging directory beside ``out`` (see :mod:`tfxdr.rundir`)
     and becomes ``out`` when complete.  If an earlier run of the same settings
@@ -171,7 +181,7 @@ def train(
     """
     target = rundir.check_out(Path(out), overwrite)
     given = None if interactions is None else {"sources": sources_record or {}}
-    planned = plan_run(model, data, seed, overrides, epochs, given)
+    planned = plan_run(model, data, seed, overrides, epochs, given, config_values)
     quiet = verbose == 0
     with rundir.run_lock(target):
         rundir.remove_leftovers(target)
@@ -185,7 +195,7 @@ def train(
             else:
                 write_inputs(planned, run_dir, quiet, interactions)
             report = _train_staged(planned, run_dir, resume, verbose, strategy, callbacks,
-                                   checkpoint_overhead)
+                                   checkpoint_overhead, score_test, validation_callbacks)
         except TrainingError:
             raise  # the run is kept, marked failed
         except BaseException:
@@ -223,9 +233,12 @@ def read_inputs(planned: PlannedRun, run_dir: Path) -> tuple[FeatureSpec, object
 
 def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose,
                   strategy=None, callbacks: Sequence | None = None,
-                  checkpoint_overhead: float | None = CHECKPOINT_OVERHEAD) -> dict:
+                  checkpoint_overhead: float | None = CHECKPOINT_OVERHEAD,
+                  score_test: bool = True,
+                  validation_callbacks: Sequence | None = None) -> dict:
     """Trains (or resumes) the run in ``run_dir`` from its saved inputs, scores the test
-    split and writes the model, metrics and status; returns metrics.json."""
+    split (unless not ``score_test``) and writes the model, metrics and status; returns
+    metrics.json."""
     task, config, seed = planned.task, planned.config, planned.record["seed"]
     rundir.write_status(run_dir, "running", pid=os.getpid())
     set_seed(seed)
@@ -235,7 +248,8 @@ def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose,
     try:
         result = fit_with_selection(model, task, prepared, config, seed, run_dir,
                                     verbose=verbose, resume=resume, callbacks=callbacks,
-                                    checkpoint_overhead=checkpoint_overhead)
+                                    checkpoint_overhead=checkpoint_overhead,
+                                    validation_callbacks=validation_callbacks)
     except TrainingInterrupted as error:
         rundir.write_status(run_dir, "interrupted", reason=str(error))
         raise TrainingInterrupted(f"{error} in {run_dir}; run the same command to resume",
@@ -256,8 +270,8 @@ def _train_staged(planned: PlannedRun, run_dir: Path, resume: bool, verbose,
         "dataset": planned.data.dataset,
         "domains": list(features.domains),
         "seed": seed,
-        "split": "test",
-        "metrics": task.evaluate(model, prepared, "test"),
+        "split": "test" if score_test else "val",
+        "metrics": task.evaluate(model, prepared, "test") if score_test else result.validation,
         "validation": {"split": "val", "best_epoch": result.best_epoch,
                        "selection_score": result.best_score, "metrics": result.validation},
         "epochs_run": result.epochs_run,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
-from tfxdr.config import apply_overrides
+from tfxdr.config import apply_overrides, apply_values
 from tfxdr.errors import ConfigError, DataError
 
 
@@ -127,9 +127,11 @@ def register(name: str, model: type | str, config_cls: type, task: str, summary:
                                      max_domains))
 
 
-def resolve_config(model: str, overrides=(), epochs: int | None = None):
-    """``(spec, config)``: the model's paper defaults, then ``--set`` overrides, then
-    ``epochs``; raises ConfigError naming an unknown model or a bad field."""
+def resolve_config(model: str, overrides=(), epochs: int | None = None, values=None):
+    """``(spec, config)``: the model's paper defaults, then ``values`` (JSON field values:
+    a config file's, a tuner's), then ``--set`` overrides, then ``epochs``; raises
+    ConfigError naming an unknown model or a bad field."""
     spec = MODELS.get(model)
+    config = apply_values(spec.config_cls(), values) if values else spec.config_cls()
     extra = list(overrides) + ([f"epochs={epochs}"] if epochs is not None else [])
-    return spec, apply_overrides(spec.config_cls(), extra)
+    return spec, apply_overrides(config, extra)

@@ -9,7 +9,7 @@ RUN_DIR/steps.csv          every training step's loss terms
 RUN_DIR/checkpoints/       best.weights.h5 (selected on validation), last.weights.h5,
                            resume.npz (everything needed to continue training)
 RUN_DIR/model.keras        the selected model, preprocessing layer included
-RUN_DIR/metrics.json       test metrics, timing
+RUN_DIR/metrics.json       test metrics (a tuning trial's: validation), timing
 RUN_DIR/status.json        complete, or running / interrupted / failed and why
 ```
 

@@ -280,6 +280,28 @@ class ValidationSelection(keras.callbacks.Callback):
         return True
 
 
+class ReportValidation(keras.callbacks.Callback):
+    """Hands each validation's score to ``report(epoch, score)`` (epochs from 1) and
+    stops training when it returns True: a search's pruner judging a trial.
+
+    Pass it among ``validation_callbacks`` (see :func:`fit_with_selection`): it
+    must run after :class:`ValidationSelection`, which puts the score in the logs.
+    """
+
+    def __init__(self, report: Callable[[int, float], bool]):
+        super().__init__()
+        self.report = report
+        self.reported: list[int] = []
+        self.stopped = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not logs or "val_selection" not in logs:
+            return  # an epoch that does not validate
+        self.reported.append(epoch + 1)
+        if self.report(epoch + 1, float(logs["val_selection"])):
+            self.stopped = True
+            self.model.stop_training = True
+
 
 class StopAtStepBoundary(keras.callbacks.Callback):
     """Turns SIGTERM and SIGINT into a stop after the current training step.
@@ -385,15 +407,19 @@ def fit_with_selection(
     callbacks: list | None = None,
     resume: bool = False,
     checkpoint_overhead: float | None = CHECKPOINT_OVERHEAD,
+    validation_callbacks: list | None = None,
 ) -> FitResult:
     """``model.fit`` with validation selection; restores the best weights at the end.
 
     The model's phases (:meth:`~tfxdr.models.base.TfxdrModel.training_phases`)
     each train on their own rows; callbacks are shared so that selection and
     logs run across them; the model's own callbacks (a schedule) come first,
-    then ``callbacks``.  Epochs end with ``checkpoints/resume.npz``, every one
-    while it is cheap to write and otherwise as often as ``checkpoint_overhead``
-    allows (:func:`~tfxdr.resume.checkpoint_due`); ``resume`` continues from it.
+    then ``callbacks``; ``validation_callbacks`` come after the validation, so
+    their ``on_epoch_end`` finds its score in ``logs["val_selection"]`` (on the
+    epochs that validate) and may stop training (``model.stop_training``).
+    Epochs end with ``checkpoints/resume.npz``, every one while it is cheap to
+    write and otherwise as often as ``checkpoint_overhead`` allows
+    (:func:`~tfxdr.resume.checkpoint_due`); ``resume`` continues from it.
     Instances per second count every training instance.
 
     Raises:
@@ -467,8 +493,9 @@ def fit_with_selection(
             started, validating = time.perf_counter(), selection.seconds
             try:
                 model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
-                          shuffle=False, callbacks=[*now, stopper, selection, history, steps,
-                                                    RunProgbar(epochs)])
+                          shuffle=False, callbacks=[*now, stopper, selection,
+                                                    *(validation_callbacks or []), history,
+                                                    steps, RunProgbar(epochs)])
             except tf.errors.InvalidArgumentError as error:
                 steps.flush()
                 raise _divergence(error, steps) from None

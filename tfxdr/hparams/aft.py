@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from tfxdr.config import TwoPlayerConfig, require
+from tfxdr.config import LEARNING_RATE, LogUniform, TwoPlayerConfig, Uniform, require
 from tfxdr.hparams.matching import MatchingConfig
 from tfxdr.registry import register
 
@@ -67,6 +67,9 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
             ``no_translation`` an attention over the item- and domain-level
             tokens instead of the two ConvE translations; ``no_mmd`` no
             dissimilarity loss.
+
+    Search space: both players' step sizes (the paper names neither), the
+    transformers' dropout and L_MMD's weight, a decade either side of the paper's 1.
     """
 
     g_layers: int = 4
@@ -91,6 +94,8 @@ class AFTConfig(TwoPlayerConfig, MatchingConfig):
     domain_tokens: bool = False
     pretrain_epochs: int = 0
     ablation: Literal["full", "aft_d", "aft_hnm", "no_mask", "no_translation", "no_mmd"] = "full"
+    search_space = {"learning_rate": LEARNING_RATE, "d_learning_rate": LEARNING_RATE,
+                    "dropout": Uniform(0.0, 0.3), "lambda_mmd": LogUniform(0.1, 10.0)}
 
     def validate(self) -> None:
         super().validate()

@@ -1,10 +1,12 @@
 """Ridge, EASE and item-kNN: closed-form click translation, a grid value per epoch.
 
-Their one hyperparameter (ridge's and EASE's L2 weight, item-kNN's shrinkage) is
+Their main hyperparameter (ridge's and EASE's L2 weight, item-kNN's shrinkage) is
 a grid: the first epoch counts the training users' item co-occurrences and
 solves with the first value, each later epoch solves with the next value, and
 validation selection keeps the best epoch, so the value is chosen on the
-validation users only, from one counting pass.
+validation users only, from one counting pass; the run ends after the grid's
+last value.  ``tfxdr tune`` searches the same field as a grid of one value per
+trial.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import dataclasses
 import math
 from typing import Literal
 
-from tfxdr.config import TrainConfig, require
+from tfxdr.config import Choice, LogUniform, TrainConfig, Uniform, require
 from tfxdr.registry import register
 
 L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0, 30000.0)
@@ -31,6 +33,7 @@ class ClosedFormConfig(TrainConfig):
         batch_size: users per counting step (the counts do not depend on it).
         learning_rate: unused (nothing takes a gradient step).
         patience: larger than any grid, so that every value is tried.
+        epochs: at least the grid's length; the run stops after its last value.
     """
 
     max_items: int = 20_000
@@ -53,9 +56,8 @@ class ClosedFormConfig(TrainConfig):
         require(self, "epochs", self.epochs >= len(values),
                 f">= {len(values)} (one solve per {self.grid_field} value); pass "
                 f"--set {self.grid_field}=V for one value")
-        if len(values) > 1:
-            require(self, "eval_every", self.eval_every == 1,
-                    f"1 (every {self.grid_field} value is scored on validation)")
+        require(self, "eval_every", self.eval_every == 1,
+                f"1 (every {self.grid_field} value is scored on validation)")
 
 
 @dataclasses.dataclass
@@ -66,6 +68,7 @@ class RidgeConfig(ClosedFormConfig):
     l2: tuple[float, ...] = L2_GRID
     epochs: int = len(L2_GRID)
     grid_field = "l2"
+    search_space = {"l2": LogUniform(1.0, 1e5)}
 
     def grid(self) -> tuple[float, ...]:
         return tuple(self.l2)
@@ -98,6 +101,7 @@ class ItemKNNConfig(ClosedFormConfig):
     similarity: Literal["cosine", "cooccurrence"] = "cosine"
     epochs: int = 3
     grid_field = "shrink"
+    search_space = {"shrink": Uniform(0.0, 200.0), "neighbours": Choice((0, 20, 50, 100, 200))}
 
     def grid(self) -> tuple[float, ...]:
         return tuple(self.shrink)

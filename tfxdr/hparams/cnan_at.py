@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Literal
 
-from tfxdr.config import CtrTrainConfig, TwoPlayerConfig, require
+from tfxdr.config import LEARNING_RATE, CtrTrainConfig, LogUniform, TwoPlayerConfig, require
 from tfxdr.hparams.deep_cross_base import GatedCrossConfig
 from tfxdr.registry import register
 
@@ -32,6 +32,10 @@ class CNANATConfig(GatedCrossConfig, TwoPlayerConfig, CtrTrainConfig):
             Off, the domain networks run a second time on the embeddings held
             fixed for these two losses (training costs about 1.5 times more).
         ablation: ``cnan_at`` (full), ``cnan1`` or ``cnan2``.
+
+    Search space: the step size and the four loss weights, which the paper names
+    without values: lambda_1..lambda_3 over three decades around 1, lambda_4 around
+    its default.
     """
 
     specific_dim: int = 8
@@ -44,6 +48,9 @@ class CNANATConfig(GatedCrossConfig, TwoPlayerConfig, CtrTrainConfig):
     specific_loss_to_embeddings: bool = False
     ablations: ClassVar[tuple[str, ...]] = ("cnan_at", "cnan1", "cnan2")
     ablation: str = "cnan_at"
+    search_space = {"learning_rate": LEARNING_RATE, "lambda_1": LogUniform(0.01, 10.0),
+                    "lambda_2": LogUniform(0.01, 10.0), "lambda_3": LogUniform(0.01, 10.0),
+                    "lambda_4": LogUniform(1e-8, 1e-4)}
 
     def validate(self) -> None:
         super().validate()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Literal
 
-from tfxdr.config import CtrTrainConfig, require
+from tfxdr.config import LEARNING_RATE, CtrTrainConfig, LogUniform, Uniform, require
 from tfxdr.hparams.adversarial import AdversarialLossConfig
 from tfxdr.registry import register
 
@@ -33,6 +33,10 @@ class DADINConfig(AdversarialLossConfig, CtrTrainConfig):
         agnostic_activation: f of h_DA = f(h_spec), which the paper leaves open.
             tanh keeps h_DA bounded; with ReLU the reversed gradient drives the
             features to grow without limit to saturate the domain classifiers.
+
+    Search space: the step size, the predictor's dropout and the weights of Eq. 22
+    that the paper sets (the domain losses' lambda_2 and lambda_3, a decade either
+    side of 1, and alpha); lambda_1 weights the click loss, the scale of the rest.
     """
 
     embedding_dim: int = 64
@@ -44,6 +48,9 @@ class DADINConfig(AdversarialLossConfig, CtrTrainConfig):
     agnostic_activation: Literal["tanh", "relu"] = "tanh"
     ablations: ClassVar[tuple[str, ...]] = ABLATIONS
     ablation: str = "dadin"
+    search_space = {"learning_rate": LEARNING_RATE, "predictor_dropout": Uniform(0.0, 0.5),
+                    "lambda_2": LogUniform(0.1, 10.0), "lambda_3": LogUniform(0.1, 10.0),
+                    "alpha": Uniform(0.0, 1.0)}
 
     def validate(self) -> None:
         super().validate()
@@ -73,12 +80,17 @@ class DANNConfig(DADINConfig):
     (``classifier_input_activation``), which makes the reversed gradient vanish
     as features grow.
 
+    Search space: the step size, the predictor's dropout and the reversal's lambda
+    (Ganin et al. choose it on validation); DANN has no intra-class losses.
+
     Reference: Ganin et al. Domain-Adversarial Training of Neural Networks. JMLR 2016.
     """
 
     classifier_input_activation: Literal["none", "tanh"] = "tanh"
     ablations: ClassVar[tuple[str, ...]] = ("dann",)
     ablation: str = "dann"
+    search_space = {"learning_rate": LEARNING_RATE, "predictor_dropout": Uniform(0.0, 0.5),
+                    "grl_scale": LogUniform(0.01, 1.0)}
 
 
 register("dadin", "tfxdr.models.dadin:DADIN", DADINConfig, "ctr",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from tfxdr.config import CtrTrainConfig, require
+from tfxdr.config import LEARNING_RATE, CtrTrainConfig, LogUniform, Uniform, require
 from tfxdr.hparams.adversarial import AdversarialLossConfig
 from tfxdr.hparams.deep_cross_base import GatedCrossConfig
 from tfxdr.registry import register
@@ -23,12 +23,17 @@ class DCNConfig(GatedCrossConfig, CtrTrainConfig):
         source_epochs: epochs on the source domains (all but the last) before the
             fine-tuning epochs on the target, the last (``dcn_finetune``; 0 trains on
             every domain at once).
+
+    Search space: the step size, the L2 weight and the FCN's dropout; the sizes are
+    the paper's.
     """
 
     specific_dim: int = 8
     gated: bool = True
     l2: float = 1e-6
     source_epochs: int = 0
+    search_space = {"learning_rate": LEARNING_RATE, "l2": LogUniform(1e-8, 1e-4),
+                    "dropout": Uniform(0.0, 0.5)}
 
     def validate(self) -> None:
         super().validate()
@@ -71,9 +76,13 @@ class DANNDCNConfig(GatedCrossConfig, AdversarialLossConfig, CtrTrainConfig):
     (Drama -> Comedy, seeds 0-1) the target's validation AUC was 0.7205 with
     0.1 against 0.7140 with 1.0, and on planted data a reversal of 0.3 or more
     keeps the extractor from learning clicks that need a history interaction.
+
+    Search space: the step size, the reversal's lambda and the FCN's dropout.
     """
 
     grl_scale: float = 0.1
+    search_space = {"learning_rate": LEARNING_RATE, "grl_scale": LogUniform(0.01, 1.0),
+                    "dropout": Uniform(0.0, 0.5)}
     classifier_input_activation: Literal["none", "tanh"] = "tanh"
 
 

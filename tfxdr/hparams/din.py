@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 
-from tfxdr.config import CtrTrainConfig, require
+from tfxdr.config import LEARNING_RATE, Choice, CtrTrainConfig, LogUniform, require
 from tfxdr.registry import register
 
 
 @dataclasses.dataclass
 class DINConfig(CtrTrainConfig):
-    """Hyperparameters; embedding size and training schedule match DADIN's defaults."""
+    """Hyperparameters; embedding size and training schedule match DADIN's defaults.
+
+    Search space: the step size, the batch and the L2 weight (DIN regularises its
+    MLP; the sizes are the paper's)."""
 
     embedding_dim: int = 64
     hidden_units: tuple[int, ...] = (200, 80)
     l2: float = 0.0
+    search_space = {"learning_rate": LEARNING_RATE, "l2": LogUniform(1e-8, 1e-4),
+                    "batch_size": Choice((512, 1024, 2048))}
 
     def validate(self) -> None:
         super().validate()

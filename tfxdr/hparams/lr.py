@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 
-from tfxdr.config import CtrTrainConfig, require
+from tfxdr.config import CtrTrainConfig, LogUniform, require
 from tfxdr.registry import register
 
 
 @dataclasses.dataclass
 class LRConfig(CtrTrainConfig):
-    """Adam on the cross-entropy; ``l2`` on the per-value weights."""
+    """Adam on the cross-entropy; ``l2`` on the per-value weights.
+
+    Its step size is searched a decade either side of its default, 1e-2."""
 
     l2: float = 1e-6
     epochs: int = 20
     batch_size: int = 1024
     learning_rate: float = 1e-2
     patience: int = 3
+    search_space = {"learning_rate": LogUniform(1e-3, 1e-1), "l2": LogUniform(1e-8, 1e-4)}
 
     def validate(self) -> None:
         super().validate()

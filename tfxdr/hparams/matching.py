@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tfxdr.config import TrainConfig, require
+from tfxdr.config import LEARNING_RATE, Choice, TrainConfig, require
 from tfxdr.hparams.recguru import BERT4RecConfig
 from tfxdr.registry import register
 
@@ -24,6 +24,8 @@ class MatchingConfig(TrainConfig):
             Comedy/Action/Horror (docs/results/aft_ml1m.md): 1e-3 for AFT, 3e-3
             for the baselines.  Every model there was still improving after 30
             epochs, and some stalled on a plateau for 5 before rising: 60 and 10.
+
+    Search space of the baselines: the step size and the batch.
     """
 
     max_len: int = 50
@@ -35,6 +37,7 @@ class MatchingConfig(TrainConfig):
     batch_size: int = 256
     learning_rate: float = 1e-3
     patience: int = 10
+    search_space = {"learning_rate": LEARNING_RATE, "batch_size": Choice((128, 256, 512))}
 
     def validate(self) -> None:
         super().validate()
@@ -113,7 +116,8 @@ class BERT4RecMatchingConfig(BERT4RecConfig):
 
 @dataclasses.dataclass
 class MatchingPopConfig(TrainConfig):
-    """One counting pass over the training cuts (inputs and positives of every domain)."""
+    """One counting pass over the training cuts (inputs and positives of every domain);
+    nothing to tune."""
 
     max_len: int = 50
     num_positives: int = 10

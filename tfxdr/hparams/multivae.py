@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tfxdr.config import AdamUpdateConfig, ClickInputsConfig, TrainConfig, require
+from tfxdr.config import (LEARNING_RATE, AdamUpdateConfig, Choice, ClickInputsConfig,
+                          TrainConfig, Uniform, require)
 from tfxdr.registry import register
 
 
@@ -21,6 +22,9 @@ class MultiVAEConfig(AdamUpdateConfig, ClickInputsConfig, TrainConfig):
 
     ``click_inputs``: see :class:`~tfxdr.config.ClickInputsConfig`; ``adam_update``:
     :class:`~tfxdr.config.AdamUpdateConfig`.
+
+    Search space: what Liang et al. chose on validation, the KL cap in [0, 1], with
+    the input dropout, the step size and the batch; the layer sizes are D2D-TM's.
     """
 
     hidden_dims: tuple[int, ...] = (600, 200)
@@ -32,6 +36,8 @@ class MultiVAEConfig(AdamUpdateConfig, ClickInputsConfig, TrainConfig):
     epochs: int = 100
     batch_size: int = 500
     learning_rate: float = 1e-3
+    search_space = {"learning_rate": LEARNING_RATE, "dropout": Uniform(0.0, 0.7),
+                    "beta_cap": Uniform(0.0, 1.0), "batch_size": Choice((128, 256, 500))}
 
     def validate(self) -> None:
         super().validate()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from tfxdr.config import TrainConfig, TwoPlayerConfig, require
+from tfxdr.config import (LEARNING_RATE, Choice, LogUniform, TrainConfig, TwoPlayerConfig,
+                          Uniform, require)
 from tfxdr.registry import register
 
 ABLATIONS = ("full", "no_critic", "no_l2", "no_autoencoder", "single")
@@ -32,6 +33,9 @@ class SequenceTransformerConfig(TrainConfig):
     schedule run within 15 minutes and 4 GB on two cores
     (benchmarks/recguru_speed.py); early stopping on validation guards against
     over-fitting instead.
+
+    Search space: the step size, the dropout (SASRec chose it per dataset) and the
+    batch; the sizes are the paper's, shared by its baselines.
     """
 
     max_len: int = 100
@@ -45,6 +49,8 @@ class SequenceTransformerConfig(TrainConfig):
     batch_size: int = 128
     learning_rate: float = 1e-3
     patience: int = 5
+    search_space = {"learning_rate": LEARNING_RATE, "dropout": Uniform(0.0, 0.5),
+                    "batch_size": Choice((64, 128, 256))}
 
     def validate(self) -> None:
         super().validate()
@@ -99,6 +105,9 @@ class RecGURUConfig(TwoPlayerConfig, SequenceTransformerConfig):
             ``no_autoencoder`` is SeqRec (CDSRec alone, no user representation,
             every epoch fine-tunes); ``single`` is the paper's AutoRec (one encoder
             per domain, no critic, no l2).
+
+    Search space: the fine-tuning and pre-training step sizes, the dropout and the
+    weight of Eq. 9, a decade either side of 1; the critic's schedule is the authors'.
     """
 
     pretrain_epochs: int = 3
@@ -118,6 +127,8 @@ class RecGURUConfig(TwoPlayerConfig, SequenceTransformerConfig):
     finetune_context: Literal["prefix", "full"] = "prefix"
     reconstruction_negatives: int = 20
     ablation: Literal["full", "no_critic", "no_l2", "no_autoencoder", "single"] = "full"
+    search_space = {"learning_rate": LEARNING_RATE, "pretrain_learning_rate": LEARNING_RATE,
+                    "dropout": Uniform(0.0, 0.5), "l2_weight": LogUniform(0.1, 10.0)}
 
     def validate(self) -> None:
         super().validate()
@@ -152,9 +163,12 @@ class RecGURUConfig(TwoPlayerConfig, SequenceTransformerConfig):
 
 @dataclasses.dataclass
 class RecGURUSingleConfig(RecGURUConfig):
-    """The paper's AutoRec: RecGURU's autoencoder and CDSRec, one per domain."""
+    """The paper's AutoRec: RecGURU's autoencoder and CDSRec, one per domain (no
+    Eq. 9 to weigh in its search space)."""
 
     ablation: Literal["full", "no_critic", "no_l2", "no_autoencoder", "single"] = "single"
+    search_space = {"learning_rate": LEARNING_RATE, "pretrain_learning_rate": LEARNING_RATE,
+                    "dropout": Uniform(0.0, 0.5)}
 
 
 @dataclasses.dataclass
@@ -171,9 +185,11 @@ class BERT4RecConfig(SequenceTransformerConfig):
     Args:
         mask_prob: the share of training items replaced by [mask] (0.2, the
             BERT4Rec paper's value on MovieLens-1M); the last item always is.
-    Sizes default to RecGURU's, as the paper sets shared sizes for its baselines."""
+    Sizes default to RecGURU's, as the paper sets shared sizes for its baselines.
+    The mask share joins the search space: the BERT4Rec paper chose it per dataset."""
 
     mask_prob: float = 0.2
+    search_space = {**SequenceTransformerConfig.search_space, "mask_prob": Uniform(0.1, 0.6)}
 
     def validate(self) -> None:
         super().validate()
@@ -185,7 +201,8 @@ class BPRMFConfig(TrainConfig):
     """BPR-MF: ``dim``-dimensional users and items; ``l2`` weighs their squared norms.
 
     ``max_len`` + 1 of each user's most recent training items per domain are the
-    positives (the sequence task's rows)."""
+    positives (the sequence task's rows).  Search space: the step size, the batch and
+    BPR's regularisation weight."""
 
     max_len: int = 100
     dim: int = 64
@@ -193,6 +210,8 @@ class BPRMFConfig(TrainConfig):
     epochs: int = 50
     batch_size: int = 128
     patience: int = 5
+    search_space = {"learning_rate": LEARNING_RATE, "l2": LogUniform(1e-8, 1e-4),
+                    "batch_size": Choice((64, 128, 256))}
 
     def validate(self) -> None:
         super().validate()

@@ -33,9 +33,9 @@ from tfxdr.models.click_base import ClickModel
 
 
 class SolveAtEpochEnd(keras.callbacks.Callback):
-    """Solves the model for the epoch's grid value (the last value for later epochs)
-    and logs that value.  An epoch a signal cut short is not solved: its counts
-    are partial, and the resumed epoch solves when it ends."""
+    """Solves the model for the epoch's grid value and logs that value; training
+    stops after the grid's last value.  An epoch a signal cut short is not solved:
+    its counts are partial, and the resumed epoch solves when it ends."""
 
     def on_epoch_end(self, epoch, logs=None):
         if self.model.stop_training:
@@ -45,6 +45,8 @@ class SolveAtEpochEnd(keras.callbacks.Callback):
         self.model.solve(value)
         if logs is not None:
             logs[self.model.config.grid_field] = value
+        if epoch + 1 >= len(grid):
+            self.model.stop_training = True
 
 
 class ClosedFormClickModel(ClickModel):
