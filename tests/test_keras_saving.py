@@ -293,6 +293,8 @@ TINY = {
     "bprmf": dict(max_len=4, dim=3),
     "cnan_at": dict(shared_dim=3, specific_dim=2, gate_units=(2,), fcn_units=(4,)),
     "d2dtm": dict(private_dims=(4,), shared_dims=(3,), latent_dim=2, discriminator_dims=(3,)),
+    "d2dtm_paper": dict(private_dims=(4,), shared_dims=(3,), latent_dim=2,
+                        discriminator_dims=(3,)),
     "dadin": dict(embedding_dim=3, dnn_hidden=4, predictor_units=3),
     "dann": dict(embedding_dim=3, dnn_hidden=4, predictor_units=3),
     "dann_dcn": dict(shared_dim=3, gate_units=(2,), fcn_units=(4,)),

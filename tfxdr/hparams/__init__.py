@@ -10,7 +10,7 @@ from tfxdr.hparams.adversarial import AdversarialLossConfig
 from tfxdr.hparams.aft import AFTConfig
 from tfxdr.hparams.closed_form import EASEConfig, ItemKNNConfig, RidgeConfig
 from tfxdr.hparams.cnan_at import CNANATConfig
-from tfxdr.hparams.d2dtm import D2DTMConfig
+from tfxdr.hparams.d2dtm import D2DTMConfig, D2DTMPaperConfig
 from tfxdr.hparams.dadin import DADINConfig, DANNConfig
 from tfxdr.hparams.dcn import DANNDCNConfig, DCNConfig, DCNFineTuneConfig
 from tfxdr.hparams.deep_cross_base import GatedCrossConfig
@@ -26,10 +26,9 @@ from tfxdr.hparams.recguru import (BERT4RecConfig, BPRMFConfig, RecGURUConfig,
                                    SequenceTransformerConfig)
 
 __all__ = ["AdversarialLossConfig", "AFTConfig", "BERT4RecConfig", "BERT4RecMatchingConfig",
-           "BPRMFConfig", "CNANATConfig", "D2DTMConfig", "DADINConfig", "DANNConfig",
-           "DANNDCNConfig", "DCNConfig", "DCNFineTuneConfig", "DINConfig", "EASEConfig",
-           "FMConfig", "GatedCrossConfig", "ItemKNNConfig", "LRConfig",
-           "MatchingConfig", "MatchingPopConfig", "MMoEConfig", "MultiVAEConfig",
-           "PopConfig", "RecGURUConfig", "RecGURUSingleConfig", "RidgeConfig",
-           "SASRecConfig", "SequencePopConfig", "SequenceTransformerConfig",
-           "SharedBottomConfig", "TwoTowerConfig"]
+           "BPRMFConfig", "CNANATConfig", "D2DTMConfig", "D2DTMPaperConfig", "DADINConfig",
+           "DANNConfig", "DANNDCNConfig", "DCNConfig", "DCNFineTuneConfig", "DINConfig",
+           "EASEConfig", "FMConfig", "GatedCrossConfig", "ItemKNNConfig", "LRConfig",
+           "MatchingConfig", "MatchingPopConfig", "MMoEConfig", "MultiVAEConfig", "PopConfig",
+           "RecGURUConfig", "RecGURUSingleConfig", "RidgeConfig", "SASRecConfig",
+           "SequencePopConfig", "SequenceTransformerConfig", "SharedBottomConfig", "TwoTowerConfig"]

@@ -10,6 +10,7 @@ from tfxdr.hparams import (
     BPRMFConfig,
     CNANATConfig,
     D2DTMConfig,
+    D2DTMPaperConfig,
     DADINConfig,
     DANNConfig,
     DANNDCNConfig,
@@ -41,8 +42,8 @@ from tfxdr.models.recguru import RecGURU
 from tfxdr.models.sasrec import SASRec
 from tfxdr.registry import MODELS, ModelSpec
 
-__all__ = ["BERT4Rec", "BERT4RecConfig", "BPRMF", "BPRMFConfig", "CNANAT", "CNANATConfig",
-           "D2DTM", "D2DTMConfig", "DADIN", "DADINConfig", "DANNConfig", "DANNDCN",
+__all__ = ["BERT4Rec", "BERT4RecConfig", "BPRMF", "BPRMFConfig", "CNANAT", "CNANATConfig", "D2DTM",
+           "D2DTMConfig", "D2DTMPaperConfig", "DADIN", "DADINConfig", "DANNConfig", "DANNDCN",
            "DANNDCNConfig", "DCN", "DCNConfig", "DCNFineTuneConfig", "DIN", "DINConfig", "EASE",
            "ItemKNN", "LRConfig", "LogisticRegression", "MODELS", "ModelSpec", "MultiVAE",
            "MultiVAEConfig", "Phase", "PopConfig", "Popularity", "RecGURU", "RecGURUConfig",

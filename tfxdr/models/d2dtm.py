@@ -6,7 +6,26 @@ last encoder layers and the first generator layers are the same layer objects
 for both domains (weight sharing by reuse).  Streams (Sec. 3): reconstruction
 x_AA = G_A(E_A(x_A)), translation x_AB = G_B(E_A(x_A)), cycle
 x_ABA = G_A(E_B(x_AB)), and symmetrically for B.  Discriminators D_A, D_B judge
-translated vectors only (Eq. 4-5).
+translated vectors only, not reconstructions (Eq. 4-5 and Sec. 3.4).
+
+Eq. 4-5 read two ways (``discriminator_input``).  As printed, D_B(x_B) scores a
+vector of B alone: real x_B ~ P_B against the translation G_B(z_A),
+z_A ~ q_A(z_A | x_A) (Sec. 3.4: "for real click vectors sampled from the first
+domain, D_A should output true").  The paper then calls them "conditional GAN
+objective functions", a sentence that follows UNIT (its ref. [14]), which
+learns from unpaired images and whose discriminators see one image: the GAN is
+conditional in that G_B(z_A) is generated from a user's x_A.  Read so (``target``), nothing in Eq. 1-7 ties a
+user's x_A to the same user's x_B.  Read as a conditional GAN's discriminator,
+D_B judges x_B given x_A (``conditional``), which the paired data allows and
+which matches Figure 1's assumption that a user's x_A and x_B map to one latent
+code: D_B scores the pair [x_A | x_B] of one user (real) against
+[x_A | G_B(z_A)] with z_A drawn from the same x_A (fake); D_A scores the same
+real pair [x_A | x_B] against [G_A(z_B) | x_B].  Pairs are in domain order, A's
+columns first, each part L2-normalised on its own, so both discriminators'
+first layers read I_A + I_B inputs.  Departure: the equations' D_B(x_B) and
+D_B(G_B(z_A)) become D_B(x_B | x_A) and D_B(G_B(z_A) | x_A); the source vector
+is the real click vector, not dropped out, and only the target half carries a
+gradient to the generator.
 
 Choices where the paper is silent or ambiguous (all config fields):
 
@@ -20,6 +39,8 @@ Choices where the paper is silent or ambiguous (all config fields):
   batch (the last of ``d_steps`` discriminator updates shares it, see
   :class:`tfxdr.models.base.TfxdrModel`); the discriminator sees stop-gradient
   fakes, the generator the same fakes with gradients.  Each has its own Adam.
+- With ``click_inputs=bags`` the real pairs stay bags; a fake pair's source
+  clicks are read as a dense vector, as the generated half beside them is dense.
 - ``translation_weight`` adds a paired translation likelihood
   -log p(x_B | z_A) - log p(x_A | z_B).  The paper has no such term (0 is the
   paper); it is available because a user's two click vectors are paired data.
@@ -97,13 +118,14 @@ class D2DTM(ClickModel):
         self.discriminators = {
             d: [_dense(u, f"D{d}_{i}", "tanh") for i, u in enumerate(cfg.discriminator_dims)]
             + [_dense(1, f"D{d}_out")] for d in "ab"}
+        conditional = cfg.discriminator_input == "conditional"
         for d in "ab":
             width = _build_chain(self.encoder_private[d], sizes[d])
         _build_chain(self.encoder_shared + [self.to_mean], width)
         width = _build_chain(self.generator_shared, cfg.latent_dim)
         for d in "ab":
             _build_chain(self.generator_private[d] + [self.to_logits[d]], width)
-            _build_chain(self.discriminators[d], sizes[d])
+            _build_chain(self.discriminators[d], sum(self.num_items) if conditional else sizes[d])
 
     # -- sub-networks -------------------------------------------------------
     def encode(self, x, domain: str, training=False):
@@ -129,15 +151,34 @@ class D2DTM(ClickModel):
             z = layer(z)
         return self.to_logits[domain](z)
 
-    def discriminate(self, vector, domain: str):
+    def discriminator_input(self, vector, domain: str, source=None):
+        """What D_domain reads of ``vector``, a real or generated vector of ``domain``:
+        the vector L2-normalised (``target``), or (``conditional``) the pair of it
+        and ``source``, the same users' real clicks in the other domain, in domain
+        order, each normalised on its own."""
         h = l2_normalize(vector)
+        if self.config.discriminator_input == "target":
+            return h
+        source = l2_normalize(source)
+        return ops.concatenate([h, source] if domain == "a" else [source, h], axis=-1)
+
+    def discriminate(self, vector, domain: str, source=None):
+        """D_domain's logit of :meth:`discriminator_input`."""
+        h = self.discriminator_input(vector, domain, source)
         for layer in self.discriminators[domain]:
             h = layer(h)
         return h
 
-    def discriminate_bag(self, bag, domain: str):
-        """:meth:`discriminate` of real clicks given as a bag."""
-        h = dense_on_bag(self.discriminators[domain][0], *self.normalized_bag(bag))
+    def discriminate_bag(self, bags: dict, domain: str):
+        """:meth:`discriminate` of real clicks given as bags (``bags``: domain ->
+        the same users' bag): the domain's bag, or the pair's bags side by side."""
+        if self.config.discriminator_input == "target":
+            positions, weights = self.normalized_bag(bags[domain])
+        else:
+            (pa, wa), (pb, wb) = (self.normalized_bag(bags[d]) for d in "ab")
+            positions = ops.concatenate([pa, pb + self.num_items[0]], axis=-1)
+            weights = ops.concatenate([wa, wb], axis=-1)
+        h = dense_on_bag(self.discriminators[domain][0], positions, weights)
         for layer in self.discriminators[domain][1:]:
             h = layer(h)
         return h
@@ -164,25 +205,33 @@ class D2DTM(ClickModel):
 
     def _real_clicks(self, data, training) -> tuple:
         """The batch's real clicks, read once: each domain's latent mean, and
-        functions of a domain for the discriminator's score of them and for the
-        mean log-likelihood of them under logits."""
+        functions of a domain for the discriminator's score of them, for its score
+        of a generated vector of the same users, and for the mean log-likelihood
+        of them under logits."""
         kind = self.config.reconstruction
+        conditional = self.config.discriminator_input == "conditional"
         if self.reads_bags:
             inputs, _, _ = keras.utils.unpack_x_y_sample_weight(data)
             indices = self.preprocess(inputs)
             bags = {d: self.click_bag(indices, [k]) for k, d in enumerate("ab")}
+            # A fake pair's source half: the other domain's clicks, dense.
+            source = ({"a": self.click_vector(indices, 1), "b": self.click_vector(indices, 0)}
+                      if conditional else {"a": None, "b": None})
             return ({d: self.encode_bag(bags[d], d, training=training) for d in "ab"},
-                    lambda d: self.discriminate_bag(bags[d], d),
+                    lambda d: self.discriminate_bag(bags, d),
+                    lambda d, vector: self.discriminate(vector, d, source[d]),
                     lambda d, logits: ops.mean(bag_reconstruction_log_likelihood(
                         kind, *bags[d], logits)))
         x = dict(zip("ab", self.click_vectors(data)))
+        source = {"a": x["b"], "b": x["a"]}
         return ({d: self.encode(x[d], d, training=training) for d in "ab"},
-                lambda d: self.discriminate(x[d], d),
+                lambda d: self.discriminate(x[d], d, source[d]),
+                lambda d, vector: self.discriminate(vector, d, source[d]),
                 lambda d, logits: ops.mean(reconstruction_log_likelihood(kind, x[d], logits)))
 
     def compute_losses(self, data, training=True):
         cfg = self.config
-        mean, real_score, likelihood = self._real_clicks(data, training)
+        mean, real_score, fake_score, likelihood = self._real_clicks(data, training)
         z = {d: self.sample(mean[d], training=training) for d in "ab"}
         recon = {d: self.generate(z[d], d) for d in "ab"}
         translated = {"ab": self.generate(z["a"], "b"), "ba": self.generate(z["b"], "a")}
@@ -194,9 +243,9 @@ class D2DTM(ClickModel):
             fake = {"a": self.as_clicks(translated["ba"]), "b": self.as_clicks(translated["ab"])}
             d_loss = ops.mean(sum(
                 gan_discriminator_loss(cfg.gan_loss, real_score(d),
-                                       self.discriminate(ops.stop_gradient(fake[d]), d))
+                                       fake_score(d, ops.stop_gradient(fake[d])))
                 for d in "ab"))
-            gan = ops.mean(sum(gan_generator_loss(cfg.gan_loss, self.discriminate(fake[d], d))
+            gan = ops.mean(sum(gan_generator_loss(cfg.gan_loss, fake_score(d, fake[d]))
                                for d in "ab"))
             loss = loss + cfg.lambda_0 * gan
         cycle = ops.zeros(())
