@@ -1,6 +1,7 @@
 """Run directories under failure and concurrent use: locks, replacement, resume checks,
 divergence, self-contained evaluation."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from run_copies import stopped_copy
 from tfxdr.cli import main
 from tfxdr.experiment import format_metrics
 from tfxdr.io import _exchange, replace_directory
+from tfxdr.provenance import code_digest
 from tfxdr.hparams import MultiVAEConfig
 from tfxdr.models.multivae import MultiVAE
 from tfxdr.registry import MODELS, ModelSpec
@@ -189,6 +191,40 @@ def test_bench_refuses_a_finished_run_of_other_settings(finished, tmp_path, caps
         f"tfxdr: error: {bench / 'multivae' / 'seed-0'}: a finished run of other settings "
         "(config.latent_dim (saved 16, asked 8) differs); choose another --out, or remove it "
         "to train it again")
+    # A run of other code, all settings the same, is not mixed in either.
+    config_file = bench / "multivae" / "seed-0" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["code"] = "0123456789abcdef"
+    config_file.write_text(json.dumps(config))
+    assert main([*argv, *fast]) == 2
+    assert _error_line(capsys) == (
+        f"tfxdr: error: {bench / 'multivae' / 'seed-0'}: a finished run of other settings "
+        f"(code (saved '0123456789abcdef', asked {code_digest()!r}) differs); choose another "
+        "--out, or remove it to train it again")
+
+
+def test_the_code_digest_follows_the_sources(tmp_path, monkeypatch):
+    from tfxdr import provenance
+
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "a.py").write_text("x = 1\n")
+    (package / "sub" / "b.py").write_text("y = 2\n")
+    (package / "notes.txt").write_text("not code")
+    monkeypatch.setattr(provenance, "PACKAGE", package)
+
+    def digest():
+        provenance.code_digest.cache_clear()
+        return provenance.code_digest()
+
+    first = digest()
+    expected = hashlib.sha256(b"a.py\0x = 1\n\0sub/b.py\0y = 2\n\0").hexdigest()[:16]
+    assert first == expected
+    (package / "notes.txt").write_text("changed")
+    assert digest() == first  # only the sources count
+    (package / "sub" / "b.py").write_text("y = 3\n")
+    assert digest() != first
+    provenance.code_digest.cache_clear()
 
 
 @pytest.mark.parametrize("model, settings", [

@@ -29,6 +29,7 @@ from tfxdr.data.overlap import check_overlap_ratio, with_overlap_ratio
 from tfxdr.errors import ConfigError, RunDirError, TrainingError, TrainingInterrupted
 from tfxdr.export import EXPORT_DIR, save_module
 from tfxdr.features import FeatureSpec
+from tfxdr.provenance import code_digest
 from tfxdr.registry import MODELS, resolve_config
 from tfxdr.resume import CHECKPOINT_OVERHEAD, read_progress
 from tfxdr.rundir import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_json, write_json
@@ -91,7 +92,8 @@ def plan_run(model: str, data: DataConfig, seed: int = 0, overrides: Sequence[st
              epochs: int | None = None, given: dict | None = None,
              config_values: Mapping[str, Any] | None = None) -> PlannedRun:
     """Resolves everything a run's outcome depends on, data checksums included,
-    without loading the data: what ``config.json`` records and a resume compares.
+    without loading the data, and the code (:func:`~tfxdr.provenance.code_digest`):
+    what ``config.json`` records and a resume or a bench compares.
     ``given`` (see :func:`train`) replaces the data files' checksums and makes the
     split the interactions' own."""
     model_spec, config = resolve_config(model, overrides, epochs, config_values)
@@ -117,6 +119,7 @@ def plan_run(model: str, data: DataConfig, seed: int = 0, overrides: Sequence[st
             data.dataset, data.user_features, data.item_features),
         "split": dataclasses.asdict(split_spec),
         "tfxdr_version": tfxdr.__version__,
+        "code": code_digest(),
     }
     return PlannedRun(model_spec, config, task, data, split_spec, record)
 
