@@ -2,7 +2,8 @@
 
     python benchmarks/leaderboard.py --dataset ml-1m --domains Drama,Comedy \
         --out runs/leaderboard [--models LABEL=MODEL,...] [--set LABEL:KEY=VALUE ...] \
-        [--seeds 0,1,2] [--fraction 0.25] [--page docs/results/leaderboard.md]
+        [--config LABEL:STUDY/best_config.json] [--seeds 0,1,2] [--fraction 0.25] \
+        [--page docs/results/leaderboard.md]
 
 For each seed, ``--fraction`` of the users who clicked in both domains lose their
 target-domain (second domain's) rows; every model trains on what is left with that
@@ -12,13 +13,15 @@ model's serving signatures and their per-user Recall / NDCG at 10 and 50 are kep
 (``OUT/seed-N/LABEL.users.csv``).  Finished runs and scores are read back, so an
 interrupted leaderboard continues where it stopped; a finished run made with other
 settings is refused.  Writes ``OUT/leaderboard.md`` (and ``--page``, with the plot
-beside it): mean ± std over seeds, and paired comparisons with the best model, by
-seed and by user.
+beside it): how each model's settings were chosen (its defaults, a grid on validation,
+or a study's ``--config``, with its number of trials), mean ± std over seeds, and
+paired comparisons with the best model, by seed and by user.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import math
 import shlex
@@ -30,12 +33,15 @@ import pandas as pd
 
 from tfxdr import experiment, report, rundir
 from tfxdr.cli import explain
+from tfxdr.config import read_config_file
 from tfxdr.data import make_split
 from tfxdr.errors import RunDirError, TfxdrError
+from tfxdr.hparams.closed_form import ClosedFormConfig
 from tfxdr.io import atomic_file, write_text
 from tfxdr.leaderboard import KS, METRICS, HeldOut, hold_out, recommend_held_out, score
 from tfxdr.registry import MODELS
 from tfxdr.rundir import read_json
+from tfxdr.tuning import TRIALS_FILE
 
 DEFAULT_MODELS = ("pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper,"
                   "lr,din,dcn,dadin,cnan_at,"
@@ -64,12 +70,15 @@ def held_out_record(data: experiment.DataConfig, seed: int, fraction: float) -> 
             **sources.fingerprint(data.dataset, data.user_features, data.item_features)}
 
 
-def train_run(label: str, model: str, overrides: list[str], held: HeldOut,
-              data: experiment.DataConfig, seed: int, fraction: float, run_dir: Path) -> None:
-    """Trains one model on the training rows by its task's own split, unless finished
+def train_run(label: str, model: str, overrides: list[str], values: dict | None,
+              held: HeldOut, data: experiment.DataConfig, seed: int, fraction: float,
+              run_dir: Path) -> None:
+    """Trains one model on the training rows by its task's own split, its config
+    ``values`` (a study's best) then ``overrides`` over the defaults, unless finished
     with the same settings (a finished run of other settings is refused)."""
     record = held_out_record(data, seed, fraction)
-    planned = experiment.plan_run(model, data, seed, overrides, given={"sources": record})
+    planned = experiment.plan_run(model, data, seed, overrides, given={"sources": record},
+                                  config_values=values)
     if rundir.is_complete(run_dir):
         found = experiment.difference(read_json(run_dir / rundir.CONFIG_FILE),
                                       planned.record)
@@ -85,9 +94,25 @@ def train_run(label: str, model: str, overrides: list[str], held: HeldOut,
     print(f"leaderboard: {label} ({model}) seed {seed} -> {run_dir}", flush=True)
     result = experiment.train(model, data, run_dir, seed=seed, overrides=overrides, verbose=0,
                               interactions=dataclasses.replace(restricted, frame=split),
-                              sources_record=record)
+                              sources_record=record, config_values=values)
     print(f"leaderboard: {label} seed {seed}: best epoch {result['validation']['best_epoch']} "
           f"of {result['epochs_run']}, {result['train_seconds']:.0f} s of training", flush=True)
+
+
+def tuning_note(model: str, study: Path | None) -> str:
+    """How a model's settings were chosen, for the table."""
+    if study is not None:
+        with open(study.parent / TRIALS_FILE, newline="") as handle:
+            trials = sum(1 for row in csv.DictReader(handle)
+                         if not row["note"].startswith("interrupted"))
+        return f"tuned, {trials} trials"
+    config_cls = MODELS.get(model).config_cls
+    if not config_cls.search_space:
+        return "nothing to tune"
+    if issubclass(config_cls, ClosedFormConfig):
+        default = config_cls()
+        return f"grid of {len(default.grid())} {default.grid_field} on validation"
+    return "defaults"
 
 
 def user_scores(run_dir: Path, held: HeldOut, path: Path) -> pd.DataFrame:
@@ -102,7 +127,7 @@ def user_scores(run_dir: Path, held: HeldOut, path: Path) -> pd.DataFrame:
 
 
 def summary(results: dict[str, dict[int, pd.DataFrame]], families: dict[str, str],
-            command: str, plot_name: str | None) -> str:
+            tuning: dict[str, str], command: str, plot_name: str | None) -> str:
     """The page: the command, the table, the paired comparisons with the best model."""
     means = {label: {seed: table[COLUMNS].mean() for seed, table in by_seed.items()}
              for label, by_seed in results.items()}
@@ -115,9 +140,9 @@ def summary(results: dict[str, dict[int, pd.DataFrame]], families: dict[str, str
              "recall@50; the paired columns compare recall@50 with the best model's "
              f"(`{best}`): the mean difference, the paired t over seeds, and the paired t "
              "over every held-out user of every seed.", "",
-             "| model | family | seeds | " + " | ".join(COLUMNS)
+             "| model | family | settings | seeds | " + " | ".join(COLUMNS)
              + " | Δ recall@50 | t (seeds) | t (users) |",
-             "|---|---|---|" + "---|" * (len(COLUMNS) + 3)]
+             "|---|---|---|---|" + "---|" * (len(COLUMNS) + 3)]
     for label in order:
         seeds = sorted(means[label])
         cells = [report.stat_cell([means[label][s][c] for s in seeds]) for c in COLUMNS]
@@ -134,7 +159,8 @@ def summary(results: dict[str, dict[int, pd.DataFrame]], families: dict[str, str
                        if len(users) > 1 and users.std(ddof=1) > 0 else float("nan"))
             paired = [f"{by_seed['mean_difference']:+.4f}", f"{by_seed['t']:.2f}",
                       f"{t_users:.1f}"]
-        lines.append(f"| {label} | {FAMILY_NAMES[families[label]]} | {len(seeds)} | "
+        lines.append(f"| {label} | {FAMILY_NAMES[families[label]]} | {tuning[label]} | "
+                     f"{len(seeds)} | "
                      + " | ".join(cells + paired) + " |")
     if plot_name:
         lines += ["", f"![recall@50 by model]({plot_name})"]
@@ -187,6 +213,9 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="LABEL:KEY=VALUE")
+    parser.add_argument("--config", dest="configs", action="append", default=[],
+                        metavar="LABEL:FILE", help="a study's best_config.json for an entry "
+                        "(its table row says how many trials chose it)")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--fraction", type=float, default=0.25,
                         help="share of the users who clicked in both domains held out")
@@ -200,6 +229,9 @@ def main(argv=None) -> int:
         for item in args.overrides:
             label, _, setting = item.partition(":")
             overrides.setdefault(label, []).append(setting)
+        studies = {label: Path(path) for label, _, path in
+                   (item.partition(":") for item in args.configs)}
+        values = {label: read_config_file(path) for label, path in studies.items()}
         seeds = [int(s) for s in args.seeds.split(",")]
         data = experiment.DataConfig(dataset=args.dataset,
                                      domains=tuple(args.domains.split(",")))
@@ -212,20 +244,21 @@ def main(argv=None) -> int:
                   f"{len(held.catalogue)} {held.target} items", flush=True)
             for label, model in chosen:
                 run_dir = out / f"seed-{seed}" / label
-                train_run(label, model, overrides.get(label, []), held, data, seed,
-                          args.fraction, run_dir)
+                train_run(label, model, overrides.get(label, []), values.get(label), held,
+                          data, seed, args.fraction, run_dir)
                 results[label][seed] = user_scores(run_dir, held,
                                                    out / f"seed-{seed}" / f"{label}.users.csv")
     except TfxdrError as error:
         print(f"leaderboard.py: error: {explain(error)}", file=sys.stderr)
         return 2
     families = {label: MODELS.get(model).task for label, model in chosen}
+    tuning = {label: tuning_note(model, studies.get(label)) for label, model in chosen}
     plot_name = None
     if args.page:
         page = Path(args.page)
         plot_name = f"{page.stem}.png"
         plot(results, families, page.with_name(plot_name))
-    text = summary(results, families, command, plot_name)
+    text = summary(results, families, tuning, command, plot_name)
     write_text(out / "leaderboard.md", text)
     if args.page:
         write_text(Path(args.page), with_section(Path(args.page), text))

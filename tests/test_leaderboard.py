@@ -1,6 +1,7 @@
 """The leaderboard: which rows are held out, how recommendations are scored (by hand),
 and a small leaderboard across families on planted data, read back when rerun."""
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -93,8 +94,17 @@ def test_a_recommended_item_outside_the_catalogue_is_an_error():
 def test_a_leaderboard_across_families_on_planted_data(planted_csv, tmp_path, capsys):
     out, page = tmp_path / "board", tmp_path / "page.md"
     page.write_text(f"# Board\n\nprose before\n\n{script.BEGIN}\nold\n{script.END}\n\nafter\n")
+    study = tmp_path / "study"  # as `tfxdr tune lr --trials 3` leaves it
+    study.mkdir()
+    (study / "best_config.json").write_text('{"learning_rate": 0.02, "l2": 0.0}')
+    (study / "trials.csv").write_text(
+        "number,state,value,best_epoch,params,run_dir,note\n"
+        "0,FAIL,,,{},trials/trial-000,interrupted; run again as trial 1\n"
+        "1,COMPLETE,0.7,2,{},trials/trial-000,\n2,PRUNED,,4,{},trials/trial-002,\n"
+        "3,COMPLETE,0.6,3,{},trials/trial-003,\n")
     argv = ["--dataset", str(planted_csv), "--domains", "books,movies", "--out", str(out),
-            "--models", "pop,ridge,pop_seq,pop_match,lr", "--seeds", "0", "--page", str(page)]
+            "--models", "pop,ridge,pop_seq,pop_match,lr", "--config",
+            f"lr:{study / 'best_config.json'}", "--seeds", "0", "--page", str(page)]
     assert script.main(argv) == 0
     capsys.readouterr()
     tables = {label: pd.read_csv(out / "seed-0" / f"{label}.users.csv", dtype={"user_id": str})
@@ -110,7 +120,11 @@ def test_a_leaderboard_across_families_on_planted_data(planted_csv, tmp_path, ca
     text = page.read_text()
     assert text.startswith("# Board\n\nprose before\n\n" + script.BEGIN + "\n")
     assert text.endswith(script.END + "\nafter\n")
-    assert "| ridge | click translation | 1 |" in text and "old" not in text
+    assert "| ridge | click translation | grid of 8 l2 on validation | 1 |" in text
+    assert "| pop | click translation | nothing to tune | 1 |" in text
+    assert "| lr | CTR | tuned, 3 trials | 1 |" in text and "old" not in text
+    assert json.loads((out / "seed-0" / "lr" / "config.json").read_text())["config"][
+        "learning_rate"] == 0.02
     assert (tmp_path / "page.png").is_file()
 
     # Rerun: every run and score is read back, the page is the same.
