@@ -167,20 +167,19 @@ def summary(results: dict[str, dict[int, pd.DataFrame]], families: dict[str, str
     return "\n".join(lines) + "\n"
 
 
-BEGIN, END = "<!-- leaderboard table: begin -->", "<!-- leaderboard table: end -->"
+SECTION = "leaderboard table"
 
 
-def with_section(page: Path, text: str) -> str:
-    """The page with the text between its markers replaced (the prose around them
-    kept), or a new page of the text alone."""
-    section = f"{BEGIN}\n{text}{END}\n"
+def with_section(page: Path, text: str, section: str = SECTION) -> str:
+    """The page with its section ``section`` replaced (the prose around it kept), or a
+    new page of the section alone."""
     if not page.is_file():
-        return section
-    current = page.read_text()
-    if BEGIN not in current or END not in current:
-        raise TfxdrError(f"{page}: has no {BEGIN} ... {END} section to replace")
-    head, _, rest = current.partition(BEGIN)
-    return head + section + rest.partition(END)[2].lstrip("\n")
+        begin, end = report.section_markers(section)
+        return f"{begin}\n{text.rstrip()}\n{end}\n"
+    try:
+        return report.replace_section(page.read_text(), section, text, str(page))
+    except ValueError as error:
+        raise TfxdrError(str(error)) from None
 
 
 def plot(results, families, path: Path) -> None:
@@ -219,7 +218,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--fraction", type=float, default=0.25,
                         help="share of the users who clicked in both domains held out")
-    parser.add_argument("--page", help="also write the page here, the plot beside it")
+    parser.add_argument("--page", help="also write the page's section here, the plot beside "
+                                       "it")
+    parser.add_argument("--section", default=SECTION,
+                        help="the name of the page's section to replace")
     args = parser.parse_args(argv)
     command = "python benchmarks/leaderboard.py " + shlex.join(
         argv if argv is not None else sys.argv[1:])
@@ -256,12 +258,15 @@ def main(argv=None) -> int:
     plot_name = None
     if args.page:
         page = Path(args.page)
-        plot_name = f"{page.stem}.png"
+        # One plot per section: a page may hold leaderboards of several datasets.
+        suffix = args.section.removeprefix(SECTION).removeprefix("leaderboard").strip()
+        suffix = "_" + suffix.replace(" ", "_") if suffix else ""
+        plot_name = f"{page.stem}{suffix}.png"
         plot(results, families, page.with_name(plot_name))
     text = summary(results, families, tuning, command, plot_name)
     write_text(out / "leaderboard.md", text)
     if args.page:
-        write_text(Path(args.page), with_section(Path(args.page), text))
+        write_text(Path(args.page), with_section(Path(args.page), text, args.section))
     print(text)
     return 0
 

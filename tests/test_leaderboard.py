@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tfxdr import report
 from tfxdr.data.domains import Interactions
 from tfxdr.errors import DataError
 from tfxdr.leaderboard import HeldOut, hold_out, score
@@ -93,7 +94,8 @@ def test_a_recommended_item_outside_the_catalogue_is_an_error():
 @pytest.mark.integration
 def test_a_leaderboard_across_families_on_planted_data(planted_csv, tmp_path, capsys):
     out, page = tmp_path / "board", tmp_path / "page.md"
-    page.write_text(f"# Board\n\nprose before\n\n{script.BEGIN}\nold\n{script.END}\n\nafter\n")
+    begin, end = report.section_markers(script.SECTION)
+    page.write_text(f"# Board\n\nprose before\n\n{begin}\nold\n{end}\n\nafter\n")
     study = tmp_path / "study"  # as `tfxdr tune lr --trials 3` leaves it
     study.mkdir()
     (study / "best_config.json").write_text('{"learning_rate": 0.02, "l2": 0.0}')
@@ -118,8 +120,8 @@ def test_a_leaderboard_across_families_on_planted_data(planted_csv, tmp_path, ca
     for label in ("pop", "pop_seq", "pop_match"):
         assert tables["ridge"]["recall@10"].mean() > tables[label]["recall@10"].mean() + 0.25
     text = page.read_text()
-    assert text.startswith("# Board\n\nprose before\n\n" + script.BEGIN + "\n")
-    assert text.endswith(script.END + "\nafter\n")
+    assert text.startswith(f"# Board\n\nprose before\n\n{begin}\nRegenerate")
+    assert text.endswith(f"\n{end}\n\nafter\n")
     assert "| ridge | click translation | grid of 8 l2 on validation | 1 |" in text
     assert "| pop | click translation | nothing to tune | 1 |" in text
     assert "| lr | CTR | tuned, 3 trials | 1 |" in text and "old" not in text

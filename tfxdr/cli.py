@@ -131,6 +131,10 @@ def _parser() -> argparse.ArgumentParser:
                        metavar="LABEL:KEY=VALUE", help="set a config field of one entry")
     bench.add_argument("--metric", help="metric of the paired comparison (default: the "
                                         "task's, recall@50 or auc)")
+    bench.add_argument("--no-timing", dest="timing", action="store_false",
+                       help="leave the timing table out of the summary (what is left depends "
+                            "only on the settings, seeds and code: a page regenerates bit "
+                            "for bit)")
     bench.add_argument("--plot", action="store_true",
                        help="also write recall_at_k.png (needs the plots extra)")
 
@@ -451,7 +455,9 @@ def _bench(args) -> int:
     lines = [f"# {', '.join(labels)} on {data.dataset} {','.join(data.domains)}", "",
              "Regenerated (finished runs are read back) by:", "", "```bash", command, "```", "",
              f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std over seeds.", "",
-             report.markdown_table(reports, metrics), "", report.timing_table(reports), ""]
+             report.markdown_table(reports, metrics), ""]
+    if args.timing:
+        lines += [report.timing_table(reports), ""]
     table = report.collect(reports)
     available = sorted({name for keys in table.values() for values in keys.values()
                         for name in values})

@@ -193,3 +193,22 @@ def recall_curve_plot(reports: Sequence[dict], path, metric: str = "recall") -> 
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def section_markers(name: str) -> tuple[str, str]:
+    """The comment lines that delimit a generated section of a results page."""
+    return f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+
+
+def replace_section(page: str, name: str, text: str, where: str = "the page") -> str:
+    """``page`` with its section ``name`` replaced by ``text`` (the prose around it
+    kept); ``where`` names the page in the error.
+
+    Raises:
+        ValueError: the page has no such section.
+    """
+    begin, end = section_markers(name)
+    if begin not in page or end not in page.partition(begin)[2]:
+        raise ValueError(f"{where}: has no {begin} ... {end} section to replace")
+    head, _, rest = page.partition(begin)
+    return f"{head}{begin}\n{text.rstrip()}\n{end}{rest.partition(end)[2]}"

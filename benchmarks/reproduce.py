@@ -1,0 +1,145 @@
+"""Regenerates the results pages' generated sections: every table a suite lists.
+
+    python benchmarks/reproduce.py --suite quick|full [--out runs/reproduce]
+        [--pages docs/results] [--only NAME,...] [--list]
+
+A section of a page lies between ``<!-- NAME: begin -->`` and ``<!-- NAME: end -->``;
+the prose around it is written by hand and kept.  Each step of a suite is one
+command: a ``tfxdr bench`` (its summary without the timing table, which is all that
+depends on the machine) or the leaderboard, with its runs under ``--out``; finished
+runs of the same settings and code are read back, so a stopped suite continues where
+it stopped.  Everything else in a section depends only on the settings, the seeds and
+the code: run again after ``--out`` is removed, a suite writes the same pages, byte
+for byte (``--pages`` writes them elsewhere, to compare; another ``--out`` shows in
+the commands the sections quote).  The ``quick`` suite is MovieLens-100K
+(about an hour and a half on 2 CPU cores), ``full`` MovieLens-1M (many hours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shutil
+import sys
+from pathlib import Path
+
+from tfxdr import report
+from tfxdr.cli import explain
+from tfxdr.cli import main as tfxdr_main
+from tfxdr.errors import TfxdrError
+from tfxdr.io import write_text
+
+OUT = "runs/reproduce"
+CLICK_MODELS = "pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper"
+LEADERBOARD_MODELS = ("pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper,"
+                      "d2dtm_cond=d2dtm_paper,lr,din,dcn,dadin,cnan_at,pop_seq,sasrec,recguru,"
+                      "pop_match,two_tower,mmoe,aft")
+
+
+def directory_name(name: str) -> str:
+    """A section's runs directory: its name without spaces or commas."""
+    return name.replace(" ", "-").replace(",", "-")
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One command and the section it writes.  ``argv`` is a ``tfxdr bench`` command
+    line (``tfxdr`` left out) or, with ``leaderboard``, the leaderboard's; ``{out}`` in it
+    is the suite's ``--out``."""
+
+    name: str
+    page: str
+    argv: tuple[str, ...]
+    leaderboard: bool = False
+
+
+def click_bench(name: str, dataset: str, domains: str) -> Step:
+    return Step(name, "closed_form.md", (
+        "bench", "--models", CLICK_MODELS, "--dataset", dataset, "--domains", domains,
+        "--seeds", "0,1,2", "--out", f"{{out}}/{directory_name(name)}", "--no-timing"))
+
+
+def leaderboard(name: str, dataset: str, domains: str) -> Step:
+    return Step(name, "leaderboard.md", (
+        "--dataset", dataset, "--domains", domains, "--out", f"{{out}}/{directory_name(name)}",
+        "--models", LEADERBOARD_MODELS, "--set", "d2dtm_cond:discriminator_input=conditional"),
+        leaderboard=True)
+
+
+SUITES = {
+    "quick": (
+        click_bench("clicks ml-100k Drama,Comedy", "ml-100k", "Drama,Comedy"),
+        click_bench("clicks ml-100k Romance,Thriller", "ml-100k", "Romance,Thriller"),
+        leaderboard("leaderboard table", "ml-100k", "Drama,Comedy"),
+    ),
+    "full": (
+        click_bench("clicks ml-1m Drama,Comedy", "ml-1m", "Drama,Comedy"),
+        click_bench("clicks ml-1m Action,Romance", "ml-1m", "Action,Romance"),
+        leaderboard("leaderboard ml-1m", "ml-1m", "Drama,Comedy"),
+    ),
+}
+
+
+def run_step(step: Step, out: str, pages: Path) -> None:
+    """Runs the step's command and replaces its section of its page in ``pages``."""
+    argv = [a.replace("{out}", out) for a in step.argv]
+    page = pages / step.page
+    if step.leaderboard:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import leaderboard as board
+
+        code = board.main([*argv, "--section", step.name, "--page", str(page)])
+    else:
+        code = tfxdr_main(argv)
+        if code == 0:
+            summary = (Path(argv[argv.index("--out") + 1]) / "summary.md").read_text()
+            try:
+                text = report.replace_section(page.read_text(), step.name, summary, str(page))
+            except ValueError as error:
+                raise TfxdrError(str(error)) from None
+            write_text(page, text)
+    if code:
+        raise TfxdrError(f"step {step.name!r} failed (exit status {code})")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--suite", choices=sorted(SUITES), required=True)
+    parser.add_argument("--out", default=OUT, help="where the runs go (read back if there)")
+    parser.add_argument("--pages", default="docs/results",
+                        help="the pages to update; another directory gets copies of "
+                             "docs/results's pages first")
+    parser.add_argument("--only", help="comma-separated section names of the suite")
+    parser.add_argument("--list", action="store_true", help="print the steps and stop")
+    args = parser.parse_args(argv)
+    steps = SUITES[args.suite]
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = sorted(set(wanted) - {s.name for s in steps})
+        if unknown:
+            parser.error(f"--only: {unknown[0]!r} is not a section of the {args.suite} suite; "
+                         f"expected some of {', '.join(s.name for s in steps)}")
+        steps = tuple(s for s in steps if s.name in wanted)
+    if args.list:
+        for step in steps:
+            print(f"{step.page}: {step.name}")
+        return 0
+    pages = Path(args.pages)
+    source = Path(__file__).resolve().parents[1] / "docs" / "results"
+    if pages.resolve() != source.resolve():
+        pages.mkdir(parents=True, exist_ok=True)
+        for step in steps:
+            if not (pages / step.page).is_file():
+                shutil.copy(source / step.page, pages / step.page)
+    try:
+        for step in steps:
+            print(f"reproduce: {step.page}: {step.name}", flush=True)
+            run_step(step, args.out.rstrip("/"), pages)
+    except TfxdrError as error:
+        print(f"reproduce.py: error: {explain(error)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
