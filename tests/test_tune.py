@@ -207,6 +207,24 @@ def test_train_with_the_best_config_reproduces_the_trial(study, planted_file, tm
     assert saved == json.loads((out / "best_config.json").read_text())
 
 
+def test_bench_takes_a_study_config_per_entry(study, planted_file, tmp_path, capsys):
+    out, _ = study
+    best = max(_rows(out), key=lambda r: float(r["value"]))
+    argv = ["bench", "--models", "tuned=multivae,pop", "--config",
+            f"tuned:{out / 'best_config.json'}", "--dataset", str(planted_file),
+            "--domains", "books,movies", "--seeds", "0", "--out", str(tmp_path / "bench")]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "bench" / "tuned" / "seed-0" / "metrics.json").read_text())
+    assert report["validation"]["selection_score"] == float(best["value"])
+    assert main(argv) == 0  # the same config: read back
+    assert "tuned seed 0: finished, read back" in capsys.readouterr().out
+    assert main([*argv[:4], "pop:" + str(out / "best_config.json"), *argv[5:]]) == 2
+    assert _error_line(capsys) == (
+        f"tfxdr: error: {out / 'best_config.json'}: unknown config field 'click_inputs' for "
+        "PopConfig; valid fields: epochs, batch_size, learning_rate, eval_every, patience, "
+        "top_k (--set click_inputs=VALUE)")
+
+
 def test_a_resumed_study_runs_only_the_rest_and_draws_the_same_trials(study, planted_file,
                                                                       tmp_path, capsys):
     out = tmp_path / "study"

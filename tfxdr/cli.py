@@ -129,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--epochs", type=_at_least(1), help="override every model's epochs")
     bench.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="LABEL:KEY=VALUE", help="set a config field of one entry")
+    bench.add_argument("--config", dest="configs", action="append", default=[],
+                       metavar="LABEL:FILE", help="a JSON object of config fields for one "
+                       "entry, applied before its --set values (a study's best_config.json)")
     bench.add_argument("--metric", help="metric of the paired comparison (default: the "
                                         "task's, recall@50 or auc)")
     bench.add_argument("--no-timing", dest="timing", action="store_false",
@@ -412,6 +415,7 @@ def _bench(args) -> int:
     from pathlib import Path
 
     from tfxdr import experiment, report
+    from tfxdr.config import read_config_file
     from tfxdr.io import write_text
     from tfxdr.models import MODELS
     from tfxdr.tasks import TASKS
@@ -431,8 +435,22 @@ def _bench(args) -> int:
             raise TfxdrError(f"--set {item!r}: expected LABEL:KEY=VALUE with LABEL one of "
                              f"{', '.join(labels)}")
         overrides.setdefault(label, []).append(setting)
+    paths: dict[str, str] = {}
+    for item in args.configs:
+        label, sep, path = item.partition(":")
+        if not sep or label not in labels:
+            raise TfxdrError(f"--config {item!r}: expected LABEL:FILE with LABEL one of "
+                             f"{', '.join(labels)}")
+        paths[label] = path
+    values = {label: read_config_file(path) for label, path in paths.items()}
     for label, model in entries:  # fail fast on a bad name or field, before any training
-        experiment.resolve_config(model, overrides.get(label, ()), args.epochs)
+        try:
+            experiment.resolve_config(model, overrides.get(label, ()), args.epochs,
+                                      values.get(label))
+        except ConfigError as error:
+            if label not in paths or error.field == "model":
+                raise
+            raise ConfigError(f"{paths[label]}: {error}", field=error.field) from None
     tasks = {TASKS[MODELS.get(model).task] for _, model in entries}
     if len(tasks) > 1:
         raise TfxdrError("--models mixes tasks (" + ", ".join(sorted(t.name for t in tasks))
@@ -449,7 +467,8 @@ def _bench(args) -> int:
         raise TfxdrError("--plot draws Recall@K curves; it applies to click-translation "
                          "models only")
     data = _data_config(args)
-    reports = experiment.bench(entries, data, seeds, args.out, overrides, args.epochs)
+    reports = experiment.bench(entries, data, seeds, args.out, overrides, args.epochs,
+                               config_values=values)
     metrics = task.summary_metrics
     command = " ".join(shlex.quote(a) for a in ["tfxdr", *args.argv])
     lines = [f"# {', '.join(labels)} on {data.dataset} {','.join(data.domains)}", "",

@@ -445,11 +445,13 @@ def bench(
     overrides: dict[str, Sequence[str]] | None = None,
     epochs: int | None = None,
     verbose: int | str = 0,
+    config_values: dict[str, Mapping[str, Any]] | None = None,
 ) -> list[dict]:
     """Trains every ``(label, model)`` entry with every seed on identical splits.
 
     A label lets one model appear twice with different settings (an ablation);
-    ``overrides`` are keyed by label.  Runs go to ``out/LABEL/seed-N``; a run
+    ``overrides`` and ``config_values`` (a study's best config, applied before the
+    overrides) are keyed by label.  Runs go to ``out/LABEL/seed-N``; a run
     that already finished is read back instead of retrained, and an unfinished
     one resumes, so an interrupted bench continues where it stopped.  Every
     finished run is checked against the settings asked for before anything
@@ -463,22 +465,23 @@ def bench(
         for seed in seeds:
             run_dir = Path(out) / label / f"seed-{seed}"
             extra = (overrides or {}).get(label, ())
+            values = (config_values or {}).get(label)
             if rundir.is_complete(run_dir):
-                planned = plan_run(model, data, seed, extra, epochs)
+                planned = plan_run(model, data, seed, extra, epochs, config_values=values)
                 found = difference(read_json(run_dir / CONFIG_FILE), planned.record)
                 if found:
                     raise RunDirError(f"{run_dir}: a finished run of other settings ({found}); "
                                       "choose another --out, or remove it to train it again")
-            plans.append((label, model, seed, extra, run_dir))
+            plans.append((label, model, seed, extra, values, run_dir))
     reports = []
-    for label, model, seed, extra, run_dir in plans:
+    for label, model, seed, extra, values, run_dir in plans:
         if rundir.is_complete(run_dir):
             report = read_json(run_dir / METRICS_FILE)
             print(f"bench: {label} seed {seed}: finished, read back from {run_dir}", flush=True)
         else:
             print(f"bench: {label} ({model}) seed {seed} -> {run_dir}", flush=True)
             report = train(model, data, run_dir, seed=seed, overrides=extra, epochs=epochs,
-                           verbose=verbose)
+                           verbose=verbose, config_values=values)
             print(f"bench: {label} seed {seed}: best epoch {report['validation']['best_epoch']}"
                   f" of {report['epochs_run']}, {report['train_seconds']:.0f} s of training",
                   flush=True)
