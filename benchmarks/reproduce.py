@@ -1,17 +1,17 @@
 """Regenerates the results pages' generated sections: every table a suite lists.
 
-    python benchmarks/reproduce.py --suite quick|full [--out runs/reproduce]
-        [--pages docs/results] [--only NAME,...] [--list]
+    python benchmarks/reproduce.py --suite quick|full [--pages docs/results]
+        [--only NAME,...] [--list]
 
 A section of a page lies between ``<!-- NAME: begin -->`` and ``<!-- NAME: end -->``;
 the prose around it is written by hand and kept.  Each step of a suite is one
 command: a ``tfxdr bench`` (its summary without the timing table, which is all that
-depends on the machine) or the leaderboard, with its runs under ``--out``; finished
-runs of the same settings and code are read back, so a stopped suite continues where
-it stopped.  Everything else in a section depends only on the settings, the seeds and
-the code: run again after ``--out`` is removed, a suite writes the same pages, byte
-for byte (``--pages`` writes them elsewhere, to compare; another ``--out`` shows in
-the commands the sections quote).  The ``quick`` suite is MovieLens-100K
+depends on the machine) or the leaderboard, each with its runs in a directory of its
+own under ``runs/``; finished runs of the same settings and code are read back, so a
+stopped suite continues where it stopped.  Everything else in a section depends only
+on the settings, the seeds and the code: run again after its runs directory is
+removed, a suite writes the same pages, byte for byte (``--pages`` writes them
+elsewhere, to compare; the leaderboard's section then names that page).  The ``quick`` suite is MovieLens-100K
 (about an hour and a half on 2 CPU cores), ``full`` MovieLens-1M (many hours).
 """
 
@@ -29,7 +29,7 @@ from tfxdr.cli import main as tfxdr_main
 from tfxdr.errors import TfxdrError
 from tfxdr.io import write_text
 
-OUT = "runs/reproduce"
+OUT = "runs/reproduce"  # the benches' runs; the leaderboards' are in runs/leaderboard-*
 CLICK_MODELS = "pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper"
 LEADERBOARD_MODELS = ("pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper,"
                       "d2dtm_cond=d2dtm_paper,lr,din,dcn,dadin,cnan_at,pop_seq,sasrec,recguru,"
@@ -44,8 +44,8 @@ def directory_name(name: str) -> str:
 @dataclasses.dataclass(frozen=True)
 class Step:
     """One command and the section it writes.  ``argv`` is a ``tfxdr bench`` command
-    line (``tfxdr`` left out) or, with ``leaderboard``, the leaderboard's; ``{out}`` in it
-    is the suite's ``--out``."""
+    line (``tfxdr`` left out) or, with ``leaderboard``, the leaderboard's (its
+    ``--page`` is added)."""
 
     name: str
     page: str
@@ -56,39 +56,40 @@ class Step:
 def click_bench(name: str, dataset: str, domains: str) -> Step:
     return Step(name, "closed_form.md", (
         "bench", "--models", CLICK_MODELS, "--dataset", dataset, "--domains", domains,
-        "--seeds", "0,1,2", "--out", f"{{out}}/{directory_name(name)}", "--no-timing"))
+        "--seeds", "0,1,2", "--out", f"{OUT}/{directory_name(name)}", "--no-timing"))
 
 
-def leaderboard(name: str, dataset: str, domains: str) -> Step:
+def leaderboard(name: str, dataset: str, domains: str, out: str) -> Step:
+    section = () if name == "leaderboard table" else ("--section", name)
     return Step(name, "leaderboard.md", (
-        "--dataset", dataset, "--domains", domains, "--out", f"{{out}}/{directory_name(name)}",
-        "--models", LEADERBOARD_MODELS, "--set", "d2dtm_cond:discriminator_input=conditional"),
-        leaderboard=True)
+        "--dataset", dataset, "--domains", domains, "--out", out,
+        "--models", LEADERBOARD_MODELS, "--set", "d2dtm_cond:discriminator_input=conditional",
+        *section), leaderboard=True)
 
 
 SUITES = {
     "quick": (
         click_bench("clicks ml-100k Drama,Comedy", "ml-100k", "Drama,Comedy"),
         click_bench("clicks ml-100k Romance,Thriller", "ml-100k", "Romance,Thriller"),
-        leaderboard("leaderboard table", "ml-100k", "Drama,Comedy"),
+        leaderboard("leaderboard table", "ml-100k", "Drama,Comedy", "runs/leaderboard-100k"),
     ),
     "full": (
         click_bench("clicks ml-1m Drama,Comedy", "ml-1m", "Drama,Comedy"),
         click_bench("clicks ml-1m Action,Romance", "ml-1m", "Action,Romance"),
-        leaderboard("leaderboard ml-1m", "ml-1m", "Drama,Comedy"),
+        leaderboard("leaderboard ml-1m", "ml-1m", "Drama,Comedy", "runs/leaderboard-1m"),
     ),
 }
 
 
-def run_step(step: Step, out: str, pages: Path) -> None:
+def run_step(step: Step, pages: Path) -> None:
     """Runs the step's command and replaces its section of its page in ``pages``."""
-    argv = [a.replace("{out}", out) for a in step.argv]
+    argv = list(step.argv)
     page = pages / step.page
     if step.leaderboard:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import leaderboard as board
 
-        code = board.main([*argv, "--section", step.name, "--page", str(page)])
+        code = board.main([*argv, "--page", str(page)])
     else:
         code = tfxdr_main(argv)
         if code == 0:
@@ -105,7 +106,6 @@ def run_step(step: Step, out: str, pages: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--suite", choices=sorted(SUITES), required=True)
-    parser.add_argument("--out", default=OUT, help="where the runs go (read back if there)")
     parser.add_argument("--pages", default="docs/results",
                         help="the pages to update; another directory gets copies of "
                              "docs/results's pages first")
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     try:
         for step in steps:
             print(f"reproduce: {step.page}: {step.name}", flush=True)
-            run_step(step, args.out.rstrip("/"), pages)
+            run_step(step, pages)
     except TfxdrError as error:
         print(f"reproduce.py: error: {explain(error)}", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ import reproduce  # noqa: E402
 def _step(csv):
     return reproduce.Step("clicks planted", "page.md", (
         "bench", "--models", "pop,ridge", "--dataset", str(csv), "--domains", "books,movies",
-        "--seeds", "0,1", "--out", "{out}/clicks-planted", "--no-timing"))
+        "--seeds", "0,1", "--out", "runs/clicks-planted", "--no-timing"))
 
 
 def _page(directory):
@@ -33,7 +33,7 @@ def test_a_bench_step_writes_its_section_the_same_from_nothing(planted_csv, tmp_
                                                                monkeypatch):
     monkeypatch.chdir(tmp_path)
     page = _page(tmp_path)
-    reproduce.run_step(_step(planted_csv), "runs", tmp_path)
+    reproduce.run_step(_step(planted_csv), tmp_path)
     first = page.read_text()
     assert first.startswith("# Page\n\nby hand\n\n<!-- clicks planted: begin -->\n# pop, ridge")
     assert first.endswith("<!-- clicks planted: end -->\n\nalso by hand\n")
@@ -42,11 +42,11 @@ def test_a_bench_step_writes_its_section_the_same_from_nothing(planted_csv, tmp_
     assert "--out runs/clicks-planted --no-timing" in first
     shutil.rmtree(tmp_path / "runs")
     _page(tmp_path)
-    reproduce.run_step(_step(planted_csv), "runs", tmp_path)
+    reproduce.run_step(_step(planted_csv), tmp_path)
     assert page.read_text() == first  # retrained from nothing: the same bytes
     page.write_text("# Page\n")
     with pytest.raises(TfxdrError) as raised:
-        reproduce.run_step(_step(planted_csv), "runs", tmp_path)  # read back, then refused
+        reproduce.run_step(_step(planted_csv), tmp_path)  # read back, then refused
     assert str(raised.value) == (f"{page}: has no <!-- clicks planted: begin --> ... "
                                  "<!-- clicks planted: end --> section to replace")
     assert page.read_text() == "# Page\n"
@@ -58,9 +58,9 @@ def test_a_failing_command_fails_its_step(planted_csv, tmp_path, monkeypatch):
     step = reproduce.Step("clicks planted", "page.md", ("bench", "--models", "nope",
                                                         "--dataset", str(planted_csv),
                                                         "--domains", "books,movies",
-                                                        "--out", "{out}/x"))
+                                                        "--out", "runs/x"))
     with pytest.raises(TfxdrError, match=r"^step 'clicks planted' failed \(exit status 2\)$"):
-        reproduce.run_step(step, "runs", tmp_path)
+        reproduce.run_step(step, tmp_path)
 
 
 def test_only_names_sections_of_the_suite(capsys):
