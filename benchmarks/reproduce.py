@@ -43,8 +43,9 @@ def directory_name(name: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """One command and the section it writes.  ``argv`` is a ``tfxdr bench`` command
-    line (``tfxdr`` left out) or, with ``leaderboard``, the leaderboard's (its
+    """One command and the section it writes.  ``argv`` is a ``tfxdr`` command line
+    (``tfxdr`` left out: a bench, whose summary is the section, or a study, which
+    writes none: ``page`` empty) or, with ``leaderboard``, the leaderboard's (its
     ``--page`` is added)."""
 
     name: str
@@ -67,10 +68,36 @@ def leaderboard(name: str, dataset: str, domains: str, out: str) -> Step:
         *section), leaderboard=True)
 
 
+#: Equal budgets: each paper model's variant and its strongest baselines get the same
+#: number of trials on the development pair, seed 0's validation users.
+TUNED = (("d2dtm", "d2dtm", ()), ("d2dtm_paper", "d2dtm_paper", ()),
+         ("d2dtm_cond", "d2dtm_paper", ("--set", "discriminator_input=conditional")),
+         ("multivae", "multivae", ()), ("ridge", "ridge", ()))
+TRIALS = 20
+
+
+def study(label: str, model: str, extra: tuple, dataset: str, domains: str) -> Step:
+    return Step(f"tune {label} {dataset} {domains}", "", (
+        "tune", model, "--dataset", dataset, "--domains", domains, "--trials", str(TRIALS),
+        "--out", f"runs/tune-{dataset}/{label}", *extra, "--quiet"))
+
+
+def tuned_bench(name: str, dataset: str, domains: str) -> Step:
+    configs = [arg for label, _, _ in TUNED
+               for arg in ("--config", f"{label}:runs/tune-{dataset}/{label}/best_config.json")]
+    models = ",".join(label if label == model else f"{label}={model}"
+                      for label, model, _ in TUNED) + ",pop"
+    return Step(name, "d2dtm_ml1m.md", (
+        "bench", "--models", models, *configs, "--dataset", dataset, "--domains", domains,
+        "--seeds", "0,1,2", "--out", f"{OUT}/{directory_name(name)}", "--no-timing"))
+
+
 SUITES = {
     "quick": (
         click_bench("clicks ml-100k Drama,Comedy", "ml-100k", "Drama,Comedy"),
         click_bench("clicks ml-100k Romance,Thriller", "ml-100k", "Romance,Thriller"),
+        *(study(label, model, extra, "ml-100k", "Drama,Comedy") for label, model, extra in TUNED),
+        tuned_bench("tuned ml-100k Drama,Comedy", "ml-100k", "Drama,Comedy"),
         leaderboard("leaderboard table", "ml-100k", "Drama,Comedy", "runs/leaderboard-100k"),
     ),
     "full": (
@@ -85,7 +112,9 @@ def run_step(step: Step, pages: Path) -> None:
     """Runs the step's command and replaces its section of its page in ``pages``."""
     argv = list(step.argv)
     page = pages / step.page
-    if step.leaderboard:
+    if not step.page:
+        code = tfxdr_main(argv)
+    elif step.leaderboard:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import leaderboard as board
 
@@ -122,14 +151,14 @@ def main(argv=None) -> int:
         steps = tuple(s for s in steps if s.name in wanted)
     if args.list:
         for step in steps:
-            print(f"{step.page}: {step.name}")
+            print(f"{step.page or '(no page)'}: {step.name}")
         return 0
     pages = Path(args.pages)
     source = Path(__file__).resolve().parents[1] / "docs" / "results"
     if pages.resolve() != source.resolve():
         pages.mkdir(parents=True, exist_ok=True)
         for step in steps:
-            if not (pages / step.page).is_file():
+            if step.page and not (pages / step.page).is_file():
                 shutil.copy(source / step.page, pages / step.page)
     try:
         for step in steps:
