@@ -14,6 +14,7 @@ from tfxdr.hparams.d2dtm import D2DTMConfig, D2DTMPaperConfig
 from tfxdr.hparams.dadin import DADINConfig, DANNConfig
 from tfxdr.hparams.dcn import DANNDCNConfig, DCNConfig, DCNFineTuneConfig
 from tfxdr.hparams.deep_cross_base import GatedCrossConfig
+from tfxdr.hparams.deepfm import DeepFMConfig, FMCtrConfig
 from tfxdr.hparams.din import DINConfig
 from tfxdr.hparams.lr import LRConfig
 from tfxdr.hparams.matching import (BERT4RecMatchingConfig, FMConfig, MatchingConfig,
@@ -27,8 +28,9 @@ from tfxdr.hparams.recguru import (BERT4RecConfig, BPRMFConfig, RecGURUConfig,
 
 __all__ = ["AdversarialLossConfig", "AFTConfig", "BERT4RecConfig", "BERT4RecMatchingConfig",
            "BPRMFConfig", "CNANATConfig", "D2DTMConfig", "D2DTMPaperConfig", "DADINConfig",
-           "DANNConfig", "DANNDCNConfig", "DCNConfig", "DCNFineTuneConfig", "DINConfig",
-           "EASEConfig", "FMConfig", "GatedCrossConfig", "ItemKNNConfig", "LRConfig",
+           "DANNConfig", "DANNDCNConfig", "DCNConfig", "DCNFineTuneConfig", "DeepFMConfig",
+           "DINConfig", "EASEConfig", "FMConfig", "FMCtrConfig", "GatedCrossConfig",
+           "ItemKNNConfig", "LRConfig",
            "MatchingConfig", "MatchingPopConfig", "MMoEConfig", "MultiVAEConfig", "PopConfig",
            "RecGURUConfig", "RecGURUSingleConfig", "RidgeConfig", "SASRecConfig",
            "SequencePopConfig", "SequenceTransformerConfig", "SharedBottomConfig", "TwoTowerConfig"]

@@ -16,7 +16,9 @@ from tfxdr.hparams import (
     DANNDCNConfig,
     DCNConfig,
     DCNFineTuneConfig,
+    DeepFMConfig,
     DINConfig,
+    FMCtrConfig,
     LRConfig,
     MultiVAEConfig,
     PopConfig,
@@ -33,6 +35,7 @@ from tfxdr.models.cnan_at import CNANAT
 from tfxdr.models.d2dtm import D2DTM
 from tfxdr.models.dadin import DADIN
 from tfxdr.models.dcn import DANNDCN, DCN
+from tfxdr.models.deepfm import DeepFM, FMCtr
 from tfxdr.models.din import DIN
 from tfxdr.models.lr import LogisticRegression
 from tfxdr.models.multivae import MultiVAE
@@ -44,8 +47,9 @@ from tfxdr.registry import MODELS, ModelSpec
 
 __all__ = ["BERT4Rec", "BERT4RecConfig", "BPRMF", "BPRMFConfig", "CNANAT", "CNANATConfig", "D2DTM",
            "D2DTMConfig", "D2DTMPaperConfig", "DADIN", "DADINConfig", "DANNConfig", "DANNDCN",
-           "DANNDCNConfig", "DCN", "DCNConfig", "DCNFineTuneConfig", "DIN", "DINConfig", "EASE",
-           "ItemKNN", "LRConfig", "LogisticRegression", "MODELS", "ModelSpec", "MultiVAE",
+           "DANNDCNConfig", "DCN", "DCNConfig", "DCNFineTuneConfig", "DeepFM", "DeepFMConfig",
+           "DIN", "DINConfig", "EASE", "FMCtr", "FMCtrConfig", "ItemKNN", "LRConfig",
+           "LogisticRegression", "MODELS", "ModelSpec", "MultiVAE",
            "MultiVAEConfig", "Phase", "PopConfig", "Popularity", "RecGURU", "RecGURUConfig",
            "RecGURUSingleConfig", "Ridge", "SASRec", "SASRecConfig", "SequencePopConfig",
            "SequencePopularity", "TfxdrModel"]
