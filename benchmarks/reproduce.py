@@ -60,11 +60,12 @@ def click_bench(name: str, dataset: str, domains: str) -> Step:
         "--seeds", "0,1,2", "--out", f"{OUT}/{directory_name(name)}", "--no-timing"))
 
 
-def leaderboard(name: str, dataset: str, domains: str, out: str) -> Step:
+def leaderboard(name: str, dataset: str, domains: str, out: str,
+                models: str = LEADERBOARD_MODELS) -> Step:
     section = () if name == "leaderboard table" else ("--section", name)
     return Step(name, "leaderboard.md", (
         "--dataset", dataset, "--domains", domains, "--out", out,
-        "--models", LEADERBOARD_MODELS, "--set", "d2dtm_cond:discriminator_input=conditional",
+        "--models", models, "--set", "d2dtm_cond:discriminator_input=conditional",
         *section), leaderboard=True)
 
 
@@ -103,7 +104,8 @@ SUITES = {
     "full": (
         click_bench("clicks ml-1m Drama,Comedy", "ml-1m", "Drama,Comedy"),
         click_bench("clicks ml-1m Action,Romance", "ml-1m", "Action,Romance"),
-        leaderboard("leaderboard ml-1m", "ml-1m", "Drama,Comedy", "runs/leaderboard-1m"),
+        leaderboard("leaderboard ml-1m", "ml-1m", "Drama,Comedy", "runs/leaderboard-1m",
+                    LEADERBOARD_MODELS + ",fm_ctr,deepfm"),
     ),
 }
 
