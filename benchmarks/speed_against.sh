@@ -13,10 +13,13 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 out=${2:-runs/speed}
 python=${PYTHON:-python}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 run() {  # checkout label model dataset epochs repeat
-  PYTHONPATH=$1 "$python" -m tfxdr.cli train "$3" --dataset "$4" --domains Drama,Comedy \
-    --epochs "$5" --set patience=0 --set eval_every=100 --out "$out/$3-$4-$2-$6" \
-    --overwrite --quiet > /dev/null 2>&1
+  # Run from the checkout: `python -m` puts the working directory before PYTHONPATH, so
+  # from anywhere else both labels would time the same code.
+  (cd "$1" && PYTHONPATH=$1 "$python" -m tfxdr.cli train "$3" --dataset "$4" \
+    --domains Drama,Comedy --epochs "$5" --set patience=0 --set eval_every=100 \
+    --out "$out/$3-$4-$2-$6" --overwrite --quiet > /dev/null 2>&1)
   "$python" -c "import json; m = json.load(open('$out/$3-$4-$2-$6/metrics.json')); \
 print('$3 $4 $2 $6', m['epochs_run'], m['train_seconds'], m['examples_per_second'])"
 }
