@@ -1,7 +1,7 @@
 """Regenerates the results pages' generated sections: every table a suite lists.
 
     python benchmarks/reproduce.py --suite quick|full [--pages docs/results]
-        [--only NAME,...] [--list]
+        [--only NAME] [--list]
 
 A section of a page lies between ``<!-- NAME: begin -->`` and ``<!-- NAME: end -->``;
 the prose around it is written by hand and kept.  Each step of a suite is one
@@ -140,12 +140,13 @@ def main(argv=None) -> int:
     parser.add_argument("--pages", default="docs/results",
                         help="the pages to update; another directory gets copies of "
                              "docs/results's pages first")
-    parser.add_argument("--only", help="comma-separated section names of the suite")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="a step of the suite to run (repeatable; names hold commas)")
     parser.add_argument("--list", action="store_true", help="print the steps and stop")
     args = parser.parse_args(argv)
     steps = SUITES[args.suite]
     if args.only:
-        wanted = args.only.split(",")
+        wanted = args.only
         unknown = sorted(set(wanted) - {s.name for s in steps})
         if unknown:
             parser.error(f"--only: {unknown[0]!r} is not a section of the {args.suite} suite; "

@@ -69,7 +69,14 @@ def test_only_names_sections_of_the_suite(capsys):
     assert raised.value.code == 2
     assert capsys.readouterr().err.strip().endswith(
         "--only: 'nope' is not a section of the quick suite; expected some of clicks ml-100k "
-        "Drama,Comedy, clicks ml-100k Romance,Thriller, leaderboard table")
+        "Drama,Comedy, clicks ml-100k Romance,Thriller, tune d2dtm ml-100k Drama,Comedy, "
+        "tune d2dtm_paper ml-100k Drama,Comedy, tune d2dtm_cond ml-100k Drama,Comedy, "
+        "tune multivae ml-100k Drama,Comedy, tune ridge ml-100k Drama,Comedy, "
+        "tuned ml-100k Drama,Comedy, leaderboard table")
+    assert reproduce.main(["--suite", "quick", "--only", "tuned ml-100k Drama,Comedy",
+                           "--only", "leaderboard table", "--list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "d2dtm_ml1m.md: tuned ml-100k Drama,Comedy", "leaderboard.md: leaderboard table"]
     assert reproduce.main(["--suite", "full", "--list"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "closed_form.md: clicks ml-1m Drama,Comedy", "closed_form.md: clicks ml-1m Action,Romance",
