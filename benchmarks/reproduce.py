@@ -11,8 +11,9 @@ own under ``runs/``; finished runs of the same settings and code are read back, 
 stopped suite continues where it stopped.  Everything else in a section depends only
 on the settings, the seeds and the code: run again after its runs directory is
 removed, a suite writes the same pages, byte for byte (``--pages`` writes them
-elsewhere, to compare; the leaderboard's section then names that page).  The ``quick`` suite is MovieLens-100K
-(about an hour and a half on 2 CPU cores), ``full`` MovieLens-1M (many hours).
+elsewhere, to compare; the leaderboard's section then names that page).  The
+``quick`` suite is MovieLens-100K (about two hours on 2 CPU cores), ``full``
+MovieLens-1M (many hours).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tfxdr.errors import TfxdrError
 from tfxdr.io import write_text
 
 OUT = "runs/reproduce"  # the benches' runs; the leaderboards' are in runs/leaderboard-*
-CLICK_MODELS = "pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper"
+CLICK_MODELS = "d2dtm,d2dtm_paper,ridge,ease,itemknn,multivae,pop"  # paired against the first
 LEADERBOARD_MODELS = ("pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper,"
                       "d2dtm_cond=d2dtm_paper,lr,din,dcn,dadin,cnan_at,pop_seq,sasrec,recguru,"
                       "pop_match,two_tower,mmoe,aft")
