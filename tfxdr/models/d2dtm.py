@@ -14,8 +14,8 @@ z_A ~ q_A(z_A | x_A) (Sec. 3.4: "for real click vectors sampled from the first
 domain, D_A should output true").  The paper then calls them "conditional GAN
 objective functions", a sentence that follows UNIT (its ref. [14]), which
 learns from unpaired images and whose discriminators see one image: the GAN is
-conditional in that G_B(z_A) is generated from a user's x_A.  Read so (``target``), nothing in Eq. 1-7 ties a
-user's x_A to the same user's x_B.  Read as a conditional GAN's discriminator,
+conditional in that G_B(z_A) is generated from a user's x_A.  Read so
+(``target``), nothing in Eq. 1-7 ties a user's x_A to the same user's x_B.  Read as a conditional GAN's discriminator,
 D_B judges x_B given x_A (``conditional``), which the paired data allows and
 which matches Figure 1's assumption that a user's x_A and x_B map to one latent
 code: D_B scores the pair [x_A | x_B] of one user (real) against
