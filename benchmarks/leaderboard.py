@@ -193,11 +193,12 @@ def plot(results, families, path: Path) -> None:
     axes.barh(order, [stats[label][0] for label in order],
               xerr=[stats[label][1] for label in order],
               color=[colours[families[label]] for label in order])
-    for family, colour in colours.items():
-        if family in families.values():
-            axes.barh([], [], color=colour, label=FAMILY_NAMES[family])
+    from matplotlib.patches import Patch
+
     axes.set_xlabel("held-out users' recall@50 (mean ± std over seeds)")
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(handles=[Patch(color=colour, label=FAMILY_NAMES[family])
+                         for family, colour in colours.items() if family in families.values()],
+                loc="lower right", fontsize=8)
     figure.tight_layout()
     with atomic_file(path) as scratch:
         figure.savefig(scratch, format="png", dpi=120)
