@@ -11,7 +11,9 @@ as :mod:`tfxdr.recommend` does:
 
 - click translation from the source click vector (``<source>_to_<target>``);
 - matching from the user tower over every domain's clicks (``retrieve_<target>``);
-- sequences from the user's sequences (``next_item_<target>``);
+- sequences from the user's sequence in the target domain (``next_item_<target>``
+  reads that domain's items only: empty for these users, so a sequence model ranks by
+  what it learned for an empty sequence);
 - CTR by scoring every target item as a candidate (``serving_default``).
 
 The relevant items are all of the user's hidden target clicks (every rating of
