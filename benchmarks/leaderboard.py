@@ -21,7 +21,6 @@ paired comparisons with the best model, by seed and by user.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import math
 import shlex
@@ -36,12 +35,11 @@ from tfxdr.cli import explain
 from tfxdr.config import read_config_file
 from tfxdr.data import make_split
 from tfxdr.errors import RunDirError, TfxdrError
-from tfxdr.hparams.closed_form import ClosedFormConfig
 from tfxdr.io import atomic_file, write_text
 from tfxdr.leaderboard import KS, METRICS, HeldOut, hold_out, recommend_held_out, score
 from tfxdr.registry import MODELS
 from tfxdr.rundir import read_json
-from tfxdr.tuning import TRIALS_FILE
+from tfxdr.tuning import settings_note
 
 DEFAULT_MODELS = ("pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper,"
                   "lr,din,dcn,dadin,cnan_at,"
@@ -97,22 +95,6 @@ def train_run(label: str, model: str, overrides: list[str], values: dict | None,
                               sources_record=record, config_values=values)
     print(f"leaderboard: {label} seed {seed}: best epoch {result['validation']['best_epoch']} "
           f"of {result['epochs_run']}, {result['train_seconds']:.0f} s of training", flush=True)
-
-
-def tuning_note(model: str, study: Path | None) -> str:
-    """How a model's settings were chosen, for the table."""
-    if study is not None:
-        with open(study.parent / TRIALS_FILE, newline="") as handle:
-            trials = sum(1 for row in csv.DictReader(handle)
-                         if not row["note"].startswith("interrupted"))
-        return f"tuned, {trials} trials"
-    config_cls = MODELS.get(model).config_cls
-    if not config_cls.search_space:
-        return "nothing to tune"
-    if issubclass(config_cls, ClosedFormConfig):
-        default = config_cls()
-        return f"grid of {len(default.grid())} {default.grid_field} on validation"
-    return "defaults"
 
 
 def user_scores(run_dir: Path, held: HeldOut, path: Path) -> pd.DataFrame:
@@ -255,7 +237,8 @@ def main(argv=None) -> int:
         print(f"leaderboard.py: error: {explain(error)}", file=sys.stderr)
         return 2
     families = {label: MODELS.get(model).task for label, model in chosen}
-    tuning = {label: tuning_note(model, studies.get(label)) for label, model in chosen}
+    tuning = {label: settings_note(model, studies.get(label), overrides.get(label, ()))
+              for label, model in chosen}
     plot_name = None
     if args.page:
         page = Path(args.page)

@@ -216,13 +216,14 @@ def test_bench_summarises_ctr_runs_by_auc_per_domain(ctr_csv, tmp_path):
                  "--set", "strong:l2=0.1"])
     assert code == 0
     summary = (out / "summary.md").read_text()
-    assert "| model | key | seeds | auc | logloss |" in summary
-    assert "| lr | books | 2 |" in summary and "| strong | movies | 2 |" in summary
+    assert "| model | settings | key | seeds | auc | logloss |" in summary
+    assert "| lr | defaults | books | 2 |" in summary
+    assert "| strong | defaults; l2=0.1 | movies | 2 |" in summary
     assert "Paired differences in auc (same seed = same split):" in summary
     aucs = [json.loads((out / "lr" / f"seed-{s}" / "metrics.json").read_text())
             ["metrics"]["books"]["auc"] for s in (0, 1)]
     cell = f"{np.mean(aucs):.4f} ± {np.std(aucs, ddof=1):.4f}"
-    assert f"| lr | books | 2 | {cell} |" in summary
+    assert f"| lr | defaults | books | 2 | {cell} |" in summary
 
 
 def test_bench_refuses_to_mix_tasks(ctr_csv, tmp_path, capsys):

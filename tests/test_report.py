@@ -30,6 +30,10 @@ def test_mean_std_and_paired_t_by_hand():
 def test_markdown_table_cells():
     table = markdown_table([_report("m", 0, 0.5), _report("m", 1, 0.7)], ["recall@50"])
     assert "| m | A->B | 2 | 0.6000 ± 0.1414 |" in table.splitlines()
+    with_settings = markdown_table([_report("m", 0, 0.5)], ["recall@50"], {"m": "tuned, 3 trials"})
+    assert with_settings.splitlines() == ["| model | settings | key | seeds | recall@50 |",
+                                          "|---|---|---|---|---|",
+                                          "| m | tuned, 3 trials | A->B | 1 | 0.5000 ± 0.0000 |"]
 
 
 def test_metric_rows_table_puts_models_in_columns_and_bolds_each_rows_best():
@@ -125,9 +129,10 @@ def test_bench_runs_models_and_seeds_and_resumes(planted_csv, tmp_path, capsys):
                      re.M)
     summary = (out / "summary.md").read_text()
     assert "```bash\ntfxdr " + " ".join(args) + "\n```" in summary
-    assert "| multivae | books->movies | 2 |" in summary
-    assert "| small | books->movies | 2 |" in summary
-    assert "| pop | movies->books | 2 |" in summary
+    assert "| model | settings | key | seeds | recall@10 |" in summary
+    assert "| multivae | defaults; hidden_dims=32; latent_dim=8 | books->movies | 2 |" in summary
+    assert "| small | defaults; hidden_dims=8; latent_dim=4 | books->movies | 2 |" in summary
+    assert "| pop | nothing to tune | movies->books | 2 |" in summary
     assert "multivae - pop, books->movies:" in summary
     assert "multivae - small, movies->books:" in summary
     config = json.loads((out / "small" / "seed-0" / "config.json").read_text())

@@ -216,6 +216,8 @@ def test_bench_takes_a_study_config_per_entry(study, planted_file, tmp_path, cap
     assert main(argv) == 0
     report = json.loads((tmp_path / "bench" / "tuned" / "seed-0" / "metrics.json").read_text())
     assert report["validation"]["selection_score"] == float(best["value"])
+    summary = (tmp_path / "bench" / "summary.md").read_text()
+    assert f"| tuned | tuned, {len(_rows(out))} trials | books->movies | 1 |" in summary
     assert main(argv) == 0  # the same config: read back
     assert "tuned seed 0: finished, read back" in capsys.readouterr().out
     assert main([*argv[:4], "pop:" + str(out / "best_config.json"), *argv[5:]]) == 2
@@ -404,3 +406,25 @@ def test_a_bad_config_file_names_the_file_and_the_field(tmp_path, capsys, conten
                  "--domains", "books,movies", "--out", str(tmp_path / "run")]) == 2
     assert _error_line(capsys) == f"tfxdr: error: {path}: {message}"
     assert not (tmp_path / "run").exists()
+
+
+def test_settings_note_says_how_each_rows_settings_were_chosen(tmp_path):
+    from tfxdr.tuning import settings_note
+
+    assert settings_note("d2dtm") == "defaults"
+    assert settings_note("d2dtm_paper", overrides=["discriminator_input=conditional"]) == (
+        "defaults; discriminator_input=conditional")
+    assert settings_note("pop") == "nothing to tune"
+    assert settings_note("ridge") == "grid of 8 l2 on validation"
+    assert settings_note("itemknn") == "grid of 3 shrink on validation"
+    hand = tmp_path / "mine.json"
+    hand.write_text("{}")
+    assert settings_note("d2dtm", hand) == f"config {hand}"
+    study_dir = tmp_path / "study"
+    study_dir.mkdir()
+    (study_dir / "trials.csv").write_text(
+        "number,state,value,best_epoch,params,run_dir,note\n"
+        "0,FAIL,,,{},trials/trial-000,interrupted; run again as trial 2\n"
+        "1,COMPLETE,0.5,3,{},trials/trial-001,\n"
+        "2,PRUNED,,,{},trials/trial-000,\n")
+    assert settings_note("d2dtm", study_dir / "best_config.json") == "tuned, 2 trials"

@@ -419,6 +419,7 @@ def _bench(args) -> int:
     from tfxdr.io import write_text
     from tfxdr.models import MODELS
     from tfxdr.tasks import TASKS
+    from tfxdr.tuning import settings_note
 
     entries = []
     for item in (m.strip() for m in args.models.split(",") if m.strip()):
@@ -470,11 +471,13 @@ def _bench(args) -> int:
     reports = experiment.bench(entries, data, seeds, args.out, overrides, args.epochs,
                                config_values=values)
     metrics = task.summary_metrics
+    settings = {label: settings_note(model, paths.get(label), overrides.get(label, ()))
+                for label, model in entries}
     command = " ".join(shlex.quote(a) for a in ["tfxdr", *args.argv])
     lines = [f"# {', '.join(labels)} on {data.dataset} {','.join(data.domains)}", "",
              "Regenerated (finished runs are read back) by:", "", "```bash", command, "```", "",
              f"Seeds {', '.join(map(str, seeds))}; test split; mean ± sample std over seeds.", "",
-             report.markdown_table(reports, metrics), ""]
+             report.markdown_table(reports, metrics, settings), ""]
     if args.timing:
         lines += [report.timing_table(reports), ""]
     table = report.collect(reports)

@@ -72,19 +72,23 @@ def paired_differences(a: dict[int, float], b: dict[int, float]) -> dict[str, fl
     return {"mean_difference": mean, "t": t, "seeds": len(seeds)}
 
 
-def markdown_table(reports: Sequence[dict], metrics: Sequence[str]) -> str:
-    """One row per model and key; cells ``mean +- std`` over seeds."""
+def markdown_table(reports: Sequence[dict], metrics: Sequence[str],
+                   settings: Mapping[str, str] | None = None) -> str:
+    """One row per model and key; cells ``mean +- std`` over seeds.  ``settings``
+    (label -> how its settings were chosen) adds a column after the model's."""
     table = collect(reports)
-    lines = ["| model | key | seeds | " + " | ".join(metrics) + " |",
-             "|---|---|---|" + "---|" * len(metrics)]
+    head = ["model", *(["settings"] if settings is not None else []), "key", "seeds"]
+    lines = ["| " + " | ".join([*head, *metrics]) + " |",
+             "|" + "---|" * (len(head) + len(metrics))]
     for model, keys in table.items():
+        first = [model, *([settings[model]] if settings is not None else [])]
         for key, by_metric in keys.items():
             cells = []
             for metric in metrics:
                 mean, std = mean_std(list(by_metric[metric].values()))
                 cells.append(f"{mean:.4f} ± {std:.4f}")
             seeds = len(next(iter(by_metric.values())))
-            lines.append(f"| {model} | {key} | {seeds} | " + " | ".join(cells) + " |")
+            lines.append("| " + " | ".join([*first, key, str(seeds), *cells]) + " |")
     return "\n".join(lines)
 
 

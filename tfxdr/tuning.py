@@ -290,3 +290,29 @@ def write_summary(study: optuna.Study, out: Path) -> dict:
     config = read_json(out / best.user_attrs["run_dir"] / rundir.CONFIG_FILE)["config"]
     write_json(out / BEST_CONFIG_FILE, config)
     return {"trials": rows, "best": rows[best.number], "best_config": config}
+
+
+def settings_note(model: str, config_file: str | Path | None = None,
+                  overrides: Sequence[str] = ()) -> str:
+    """How a model's settings were chosen, for its row of a results table: a study's
+    best config ("tuned, N trials", N the study's finished trials), another config
+    file, or the defaults (a closed-form model's grid chosen on validation), then
+    any ``KEY=VALUE`` overrides."""
+    if config_file is not None:
+        trials_file = Path(config_file).parent / TRIALS_FILE
+        if trials_file.is_file():
+            with open(trials_file, newline="") as handle:
+                trials = sum(1 for row in csv.DictReader(handle)
+                             if not row["note"].startswith("interrupted"))
+            note = f"tuned, {trials} trials"
+        else:
+            note = f"config {config_file}"
+    else:
+        config = MODELS.get(model).config_cls()
+        if not config.search_space:
+            note = "nothing to tune"
+        elif hasattr(config, "grid"):
+            note = f"grid of {len(config.grid())} {config.grid_field} on validation"
+        else:
+            note = "defaults"
+    return "; ".join([note, *overrides])
