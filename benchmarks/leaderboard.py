@@ -10,12 +10,15 @@ target-domain (second domain's) rows; every model trains on what is left with th
 seed, by its own task's protocol and validation selection (``OUT/seed-N/LABEL``, a
 normal run directory); then the held-out users rank every target item through the
 model's serving signatures and their per-user Recall / NDCG at 10 and 50 are kept
-(``OUT/seed-N/LABEL.users.csv``).  Finished runs and scores are read back, so an
+(``OUT/seed-N/LABEL/held_out_users.csv``).  Finished runs and scores are read back, so an
 interrupted leaderboard continues where it stopped; a finished run made with other
 settings is refused.  Writes ``OUT/leaderboard.md`` (and ``--page``, with the plot
 beside it): how each model's settings were chosen (its defaults, a grid on validation,
 or a study's ``--config``, with its number of trials), mean ± std over seeds, and
-paired comparisons with the best model, by seed and by user.
+paired comparisons with the best model, by seed and by user.  A study's config was
+chosen on its own split, in which some of these held-out users may have trained or
+validated with their target rows: study the held-out protocol's training users only
+(a ``--dataset`` file without the held-out rows) for a clean comparison.
 """
 
 from __future__ import annotations
@@ -31,8 +34,7 @@ import numpy as np
 import pandas as pd
 
 from tfxdr import experiment, report, rundir
-from tfxdr.cli import explain
-from tfxdr.config import read_config_file
+from tfxdr.cli import entry_settings, explain
 from tfxdr.data import make_split
 from tfxdr.errors import RunDirError, TfxdrError
 from tfxdr.io import atomic_file, write_text
@@ -41,6 +43,7 @@ from tfxdr.registry import MODELS
 from tfxdr.rundir import read_json
 from tfxdr.tuning import settings_note
 
+USER_SCORES = "held_out_users.csv"
 DEFAULT_MODELS = ("pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper,"
                   "lr,din,dcn,dadin,cnan_at,"
                   "pop_seq,sasrec,recguru,"
@@ -97,8 +100,10 @@ def train_run(label: str, model: str, overrides: list[str], values: dict | None,
           f"of {result['epochs_run']}, {result['train_seconds']:.0f} s of training", flush=True)
 
 
-def user_scores(run_dir: Path, held: HeldOut, path: Path) -> pd.DataFrame:
-    """The held-out users' metrics from a run, computed once and kept in ``path``."""
+def user_scores(run_dir: Path, held: HeldOut) -> pd.DataFrame:
+    """The held-out users' metrics from a run, computed once and kept in the run's
+    directory (so that they go with it when it is removed or trained again)."""
+    path = run_dir / USER_SCORES
     if path.is_file():
         return pd.read_csv(path, dtype={"user_id": str})
     recommended = recommend_held_out(run_dir, held)
@@ -210,14 +215,16 @@ def main(argv=None) -> int:
         argv if argv is not None else sys.argv[1:])
     try:
         chosen = entries(args.models)
-        overrides: dict[str, list[str]] = {}
-        for item in args.overrides:
-            label, _, setting = item.partition(":")
-            overrides.setdefault(label, []).append(setting)
-        studies = {label: Path(path) for label, _, path in
-                   (item.partition(":") for item in args.configs)}
-        values = {label: read_config_file(path) for label, path in studies.items()}
-        seeds = [int(s) for s in args.seeds.split(",")]
+        overrides, studies, values, configs = entry_settings(chosen, args.overrides,
+                                                             args.configs)
+        try:
+            seeds = [int(s) for s in args.seeds.split(",")]
+        except ValueError:
+            raise TfxdrError(f"--seeds {args.seeds!r}: expected comma-separated integers"
+                             ) from None
+        page = Path(args.page) if args.page else None
+        if page is not None and page.is_file():  # the section exists: checked before training
+            with_section(page, "", args.section)
         data = experiment.DataConfig(dataset=args.dataset,
                                      domains=tuple(args.domains.split(",")))
         out = Path(args.out)
@@ -231,26 +238,25 @@ def main(argv=None) -> int:
                 run_dir = out / f"seed-{seed}" / label
                 train_run(label, model, overrides.get(label, []), values.get(label), held,
                           data, seed, args.fraction, run_dir)
-                results[label][seed] = user_scores(run_dir, held,
-                                                   out / f"seed-{seed}" / f"{label}.users.csv")
+                results[label][seed] = user_scores(run_dir, held)
+        families = {label: MODELS.get(model).task for label, model in chosen}
+        tuning = {label: settings_note(configs[label], studies.get(label),
+                                       overrides.get(label, ()))
+                  for label, _ in chosen}
+        plot_name = None
+        if page is not None:
+            # One plot per section: a page may hold leaderboards of several datasets.
+            suffix = args.section.removeprefix(SECTION).removeprefix("leaderboard").strip()
+            suffix = "_" + suffix.replace(" ", "_") if suffix else ""
+            plot_name = f"{page.stem}{suffix}.png"
+            plot(results, families, page.with_name(plot_name))
+        text = summary(results, families, tuning, command, plot_name)
+        write_text(out / "leaderboard.md", text)
+        if page is not None:
+            write_text(page, with_section(page, text, args.section))
     except TfxdrError as error:
         print(f"leaderboard.py: error: {explain(error)}", file=sys.stderr)
         return 2
-    families = {label: MODELS.get(model).task for label, model in chosen}
-    tuning = {label: settings_note(model, studies.get(label), overrides.get(label, ()))
-              for label, model in chosen}
-    plot_name = None
-    if args.page:
-        page = Path(args.page)
-        # One plot per section: a page may hold leaderboards of several datasets.
-        suffix = args.section.removeprefix(SECTION).removeprefix("leaderboard").strip()
-        suffix = "_" + suffix.replace(" ", "_") if suffix else ""
-        plot_name = f"{page.stem}{suffix}.png"
-        plot(results, families, page.with_name(plot_name))
-    text = summary(results, families, tuning, command, plot_name)
-    write_text(out / "leaderboard.md", text)
-    if args.page:
-        write_text(Path(args.page), with_section(Path(args.page), text, args.section))
     print(text)
     return 0
 

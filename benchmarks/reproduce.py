@@ -111,6 +111,20 @@ SUITES = {
 }
 
 
+def missing_sections(steps, pages: Path) -> list[str]:
+    """A line for each step whose page lacks its section's markers."""
+    missing = []
+    for step in steps:
+        if not step.page:
+            continue
+        page = pages / step.page
+        begin, end = report.section_markers(step.name)
+        text = page.read_text() if page.is_file() else ""
+        if begin not in text or end not in text.partition(begin)[2]:
+            missing.append(f"{page}: has no {begin} ... {end} section for step {step.name!r}")
+    return missing
+
+
 def run_step(step: Step, pages: Path) -> None:
     """Runs the step's command and replaces its section of its page in ``pages``."""
     argv = list(step.argv)
@@ -164,6 +178,10 @@ def main(argv=None) -> int:
         for step in steps:
             if step.page and not (pages / step.page).is_file():
                 shutil.copy(source / step.page, pages / step.page)
+    missing = missing_sections(steps, pages)
+    if missing:  # found now, not after hours of training
+        print(f"reproduce.py: error: {missing[0]}", file=sys.stderr)
+        return 2
     try:
         for step in steps:
             print(f"reproduce: {step.page}: {step.name}", flush=True)

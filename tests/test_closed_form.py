@@ -196,6 +196,8 @@ def test_a_catalogue_over_max_items_is_refused_with_the_memory_it_would_take():
      "ItemKNNConfig.neighbours=-2 is invalid: expected an integer >= 0 (0: all)"),
     ("ridge", ["eval_every=2"], "RidgeConfig.eval_every=2 is invalid: expected 1 (every l2 "
                                 "value is scored on validation)"),
+    ("ridge", ["patience=3"], "RidgeConfig.patience=3 is invalid: expected 0 or >= 8 (every "
+                              "l2 value is tried)"),
 ])
 def test_bad_grids_are_refused_naming_the_field(name, overrides, message):
     with pytest.raises(ConfigError) as raised:

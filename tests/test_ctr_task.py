@@ -253,4 +253,4 @@ def test_ctr_bench_defaults_to_five_seeds(ctr_csv, tmp_path):
     assert main(["bench", "--models", "lr", "--dataset", str(ctr_csv), "--domains",
                  "movies,books", "--epochs", "1", "--out", str(out)]) == 0
     assert sorted(p.name for p in (out / "lr").iterdir()) == [f"seed-{s}" for s in range(5)]
-    assert "| lr | books | 5 |" in (out / "summary.md").read_text()
+    assert "| lr | defaults | books | 5 |" in (out / "summary.md").read_text()

@@ -3,6 +3,7 @@ and a small leaderboard across families on planted data, read back when rerun.""
 
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -109,7 +110,8 @@ def test_a_leaderboard_across_families_on_planted_data(planted_csv, tmp_path, ca
             f"lr:{study / 'best_config.json'}", "--seeds", "0", "--page", str(page)]
     assert script.main(argv) == 0
     capsys.readouterr()
-    tables = {label: pd.read_csv(out / "seed-0" / f"{label}.users.csv", dtype={"user_id": str})
+    tables = {label: pd.read_csv(out / "seed-0" / label / "held_out_users.csv",
+                                 dtype={"user_id": str})
               for label in ("pop", "ridge", "pop_seq", "pop_match", "lr")}
     users = tables["pop"]["user_id"].tolist()
     assert len(users) == 150  # a quarter of the 600 users, who all click in both domains
@@ -140,3 +142,35 @@ def test_a_leaderboard_across_families_on_planted_data(planted_csv, tmp_path, ca
                      "other settings (config.l2 (saved [10.0, 30.0, 100.0, 300.0, 1000.0, "
                      "3000.0, 10000.0, 30000.0], asked [5.0]) differs); choose another --out, "
                      "or remove it to train it again")
+    # Retrained after its run is removed, a model's scores go with the old run.
+    shutil.rmtree(out / "seed-0" / "pop")
+    assert script.main(argv) == 0
+    assert "pop (pop) seed 0 -> " in capsys.readouterr().out
+    assert page.read_text() == text
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--set", "nosuch:l2=5"], "--set 'nosuch:l2=5': expected LABEL:KEY=VALUE with LABEL one "
+                               "of pop, ridge"),
+    (["--set", "ridge:bogus=1"], "unknown config field 'bogus' for RidgeConfig"),
+    (["--config", "ridge:a.json", "--config", "ridge:b.json"], None),
+    (["--seeds", "0,a"], "--seeds '0,a': expected comma-separated integers"),
+    (["--section", "nosuch"], "has no <!-- nosuch: begin --> ... <!-- nosuch: end --> "
+                              "section to replace"),
+])
+def test_bad_leaderboard_input_is_one_line_before_any_training(tmp_path, capsys, monkeypatch,
+                                                               extra, message):
+    page = tmp_path / "page.md"
+    page.write_text("# Board\n")
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_text("{}")
+    argv = ["--dataset", "nosuch-dataset", "--domains", "books,movies", "--out",
+            str(tmp_path / "board"), "--models", "pop,ridge", "--page", str(page), *extra]
+    monkeypatch.chdir(tmp_path)
+    assert script.main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and error.startswith("leaderboard.py: error: ")
+    if message is None:
+        message = "--config: ridge has 2 config files (a.json, b.json); expected one"
+    assert message in error
+    assert not (tmp_path / "board").exists()

@@ -37,7 +37,8 @@ def test_a_bench_step_writes_its_section_the_same_from_nothing(planted_csv, tmp_
     first = page.read_text()
     assert first.startswith("# Page\n\nby hand\n\n<!-- clicks planted: begin -->\n# pop, ridge")
     assert first.endswith("<!-- clicks planted: end -->\n\nalso by hand\n")
-    assert "stale" not in first and "| ridge | books->movies | 2 |" in first
+    assert "stale" not in first
+    assert "| ridge | grid of 8 l2 on validation | books->movies | 2 |" in first
     assert "examples/s" not in first  # no timing table
     assert "--out runs/clicks-planted --no-timing" in first
     shutil.rmtree(tmp_path / "runs")
@@ -81,3 +82,22 @@ def test_only_names_sections_of_the_suite(capsys):
     assert capsys.readouterr().out.splitlines() == [
         "closed_form.md: clicks ml-1m Drama,Comedy", "closed_form.md: clicks ml-1m Action,Romance",
         "leaderboard.md: leaderboard ml-1m"]
+
+
+def test_every_step_of_every_suite_has_its_section_in_its_page():
+    pages = Path(__file__).resolve().parents[1] / "docs" / "results"
+    for suite in ("quick", "full"):
+        assert reproduce.missing_sections(reproduce.SUITES[suite], pages) == []
+
+
+def test_a_page_without_a_steps_section_stops_the_suite_before_it_runs(tmp_path, capsys,
+                                                                        monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "closed_form.md").write_text("# no sections\n")
+    assert reproduce.main(["--suite", "full", "--pages", str(tmp_path),
+                           "--only", "clicks ml-1m Drama,Comedy"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"reproduce.py: error: {tmp_path / 'closed_form.md'}: has no <!-- clicks ml-1m "
+        "Drama,Comedy: begin --> ... <!-- clicks ml-1m Drama,Comedy: end --> section for "
+        "step 'clicks ml-1m Drama,Comedy'")
+    assert not (tmp_path / "runs").exists()

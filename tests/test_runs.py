@@ -203,7 +203,7 @@ def test_bench_refuses_a_finished_run_of_other_settings(finished, tmp_path, caps
         "--out, or remove it to train it again")
 
 
-def test_the_code_digest_follows_the_sources(tmp_path, monkeypatch):
+def test_the_code_digest_follows_the_sources_and_library_versions(tmp_path, monkeypatch):
     from tfxdr import provenance
 
     package = tmp_path / "pkg"
@@ -212,16 +212,22 @@ def test_the_code_digest_follows_the_sources(tmp_path, monkeypatch):
     (package / "sub" / "b.py").write_text("y = 2\n")
     (package / "notes.txt").write_text("not code")
     monkeypatch.setattr(provenance, "PACKAGE", package)
+    versions = {"tensorflow": "2.1", "keras": "3.0", "numpy": "2.0", "pandas": "absent"}
+    monkeypatch.setattr(provenance, "library_version", lambda name: versions[name])
 
     def digest():
         provenance.code_digest.cache_clear()
         return provenance.code_digest()
 
     first = digest()
-    expected = hashlib.sha256(b"a.py\0x = 1\n\0sub/b.py\0y = 2\n\0").hexdigest()[:16]
+    expected = hashlib.sha256(b"a.py\0x = 1\n\0sub/b.py\0y = 2\n\0tensorflow==2.1\0"
+                              b"keras==3.0\0numpy==2.0\0pandas==absent\0").hexdigest()[:16]
     assert first == expected
     (package / "notes.txt").write_text("changed")
     assert digest() == first  # only the sources count
+    versions["numpy"] = "2.1"
+    assert digest() != first  # and the libraries' versions
+    versions["numpy"] = "2.0"
     (package / "sub" / "b.py").write_text("y = 3\n")
     assert digest() != first
     provenance.code_digest.cache_clear()

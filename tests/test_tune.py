@@ -385,6 +385,12 @@ def test_a_study_of_other_settings_is_not_resumed(study, planted_file, tmp_path,
         f"tfxdr: error: {out}: holds a study of other settings (config.latent_dim (saved 16, "
         "asked 8) differs); choose another directory")
     assert len(_study(out).trials) == 3
+    # dropout fixed, even at its default: no longer searched, another study.
+    assert _tune(planted_file, out, 4, "--set", "dropout=0.5") == 2
+    assert _error_line(capsys) == (
+        f"tfxdr: error: {out}: holds a study of other settings (config.dropout (saved 0.0, "
+        "asked 0.5) differs); choose another directory")
+    assert len(_study(out).trials) == 3
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
     assert _tune(planted_file, tmp_path / "other", 1) == 2
@@ -409,17 +415,22 @@ def test_a_bad_config_file_names_the_file_and_the_field(tmp_path, capsys, conten
 
 
 def test_settings_note_says_how_each_rows_settings_were_chosen(tmp_path):
+    from tfxdr.registry import resolve_config
     from tfxdr.tuning import settings_note
 
-    assert settings_note("d2dtm") == "defaults"
-    assert settings_note("d2dtm_paper", overrides=["discriminator_input=conditional"]) == (
+    def note(model, *overrides, config_file=None):
+        return settings_note(resolve_config(model, overrides)[1], config_file, overrides)
+
+    assert note("d2dtm") == "defaults"
+    assert note("d2dtm_paper", "discriminator_input=conditional") == (
         "defaults; discriminator_input=conditional")
-    assert settings_note("pop") == "nothing to tune"
-    assert settings_note("ridge") == "grid of 8 l2 on validation"
-    assert settings_note("itemknn") == "grid of 3 shrink on validation"
+    assert note("pop") == "nothing to tune"
+    assert note("ridge") == "grid of 8 l2 on validation"
+    assert note("ridge", "l2=100") == "defaults; l2=100"  # one value: nothing chosen
+    assert note("itemknn") == "grid of 3 shrink on validation"
     hand = tmp_path / "mine.json"
     hand.write_text("{}")
-    assert settings_note("d2dtm", hand) == f"config {hand}"
+    assert note("d2dtm", config_file=hand) == f"config {hand}"
     study_dir = tmp_path / "study"
     study_dir.mkdir()
     (study_dir / "trials.csv").write_text(
@@ -427,4 +438,21 @@ def test_settings_note_says_how_each_rows_settings_were_chosen(tmp_path):
         "0,FAIL,,,{},trials/trial-000,interrupted; run again as trial 2\n"
         "1,COMPLETE,0.5,3,{},trials/trial-001,\n"
         "2,PRUNED,,,{},trials/trial-000,\n")
-    assert settings_note("d2dtm", study_dir / "best_config.json") == "tuned, 2 trials"
+    assert note("d2dtm", config_file=study_dir / "best_config.json") == "tuned, 2 trials"
+
+
+def test_a_study_directory_under_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "f").write_text("")
+    out = tmp_path / "f" / "study"
+    assert main(["tune", "multivae", "--dataset", "nowhere.csv", "--domains", "books,movies",
+                 "--trials", "2", "--out", str(out)]) == 2
+    assert _error_line(capsys) == (f"tfxdr: error: {out}: {tmp_path / 'f'} is a file, not a "
+                                   "directory")
+
+
+def test_a_closed_form_study_may_run_fewer_epochs_than_the_default_grid():
+    # Each trial solves one drawn l2, so 3 epochs are enough; a train run of the
+    # default grid of 8 values is not.
+    assert list(tuning.search_space("ridge", (), 3)) == ["l2"]
+    with pytest.raises(ConfigError, match=r"RidgeConfig.epochs=3 is invalid: expected >= 8"):
+        tuning.resolve_config("ridge", (), 3)

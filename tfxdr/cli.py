@@ -410,12 +410,64 @@ def _tune(args) -> int:
     return 0
 
 
+def labelled_options(items: list[str], labels: list[str], flag: str,
+                     metavar: str) -> dict[str, list[str]]:
+    """``LABEL:VALUE`` options grouped by label, in order.
+
+    Raises:
+        TfxdrError: an item without ``LABEL:`` or of a label not in ``labels``.
+    """
+    grouped: dict[str, list[str]] = {}
+    for item in items:
+        label, sep, value = item.partition(":")
+        if not sep or label not in labels:
+            raise TfxdrError(f"{flag} {item!r}: expected LABEL:{metavar} with LABEL one of "
+                             f"{', '.join(labels)}")
+        grouped.setdefault(label, []).append(value)
+    return grouped
+
+
+def entry_settings(entries: list[tuple[str, str]], sets: list[str], configs: list[str],
+                   epochs: int | None = None) -> tuple[dict, dict, dict, dict]:
+    """A comparison's per-entry ``--set`` overrides, ``--config`` paths, their values
+    and the resolved configs, resolved before any training so that a bad name, field
+    or file fails first.  An error in a config file names the file.
+
+    Raises:
+        TfxdrError: a bad option, a second ``--config`` for an entry, or a config that
+            does not resolve.
+    """
+    from tfxdr import experiment
+    from tfxdr.config import read_config_file
+
+    labels = [label for label, _ in entries]
+    overrides = labelled_options(sets, labels, "--set", "KEY=VALUE")
+    files = labelled_options(configs, labels, "--config", "FILE")
+    for label, given in files.items():
+        if len(given) > 1:
+            raise TfxdrError(f"--config: {label} has {len(given)} config files "
+                             f"({', '.join(given)}); expected one")
+    paths = {label: given[0] for label, given in files.items()}
+    values = {label: read_config_file(path) for label, path in paths.items()}
+    resolved = {}
+    for label, model in entries:
+        if label in values:
+            try:
+                experiment.resolve_config(model, (), None, values[label])
+            except ConfigError as error:
+                if error.field == "model":
+                    raise
+                raise ConfigError(f"{paths[label]}: {error}", field=error.field) from None
+        _, resolved[label] = experiment.resolve_config(model, overrides.get(label, ()), epochs,
+                                                       values.get(label))
+    return overrides, paths, values, resolved
+
+
 def _bench(args) -> int:
     import shlex
     from pathlib import Path
 
     from tfxdr import experiment, report
-    from tfxdr.config import read_config_file
     from tfxdr.io import write_text
     from tfxdr.models import MODELS
     from tfxdr.tasks import TASKS
@@ -429,29 +481,8 @@ def _bench(args) -> int:
         raise TfxdrError(f"--models {args.models!r}: expected comma-separated MODEL or "
                          "LABEL=MODEL entries")
     labels = [label for label, _ in entries]
-    overrides: dict[str, list[str]] = {}
-    for item in args.overrides:
-        label, sep, setting = item.partition(":")
-        if not sep or label not in labels:
-            raise TfxdrError(f"--set {item!r}: expected LABEL:KEY=VALUE with LABEL one of "
-                             f"{', '.join(labels)}")
-        overrides.setdefault(label, []).append(setting)
-    paths: dict[str, str] = {}
-    for item in args.configs:
-        label, sep, path = item.partition(":")
-        if not sep or label not in labels:
-            raise TfxdrError(f"--config {item!r}: expected LABEL:FILE with LABEL one of "
-                             f"{', '.join(labels)}")
-        paths[label] = path
-    values = {label: read_config_file(path) for label, path in paths.items()}
-    for label, model in entries:  # fail fast on a bad name or field, before any training
-        try:
-            experiment.resolve_config(model, overrides.get(label, ()), args.epochs,
-                                      values.get(label))
-        except ConfigError as error:
-            if label not in paths or error.field == "model":
-                raise
-            raise ConfigError(f"{paths[label]}: {error}", field=error.field) from None
+    overrides, paths, values, configs = entry_settings(entries, args.overrides,
+                                                       args.configs, args.epochs)
     tasks = {TASKS[MODELS.get(model).task] for _, model in entries}
     if len(tasks) > 1:
         raise TfxdrError("--models mixes tasks (" + ", ".join(sorted(t.name for t in tasks))
@@ -471,8 +502,8 @@ def _bench(args) -> int:
     reports = experiment.bench(entries, data, seeds, args.out, overrides, args.epochs,
                                config_values=values)
     metrics = task.summary_metrics
-    settings = {label: settings_note(model, paths.get(label), overrides.get(label, ()))
-                for label, model in entries}
+    settings = {label: settings_note(configs[label], paths.get(label), overrides.get(label, ()))
+                for label, _ in entries}
     command = " ".join(shlex.quote(a) for a in ["tfxdr", *args.argv])
     lines = [f"# {', '.join(labels)} on {data.dataset} {','.join(data.domains)}", "",
              "Regenerated (finished runs are read back) by:", "", "```bash", command, "```", "",

@@ -58,6 +58,22 @@ def lock_path(target: Path) -> Path:
     return target.parent / f".{target.name}.lock"
 
 
+def check_parent(target: Path) -> None:
+    """Checks that directory ``target`` can be made: its nearest existing ancestor is
+    a directory this process can write in.
+
+    Raises:
+        RunDirError: that ancestor is a file or cannot be written.
+    """
+    parent = target.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise RunDirError(f"{target}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise RunDirError(f"{target}: cannot write in {parent} (permission denied)")
+
+
 def check_out(target: Path, overwrite: bool) -> Path:
     """Checks that ``target`` can become a run directory; returns its absolute path.
 
@@ -68,13 +84,7 @@ def check_out(target: Path, overwrite: bool) -> Path:
     target = Path(target).absolute()
     if target.exists() and not target.is_dir():
         raise RunDirError(f"{target}: is a file, not a run directory")
-    parent = target.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise RunDirError(f"{target}: {parent} is a file, not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise RunDirError(f"{target}: cannot write in {parent} (permission denied)")
+    check_parent(target)
     if target.is_dir() and any(target.iterdir()):
         if not (target / CONFIG_FILE).is_file():
             raise RunDirError(f"{target}: exists and is not a tfxdr run directory; refusing to "

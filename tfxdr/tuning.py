@@ -63,8 +63,7 @@ def search_space(model: str, overrides: Sequence[str] = (),
     Raises:
         ConfigError: an unknown model or override, or nothing left to search.
     """
-    spec, _ = resolve_config(model, overrides, epochs)
-    declared = spec.config_cls.search_space
+    declared = MODELS.get(model).config_cls.search_space
     if not declared:
         raise ConfigError(f"model {model!r} has nothing to tune: its config declares no "
                           "search space")
@@ -73,7 +72,15 @@ def search_space(model: str, overrides: Sequence[str] = (),
     if not free:
         raise ConfigError(f"model {model!r} has nothing left to tune: the overrides fix every "
                           f"field of its search space ({', '.join(declared)})")
+    resolve_config(model, overrides, epochs, example_values(model, free))
     return free
+
+
+def example_values(model: str, space: dict[str, SearchSpec]) -> dict:
+    """Config values of the shape every trial has (a grid field holds one value):
+    the settings a study checks and records stand for all of its trials."""
+    return field_values(model, {name: spec.values[0] if isinstance(spec, Choice) else spec.low
+                                for name, spec in space.items()})
 
 
 def check_study_dir(out: str | Path) -> Path:
@@ -81,11 +88,13 @@ def check_study_dir(out: str | Path) -> Path:
     process is working on; returns it absolute.
 
     Raises:
-        RunDirError: a file, a directory of something else, or locked.
+        RunDirError: a file, under a file or an unwritable directory, a directory of
+            something else, or locked.
     """
     out = Path(out).absolute()
     if out.exists() and not out.is_dir():
         raise RunDirError(f"{out}: is a file, not a study directory")
+    rundir.check_parent(out)
     if out.is_dir() and any(out.iterdir()) and not (out / STUDY_FILE).is_file():
         raise RunDirError(f"{out}: exists and holds no tfxdr study ({STUDY_FILE}); refusing "
                           "to use it")
@@ -140,7 +149,12 @@ def tune(model: str, data: "DataConfig", out: str | Path, trials: int, seed: int
 
     space = search_space(model, overrides, epochs)
     out = check_study_dir(out)
-    record = json.loads(json.dumps(plan_run(model, data, seed, overrides, epochs).record))
+    record = json.loads(json.dumps(plan_run(model, data, seed, overrides, epochs,
+                                            config_values=example_values(model, space)).record))
+    # A field fixed by --set at its default leaves the same config but another search;
+    # another Optuna may draw other trials from the same seeds.
+    record["searched"] = sorted(space)
+    record["optuna"] = optuna.__version__
     with rundir.run_lock(out):
         out.mkdir(parents=True, exist_ok=True)
         study = optuna.create_study(
@@ -292,12 +306,12 @@ def write_summary(study: optuna.Study, out: Path) -> dict:
     return {"trials": rows, "best": rows[best.number], "best_config": config}
 
 
-def settings_note(model: str, config_file: str | Path | None = None,
+def settings_note(config, config_file: str | Path | None = None,
                   overrides: Sequence[str] = ()) -> str:
-    """How a model's settings were chosen, for its row of a results table: a study's
-    best config ("tuned, N trials", N the study's finished trials), another config
-    file, or the defaults (a closed-form model's grid chosen on validation), then
-    any ``KEY=VALUE`` overrides."""
+    """How a row's settings were chosen, for a results table, from its resolved
+    ``config``: a study's best config file ("tuned, N trials", N the study's finished
+    trials), another config file, or the defaults (a closed-form model's grid of more
+    than one value chosen on validation), then any ``KEY=VALUE`` overrides."""
     if config_file is not None:
         trials_file = Path(config_file).parent / TRIALS_FILE
         if trials_file.is_file():
@@ -307,12 +321,10 @@ def settings_note(model: str, config_file: str | Path | None = None,
             note = f"tuned, {trials} trials"
         else:
             note = f"config {config_file}"
+    elif not config.search_space:
+        note = "nothing to tune"
+    elif hasattr(config, "grid") and len(config.grid()) > 1:
+        note = f"grid of {len(config.grid())} {config.grid_field} on validation"
     else:
-        config = MODELS.get(model).config_cls()
-        if not config.search_space:
-            note = "nothing to tune"
-        elif hasattr(config, "grid"):
-            note = f"grid of {len(config.grid())} {config.grid_field} on validation"
-        else:
-            note = "defaults"
+        note = "defaults"
     return "; ".join([note, *overrides])

@@ -56,6 +56,8 @@ class ClosedFormConfig(TrainConfig):
         require(self, "epochs", self.epochs >= len(values),
                 f">= {len(values)} (one solve per {self.grid_field} value); pass "
                 f"--set {self.grid_field}=V for one value")
+        require(self, "patience", self.patience == 0 or self.patience >= len(values),
+                f"0 or >= {len(values)} (every {self.grid_field} value is tried)")
         require(self, "eval_every", self.eval_every == 1,
                 f"1 (every {self.grid_field} value is scored on validation)")
 

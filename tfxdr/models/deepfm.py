@@ -39,9 +39,10 @@ class FMCtr(LogisticRegression):
     """sigmoid(b + sum_f w_f[x_f] + sum_{i<j} <u_i, u_j>); ``call`` returns [B].
 
     ``l2`` weighs, besides ``lr``'s penalty on the first-order weights, the
-    squared factors of the fields each training row reads (Rendle's SGD
-    regularises the features an example has, not the whole table; a dense table
-    penalty would make Adam move every row at every step).
+    squared field vectors u_f of each training row (Rendle's SGD regularises the
+    features an example has, not the whole table; a dense table penalty would
+    make Adam move every row at every step).  For a bag that is its mean factor,
+    not each value's: a lighter penalty than Rendle's per-value one on long bags.
     """
 
     def build(self, input_shape=None):
