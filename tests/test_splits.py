@@ -95,3 +95,18 @@ def test_a_given_split_is_kept_as_it_is_and_checked():
                           "rows.tfrecord")
     with pytest.raises(DataError, match=r"^rows\.tfrecord: the given split has no val rows$"):
         make_split(no_val, SplitSpec(kind="given"))
+
+
+@pytest.mark.parametrize("name", ["clicks", "sequences", "matching"])
+def test_a_task_that_reads_no_context_rows_refuses_them(name):
+    from tfxdr.tasks import TASKS
+
+    frame = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u3"],
+                          "split": ["train", "context", "val", "context"]})
+    with pytest.raises(DataError) as raised:
+        TASKS[name]().check_split(frame, "given.csv")
+    assert str(raised.value) == (
+        "given.csv: 2 rows have split value 'context', which only a cold-start CTR split uses; "
+        f"the {name} task would not read them: expected train, val or test")
+    TASKS["ctr"]().check_split(frame, "given.csv")  # the CTR task reads them
+    TASKS[name]().check_split(frame[frame["split"] != "context"], "given.csv")

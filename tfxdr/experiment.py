@@ -218,6 +218,7 @@ def write_inputs(planned: PlannedRun, run_dir: Path, quiet: bool = False,
                                  else load_interactions(planned.data, quiet=quiet))
     interactions = with_overlap_ratio(interactions, planned.data.overlap_ratio, seed)
     split_frame = make_split(interactions, planned.split)
+    task.check_split(split_frame, interactions.where)
     split_frame = task.select_training_rows(split_frame, interactions.domains, config, seed)
     save_split(run_dir, split_frame, planned.split)
     features = task.feature_spec(interactions, split_frame, config)

@@ -30,8 +30,10 @@ from typing import Any, ClassVar
 import pandas as pd
 import tensorflow as tf
 
+from tfxdr.data.cold_start import CONTEXT
 from tfxdr.data.domains import Interactions
 from tfxdr.data.splits import SplitSpec
+from tfxdr.errors import DataError
 from tfxdr.features import FeatureSpec
 
 
@@ -45,6 +47,8 @@ class Task(abc.ABC):
         summary_metrics: metrics of the bench's summary table.
         default_seeds: seeds a bench runs by default.
         paired_metric: the metric of the bench's paired differences.
+        reads_context: whether the task reads a split's ``context`` rows (a cold-start
+            split's history-only rows); a task that does not refuses them.
     """
 
     name: ClassVar[str]
@@ -52,10 +56,20 @@ class Task(abc.ABC):
     summary_metrics: ClassVar[tuple[str, ...]]
     default_seeds: ClassVar[int]
     paired_metric: ClassVar[str]
+    reads_context: ClassVar[bool] = False
 
     def restrict(self, interactions: Interactions) -> Interactions:
         """The interactions the protocol uses (default: all of them)."""
         return interactions
+
+    def check_split(self, split_frame: pd.DataFrame, where: str) -> None:
+        """Refuses ``context`` rows the task would not read: dropping them silently
+        would train on less than the given split says."""
+        if not self.reads_context and (split_frame["split"] == CONTEXT).any():
+            count = int((split_frame["split"] == CONTEXT).sum())
+            raise DataError(f"{where}: {count} rows have split value 'context', which only "
+                            f"a cold-start CTR split uses; the {self.name} task would not read "
+                            "them: expected train, val or test")
 
     def select_training_rows(self, split_frame: pd.DataFrame, domains: tuple[str, ...],
                              config, seed: int) -> pd.DataFrame:

@@ -51,6 +51,7 @@ class CtrTask(Task):
     summary_metrics = ("auc", "logloss")
     default_seeds = 5
     paired_metric = "auc"
+    reads_context = True
 
     def __init__(self, options: CtrOptions = CtrOptions(), eval_batch_size: int = 4096):
         self.options = options
