@@ -32,6 +32,7 @@ from tfxdr.io import write_text
 
 OUT = "runs/reproduce"  # the benches' runs; the leaderboards' are in runs/leaderboard-*
 CLICK_MODELS = "d2dtm,d2dtm_paper,ridge,ease,itemknn,multivae,pop"  # paired against the first
+CTR_MODELS = "dadin,din,lr,fm_ctr,deepfm"
 LEADERBOARD_MODELS = ("pop,ridge,ease,itemknn,multivae,d2dtm,d2dtm_paper,"
                       "d2dtm_cond=d2dtm_paper,lr,din,dcn,dadin,cnan_at,pop_seq,sasrec,recguru,"
                       "pop_match,two_tower,mmoe,aft")
@@ -55,10 +56,14 @@ class Step:
     leaderboard: bool = False
 
 
-def click_bench(name: str, dataset: str, domains: str) -> Step:
-    return Step(name, "closed_form.md", (
-        "bench", "--models", CLICK_MODELS, "--dataset", dataset, "--domains", domains,
+def bench_step(name: str, page: str, models: str, dataset: str, domains: str) -> Step:
+    return Step(name, page, (
+        "bench", "--models", models, "--dataset", dataset, "--domains", domains,
         "--seeds", "0,1,2", "--out", f"{OUT}/{directory_name(name)}", "--no-timing"))
+
+
+def click_bench(name: str, dataset: str, domains: str) -> Step:
+    return bench_step(name, "closed_form.md", CLICK_MODELS, dataset, domains)
 
 
 def leaderboard(name: str, dataset: str, domains: str, out: str,
@@ -98,6 +103,8 @@ SUITES = {
     "quick": (
         click_bench("clicks ml-100k Drama,Comedy", "ml-100k", "Drama,Comedy"),
         click_bench("clicks ml-100k Romance,Thriller", "ml-100k", "Romance,Thriller"),
+        bench_step("ctr ml-100k Drama,Comedy", "dadin_ml1m.md", CTR_MODELS, "ml-100k",
+                   "Drama,Comedy"),
         *(study(label, model, extra, "ml-100k", "Drama,Comedy") for label, model, extra in TUNED),
         tuned_bench("tuned ml-100k Drama,Comedy", "ml-100k", "Drama,Comedy"),
         leaderboard("leaderboard table", "ml-100k", "Drama,Comedy", "runs/leaderboard-100k"),

@@ -70,7 +70,8 @@ def test_only_names_sections_of_the_suite(capsys):
     assert raised.value.code == 2
     assert capsys.readouterr().err.strip().endswith(
         "--only: 'nope' is not a section of the quick suite; expected some of clicks ml-100k "
-        "Drama,Comedy, clicks ml-100k Romance,Thriller, tune d2dtm ml-100k Drama,Comedy, "
+        "Drama,Comedy, clicks ml-100k Romance,Thriller, ctr ml-100k Drama,Comedy, "
+        "tune d2dtm ml-100k Drama,Comedy, "
         "tune d2dtm_paper ml-100k Drama,Comedy, tune d2dtm_cond ml-100k Drama,Comedy, "
         "tune multivae ml-100k Drama,Comedy, tune ridge ml-100k Drama,Comedy, "
         "tuned ml-100k Drama,Comedy, leaderboard table")
