@@ -223,8 +223,10 @@ def main(argv=None) -> int:
             raise TfxdrError(f"--seeds {args.seeds!r}: expected comma-separated integers"
                              ) from None
         page = Path(args.page) if args.page else None
-        if page is not None and page.is_file():  # the section exists: checked before training
-            with_section(page, "", args.section)
+        if page is not None and page.is_file() and not report.has_section(page.read_text(),
+                                                                          args.section):
+            begin, end = report.section_markers(args.section)  # found before any training
+            raise TfxdrError(f"{page}: has no {begin} ... {end} section to replace")
         data = experiment.DataConfig(dataset=args.dataset,
                                      domains=tuple(args.domains.split(",")))
         out = Path(args.out)

@@ -125,9 +125,8 @@ def missing_sections(steps, pages: Path) -> list[str]:
         if not step.page:
             continue
         page = pages / step.page
-        begin, end = report.section_markers(step.name)
-        text = page.read_text() if page.is_file() else ""
-        if begin not in text or end not in text.partition(begin)[2]:
+        if not report.has_section(page.read_text() if page.is_file() else "", step.name):
+            begin, end = report.section_markers(step.name)
             missing.append(f"{page}: has no {begin} ... {end} section for step {step.name!r}")
     return missing
 

@@ -204,6 +204,12 @@ def section_markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
 
 
+def has_section(page: str, name: str) -> bool:
+    """Whether ``page`` holds section ``name``'s begin marker, then its end marker."""
+    begin, end = section_markers(name)
+    return begin in page and end in page.partition(begin)[2]
+
+
 def replace_section(page: str, name: str, text: str, where: str = "the page") -> str:
     """``page`` with its section ``name`` replaced by ``text`` (the prose around it
     kept); ``where`` names the page in the error.
@@ -212,7 +218,7 @@ def replace_section(page: str, name: str, text: str, where: str = "the page") ->
         ValueError: the page has no such section.
     """
     begin, end = section_markers(name)
-    if begin not in page or end not in page.partition(begin)[2]:
+    if not has_section(page, name):
         raise ValueError(f"{where}: has no {begin} ... {end} section to replace")
     head, _, rest = page.partition(begin)
     return f"{head}{begin}\n{text.rstrip()}\n{end}{rest.partition(end)[2]}"
