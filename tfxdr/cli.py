@@ -280,13 +280,17 @@ def _check_before_work(args) -> None:
     SplitSpec(fractions=data["split_fractions"], a_train=data["a_train"],
               a_cross=data["a_cross"]).validate()
     args.config_values = _config_file_values(args)
-    spec, _ = resolve_config(args.model, args.overrides, args.epochs, args.config_values)
+    if args.command == "tune":
+        from tfxdr.registry import MODELS
+        from tfxdr.tuning import check_study_dir, search_space
+
+        search_space(args.model, args.overrides, args.epochs)  # resolves as trials will
+        spec = MODELS.get(args.model)
+    else:
+        spec, _ = resolve_config(args.model, args.overrides, args.epochs, args.config_values)
     spec.check_domains(data["domains"])
     check_overlap_ratio(data["overlap_ratio"], data["domains"])
     if args.command == "tune":
-        from tfxdr.tuning import check_study_dir, search_space
-
-        search_space(args.model, args.overrides, args.epochs)
         check_study_dir(args.out)
     else:
         check_unlocked(check_out(args.out, args.overwrite))
